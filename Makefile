@@ -1,0 +1,67 @@
+# marketsim: thin wrapper around scripts/install-deps.sh, CMake and CTest.
+#
+#   make run     install what is missing, build, run scenarios/default.yaml
+#   make test    the same, then every test (ctest)
+#   make test-asan  the tests again, built with ASan and UBSan in build-asan/
+#   make bench   benchmarks: bench/consumers.yaml, bench/strategies.yaml
+#   make docs    regenerate docs/PARAMETERS.md from the parameter table
+#   make scenarios-report  docs/SCENARIOS.md from 20 runs of each seed scenario
+#
+# BUILD=dir chooses the build folder; JOBS=n the parallel build jobs.
+
+BUILD ?= build
+JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure build run test test-asan bench docs clean scenarios-report
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@$(BUILD)/marketsim run scenarios/default.yaml -o results/default.h5 --check
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Every test but the fuzz run (label fuzz), anything labelled slow and
+# valgrind (which cannot run ASan binaries), built with AddressSanitizer,
+# LeakSanitizer and UBSan (-DMARKETSIM_SANITIZE=ON; float-cast-overflow on
+# top, which gcc's -fsanitize=undefined leaves out) in a Debug build.
+# tests/lsan.supp: leaks of Open MPI's libraries, not ours.
+ASAN_BUILD ?= build-asan
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+	    -DMARKETSIM_SANITIZE=ON \
+	    -DCMAKE_C_FLAGS=-fsanitize=float-cast-overflow $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && \
+	    ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	    UBSAN_OPTIONS=print_stacktrace=1 \
+	    ctest --output-on-failure -j $(JOBS) -LE '^(fuzz|slow)$$' \
+	        -E 'integration\.test_valgrind$$'
+
+bench: build
+	@$(BUILD)/bench/msbench bench/consumers.yaml
+	@echo
+	@$(BUILD)/bench/msbench bench/strategies.yaml
+
+docs: build
+	@$(BUILD)/marketsim params --markdown > docs/PARAMETERS.md
+	@echo "docs/PARAMETERS.md regenerated"
+
+# MARKETSIM=path overrides the binary (default $(BUILD)/marketsim).
+scenarios-report: build
+	@MARKETSIM=$${MARKETSIM:-$(BUILD)/marketsim} /usr/bin/python3 scripts/scenarios_report.py
+
+clean:
+	rm -rf $(BUILD)
