@@ -1,0 +1,164 @@
+/*
+ * run.c: drive one run: create the world, write the initial state, step,
+ * write every output.every steps and at the end, check, close.
+ */
+#include "marketsim/ms_run.h"
+
+#include "core/ms_checkpoint.h"
+#include "core/ms_output.h"
+#include "core/world_int.h"
+#include "marketsim/ms_alloc.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <string.h>
+
+static ms_status checkpoint(ms_world *w, ms_output *o,
+                            const ms_run_opts *op)
+{
+    void *bytes = NULL;
+    size_t n = 0;
+    if (o)
+        MS_CALL(ms_output_snapshot(o, &bytes, &n));
+    ms_status st = ms_checkpoint_write(op->checkpoint_path, w, bytes, n,
+                                       op->out_path);
+    ms_free(bytes);
+    return st;
+}
+
+static ms_status run_loop(ms_world *w, ms_output *o, const ms_run_opts *op,
+                          int fresh, int *interrupted)
+{
+    const ms_scenario *sc = w->sc;
+    const int64_t steps = sc->run.steps, every = sc->output.every;
+    if (o && fresh)
+        MS_CALL(ms_output_record(o, w));
+    while (w->step < steps) {
+        if (op->stop && *op->stop) {
+            *interrupted = 1;
+            break;
+        }
+        MS_CALL(ms_world_step(w));
+        if (o)
+            MS_CALL(ms_output_events(o, w));
+        if (o && (w->step % every == 0 || w->step == steps))
+            MS_CALL(ms_output_record(o, w));
+        if (op->checkpoint_path && op->checkpoint_every > 0 &&
+            w->step % op->checkpoint_every == 0 && w->step < steps)
+            MS_CALL(checkpoint(w, o, op));
+        if (op->progress)
+            op->progress(op->progress_ctx, w->step, steps);
+    }
+    if (*interrupted && op->checkpoint_path)
+        MS_CALL(checkpoint(w, o, op));
+    /* The last state is always written, also when interrupted (after the
+     * checkpoint, which must not hold this extra record). */
+    if (o && *interrupted && w->step % every != 0)
+        MS_CALL(ms_output_record(o, w));
+    return MS_OK;
+}
+
+ms_status ms_run_checkpoint_scenario(const char *ckpt, ms_scenario **sc,
+                                     char *out, size_t out_size,
+                                     int64_t *step)
+{
+    char *yaml;
+    MS_CALL(ms_checkpoint_info(ckpt, &yaml, out, out_size, step));
+    ms_status st = ms_scenario_load_string(yaml, ckpt, NULL, 0, sc);
+    ms_free(yaml);
+    return st;
+}
+
+ms_status ms_run(const ms_scenario *sc, const ms_run_opts *op,
+                 ms_run_result *res)
+{
+    memset(res, 0, sizeof *res);
+    double t0 = omp_get_wtime();
+    ms_world *w;
+    MS_CALL(ms_world_create(sc, op->threads, &w));
+    ms_output *o = NULL;
+    ms_run_info info = {op->command, w->n_threads};
+    ms_status st = MS_OK;
+    if (op->restart_path) {
+        void *bytes = NULL;
+        size_t n = 0;
+        st = ms_checkpoint_load(op->restart_path, w, &bytes, &n);
+        if (st == MS_OK && op->out_path) {
+            if (!bytes || n == 0)
+                st = MS_ERROR(MS_EINPUT, "%s: error: the checkpoint holds no "
+                              "run file to continue", op->restart_path);
+            else
+                st = ms_output_resume(op->out_path, w, bytes, n, &o);
+        }
+        ms_free(bytes);
+    } else if (op->out_path) {
+        st = ms_output_open(op->out_path, w, &info, &o);
+    }
+    int interrupted = 0;
+    if (st == MS_OK)
+        st = run_loop(w, o, op, !op->restart_path, &interrupted);
+    ms_status chk = MS_OK;
+    if (st == MS_OK && op->check && !interrupted)
+        chk = ms_world_check(w);
+    res->n_targets = sc->n_targets;
+    if (sc->n_targets) {
+        double sim[256];
+        double *v = op->targets_out ? op->targets_out : sim;
+        if (op->targets_out || sc->n_targets <= 256) {
+            ms_targets_results(w, v);
+            for (int i = 0; i < sc->n_targets; i++)
+                res->n_missed += !(fabs(v[i] - sc->targets[i].expected) <=
+                                   sc->targets[i].tolerance);
+        }
+    }
+    res->steps_done = w->step;
+    res->interrupted = interrupted;
+    res->consumers = w->N;
+    res->wall_seconds = omp_get_wtime() - t0;
+    res->n_phases = ms_world_phase_count();
+    for (int i = 0; i < res->n_phases && i < 16; i++) {
+        res->phase_name[i] = ms_world_phase_name(i);
+        res->phase_seconds[i] = ms_world_phase_seconds(w, i);
+    }
+    if (st == MS_OK && o) {
+        const char *status = interrupted ? "interrupted"
+                             : chk != MS_OK ? "check_failed"
+                                            : "complete";
+        st = ms_output_finish(&o, w, status, res->wall_seconds);
+    } else {
+        ms_output_discard(&o);
+    }
+    ms_world_destroy(&w);
+    if (st == MS_OK && !interrupted && op->checkpoint_path) {
+        /* Finished: nothing to continue (also drop a checkpoint a crash
+         * left half-written). */
+        char partial[4200];
+        snprintf(partial, sizeof partial, "%s.partial", op->checkpoint_path);
+        remove(op->checkpoint_path);
+        remove(partial);
+    }
+    if (st != MS_OK)
+        return st;
+    if (chk != MS_OK)
+        return chk;
+    if (interrupted)
+        return MS_ERROR(MS_EINTERRUPT, "interrupted after %lld of %lld steps",
+                        (long long)res->steps_done, (long long)sc->run.steps);
+    return MS_OK;
+}
+
+void ms_targets_print(const ms_scenario *sc, const double *sim, FILE *out)
+{
+    if (!sc->n_targets)
+        return;
+    fprintf(out, "%-44s %12s %12s %10s  %s\n", "target (figure)", "expected",
+            "simulated", "tolerance", "");
+    for (int i = 0; i < sc->n_targets; i++) {
+        const ms_target *t = &sc->targets[i];
+        int pass = fabs(sim[i] - t->expected) <= t->tolerance;
+        fprintf(out, "%-44.44s %12.4g %12.4g %10.3g  %s\n", t->figure,
+                t->expected, sim[i], t->tolerance,
+                isnan(sim[i]) ? "not reached" : pass ? "ok" : "MISS");
+    }
+}

@@ -1,0 +1,434 @@
+/*
+ * world.c: building the world at t = 0 and tearing it down.
+ *
+ * Everything the run will ever need is allocated here (STYLE: allocate in
+ * setup, never in the step loop). Setup is deterministic for a seed: traits
+ * are drawn per consumer from its own stream, the potential adopters of each
+ * (market, category) are an exact-size uniform random subset chosen by
+ * selection sampling (Knuth's Algorithm S), so the ceiling kappa * N is met
+ * exactly, and initial adopters choose by the logit without network effects.
+ */
+#include "core/world_int.h"
+
+#include "marketsim/ms_alloc.h"
+
+#include <gsl/gsl_randist.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ALLOC(ptr, count)                                                    \
+    do {                                                                     \
+        size_t n_ = (size_t)(count);                                         \
+        (ptr) = ms_calloc(n_ ? n_ : 1, sizeof *(ptr));                       \
+        if (!(ptr))                                                          \
+            return MS_ERROR(MS_ENOMEM, "out of memory: %s needs %.3g MB",    \
+                            #ptr, (double)(count) * sizeof *(ptr) / 1e6);    \
+    } while (0)
+
+static ms_status alloc_state(ms_world *w)
+{
+    const size_t M = (size_t)w->M, C = (size_t)w->C, F = (size_t)w->F;
+    ALLOC(w->m_off, M + 1);
+    ALLOC(w->cat_order, C);
+    ALLOC(w->nu, w->N);
+    ALLOC(w->phi, w->N);
+    ALLOC(w->choice, C * w->N);
+    ALLOC(w->K, M * C);
+    ALLOC(w->adopters, M * C);
+    ALLOC(w->users, M * C * F);
+    ALLOC(w->fname, F);
+    ALLOC(w->home, F);
+    ALLOC(w->alive, F);
+    ALLOC(w->owner, F);
+    ALLOC(w->cash, F);
+    ALLOC(w->mu, F);
+    ALLOC(w->quality, F * C);
+    ALLOC(w->present, F * M);
+    ALLOC(w->loc, F * M);
+    ALLOC(w->prominence, F);
+    ALLOC(w->launched, F * C * M);
+    ALLOC(w->revenue, F);
+    ALLOC(w->rev_m, F * M);
+    ALLOC(w->costs, F);
+    ALLOC(w->spend, F);
+    ALLOC(w->inflow, F);
+    ALLOC(w->outflow, F);
+    ALLOC(w->cash0, F);
+    ALLOC(w->flow_sum, F);
+    ALLOC(w->flow_abs, F);
+    ALLOC(w->value, F);
+    ALLOC(w->profit, F);
+    ALLOC(w->vtmp, F);
+    ALLOC(w->weights, F * MS_N_STRATEGIES);
+    ALLOC(w->beta, F);
+    ALLOC(w->bold, F);
+    ALLOC(w->learn, F);
+    ALLOC(w->re_q, F * MS_RE_MENU);
+    ALLOC(w->re_used, F);
+    ALLOC(w->v_prev, F);
+    ALLOC(w->growth, F);
+    ALLOC(w->neg_steps, F);
+    ALLOC(w->entry_fund, F);
+    ALLOC(w->acq_fund, F);
+    ALLOC(w->inv_fund, F);
+    ALLOC(w->blocked_target, F);
+    ALLOC(w->blocked_until, F);
+    /* Each (investor, target) pair holds at most one stake. */
+    w->cap_stakes = F * F < F * 64 ? (int)(F * F) : (int)(F * 64);
+    ALLOC(w->st_inv, w->cap_stakes);
+    ALLOC(w->st_tgt, w->cap_stakes);
+    ALLOC(w->st_sigma, w->cap_stakes);
+    ALLOC(w->order, F);
+    ALLOC(w->gusers, F * M * C);
+    ALLOC(w->name_buf, F * MS_NAME_MAX);
+    /* Events of one step: a launch per firm, category and market, and a
+     * handful more per firm and per (market, category). */
+    w->cap_ev = (int)(F * (C * M + 4) + M * C * 16 + 64);
+    ALLOC(w->ev, w->cap_ev);
+    w->frng = ms_rng_gsl_alloc();
+    if (!w->frng)
+        return MS_ERROR(MS_ENOMEM, "out of memory allocating a generator");
+    w->cap_partners = (int)(F * (F < 64 ? F : 64) + 4);
+    ALLOC(w->pa, w->cap_partners);
+    ALLOC(w->pb, w->cap_partners);
+    ALLOC(w->hhi, M * C);
+    ALLOC(w->foreign_share, M * C);
+    ALLOC(w->group_revenue, F);
+    ALLOC(w->abroad_share, F);
+    ALLOC(w->dpairs, F);
+    ALLOC(w->net, F);
+    ALLOC(w->ctab, M * C);
+    for (size_t mc = 0; mc < M * C; mc++) {
+        ms_ctab *t = &w->ctab[mc];
+        ALLOC(t->fid, F);
+        ALLOC(t->E, F);
+        ALLOC(t->logE, F);
+        ALLOC(t->own, F);
+        ALLOC(t->grp, F);
+        ALLOC(t->D, F);
+        ALLOC(t->slot, F + 2);
+        ALLOC(t->xfeat, F + 2);
+        ALLOC(t->rv, F + 2);
+    }
+    ALLOC(w->tl_delta, w->n_threads);
+    ALLOC(w->tl_scratch, w->n_threads);
+    for (int t = 0; t < w->n_threads; t++) {
+        ALLOC(w->tl_delta[t], M * C * (F + 1));
+        ALLOC(w->tl_scratch[t], 2 * F + 2);
+    }
+    return MS_OK;
+}
+
+void ms_world_destroy(ms_world **wp)
+{
+    if (!wp || !*wp)
+        return;
+    ms_world *w = *wp;
+    if (w->ctab)
+        for (int mc = 0; mc < w->M * w->C; mc++) {
+            ms_ctab *t = &w->ctab[mc];
+            ms_free(t->fid);
+            ms_free(t->E);
+            ms_free(t->logE);
+            ms_free(t->own);
+            ms_free(t->grp);
+            ms_free(t->D);
+            ms_free(t->slot);
+            ms_free(t->xfeat);
+            ms_free(t->rv);
+        }
+    ms_rng_gsl_free(w->frng);
+    for (int t = 0; t < w->n_threads; t++) {
+        if (w->tl_delta)
+            ms_free(w->tl_delta[t]);
+        if (w->tl_scratch)
+            ms_free(w->tl_scratch[t]);
+    }
+    void *arrays[] = {
+        w->m_off, w->cat_order, w->nu, w->phi, w->choice, w->blocks, w->K, w->adopters,
+        w->users, w->fname, w->home, w->alive, w->owner, w->cash, w->mu,
+        w->quality, w->present, w->loc, w->prominence, w->launched,
+        w->revenue, w->rev_m, w->costs, w->spend, w->inflow, w->outflow,
+        w->cash0, w->flow_sum, w->flow_abs, w->value, w->pa, w->pb, w->hhi,
+        w->foreign_share, w->group_revenue, w->abroad_share, w->dpairs,
+        w->net, w->ctab, w->tl_delta, w->tl_scratch, w->profit, w->vtmp,
+        w->weights, w->beta, w->bold, w->learn, w->re_q, w->re_used,
+        w->v_prev, w->growth, w->neg_steps, w->entry_fund, w->acq_fund,
+        w->inv_fund, w->blocked_target, w->blocked_until, w->st_inv,
+        w->tnode_step, w->tnode_val,
+        w->st_tgt, w->st_sigma, w->order, w->gusers, w->name_buf, w->ev};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        ms_free(arrays[i]);
+    ms_free(w);
+    *wp = NULL;
+}
+
+/* Traits: nu lognormal with mean 1, phi exponential with mean 1. */
+static ms_status draw_traits(ms_world *w)
+{
+    const double s = w->sc->model.sigma_nu;
+    gsl_rng *rngs[256] = {0};
+    int nt = w->n_threads < 256 ? w->n_threads : 256;
+    ms_status st = MS_OK;
+    for (int t = 0; t < nt && st == MS_OK; t++)
+        if (!(rngs[t] = ms_rng_gsl_alloc()))
+            st = MS_ERROR(MS_ENOMEM, "out of memory allocating a generator");
+    if (st == MS_OK) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int64_t i = 0; i < (int64_t)w->N; i++) {
+            gsl_rng *r = rngs[omp_get_thread_num()];
+            ms_rng_gsl_reset(r, w->key, (uint32_t)i, MS_RNG_SETUP_STEP,
+                             MS_PH_TRAIT, 0);
+            double z = gsl_ran_gaussian_ziggurat(r, 1.0);
+            w->nu[i] = (float)exp(s * z - 0.5 * s * s);
+            w->phi[i] = (float)gsl_ran_exponential(r, 1.0);
+        }
+    }
+    for (int t = 0; t < nt; t++)
+        ms_rng_gsl_free(rngs[t]);
+    return st;
+}
+
+/* Exactly `k` of the consumers of market m for which `eligible` holds in
+ * category c are picked, each subset equally likely (Algorithm S). */
+static void select_exact(ms_world *w, int m, int c, int64_t k,
+                         uint32_t phase, uint32_t draw, uint16_t from,
+                         uint16_t to, uint32_t *picked, int64_t *n_picked)
+{
+    const uint32_t N = w->N;
+    int64_t pool = 0;
+    for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1]; i++)
+        pool += w->choice[(size_t)c * N + i] == from;
+    int64_t need = k, seen = 0;
+    *n_picked = 0;
+    for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1] && need > 0; i++) {
+        uint16_t *ch = &w->choice[(size_t)c * N + i];
+        if (*ch != from)
+            continue;
+        double u = ms_rng_uniform(w->key, i, MS_RNG_SETUP_STEP, phase, draw);
+        if ((double)(pool - seen) * u < (double)need) {
+            *ch = to;
+            need--;
+            if (picked)
+                picked[(*n_picked)++] = i;
+        }
+        seen++;
+    }
+}
+
+static ms_status init_consumers(ms_world *w)
+{
+    const ms_scenario *sc = w->sc;
+    const int M = w->M, C = w->C, F = w->F;
+    const uint32_t N = w->N;
+    MS_CALL(draw_traits(w));
+    for (size_t j = 0; j < (size_t)C * N; j++)
+        w->choice[j] = MS_NOPOT;
+    for (int m = 0; m < M; m++)
+        for (int c = 0; c < C; c++) {
+            int64_t Nm = w->m_off[m + 1] - w->m_off[m];
+            int64_t K = (int64_t)floor(sc->categories[c].ceiling[m] * Nm + 0.5);
+            w->K[(size_t)m * C + c] = K;
+            int64_t got;
+            select_exact(w, m, c, K, MS_PH_POTENTIAL, (uint32_t)c, MS_NOPOT,
+                         0, NULL, &got);
+        }
+    /* Initial adopters: hosts first, so hosted formats see the host apps. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int c = 0; c < C; c++) {
+            const ms_category_spec *cs = &sc->categories[c];
+            if ((cs->host >= 0) != pass)
+                continue;
+            for (int m = 0; m < M; m++) {
+                size_t mc = (size_t)m * C + c;
+                int64_t k = (int64_t)floor(cs->initial_adopters[m] *
+                                           (double)w->K[mc] + 0.5);
+                ms_ctab_build(w, m, c, 0);
+                const ms_ctab *t = &w->ctab[mc];
+                if (k == 0 || t->K == 0)
+                    continue;
+                /* Mark the picked consumers with MS_NOPOT - 1 (never a
+                 * firm: MS_MAX_FIRMS < 0xFFFE), then let each choose. */
+                int64_t got = 0;
+                uint32_t lo = w->m_off[m];
+                select_exact(w, m, c, k, MS_PH_INITIAL, (uint32_t)(2 * c),
+                             0, MS_NOPOT - 1, NULL, &got);
+                for (uint32_t i = lo; i < w->m_off[m + 1]; i++) {
+                    uint16_t *ch = &w->choice[(size_t)c * N + i];
+                    if (*ch != MS_NOPOT - 1)
+                        continue;
+                    int hostslot = -1;
+                    if (cs->host >= 0) {
+                        uint16_t hs = w->choice[(size_t)cs->host * N + i];
+                        if (hs != MS_NOPOT && hs != 0)
+                            hostslot = t->slot[hs];
+                    }
+                    double u = ms_rng_uniform(w->key, i, MS_RNG_SETUP_STEP,
+                                              MS_PH_INITIAL,
+                                              (uint32_t)(2 * c + 1));
+                    int slot = ms_choose_slot(t, (double)w->phi[i], -1,
+                                              hostslot, u, w->tl_scratch[0]);
+                    int f = t->fid[slot];
+                    *ch = (uint16_t)(f + 1);
+                    w->users[mc * F + f]++;
+                    w->adopters[mc]++;
+                }
+            }
+        }
+    return MS_OK;
+}
+
+static ms_status init_firms(ms_world *w)
+{
+    const ms_scenario *sc = w->sc;
+    const int M = w->M, C = w->C;
+    for (int f = 0; f < w->F; f++) {
+        w->fname[f] = w->name_buf + (size_t)f * MS_NAME_MAX;
+        w->blocked_target[f] = -1;
+        w->re_used[f] = -1;
+        for (int k = 0; k < MS_RE_MENU; k++)
+            w->re_q[(size_t)f * MS_RE_MENU + k] = 1;
+    }
+    for (int f = 0; f < sc->n_firms; f++) {
+        const ms_firm_spec *fs = &sc->firms[f];
+        snprintf(w->fname[f], MS_NAME_MAX, "%s", fs->name);
+        for (int s = 0; s < MS_N_STRATEGIES; s++)
+            w->weights[(size_t)f * MS_N_STRATEGIES + s] = fs->weights[s];
+        w->beta[f] = fs->beta;
+        w->bold[f] = fs->boldness;
+        w->learn[f] = fs->learning;
+        w->home[f] = fs->home;
+        w->alive[f] = 1;
+        w->owner[f] = f;
+        w->cash[f] = w->cash0[f] = fs->cash;
+        w->mu[f] = fs->monetization;
+        w->prominence[f] = fs->prominence;
+        for (int c = 0; c < C; c++) {
+            w->quality[(size_t)f * C + c] = fs->quality[c];
+            for (int m = 0; m < M; m++)
+                w->launched[((size_t)f * C + c) * M + m] =
+                    fs->launched[c] != 0 && fs->present[m] != 0;
+        }
+        for (int m = 0; m < M; m++) {
+            w->present[(size_t)f * M + m] = fs->present[m];
+            w->loc[(size_t)f * M + m] = fs->localization[m];
+        }
+    }
+    for (int f = sc->n_firms; f < w->F; f++) {
+        w->owner[f] = f;
+        for (int c = 0; c < C; c++)
+            w->quality[(size_t)f * C + c] = NAN;
+    }
+    w->n_firms = sc->n_firms;
+    return MS_OK;
+}
+
+static ms_status make_blocks(ms_world *w)
+{
+    int64_t nb = 0;
+    for (int m = 0; m < w->M; m++)
+        nb += (w->m_off[m + 1] - w->m_off[m] + MS_BLOCK - 1) / MS_BLOCK;
+    ALLOC(w->blocks, nb);
+    int64_t b = 0;
+    for (int m = 0; m < w->M; m++)
+        for (uint32_t s = w->m_off[m]; s < w->m_off[m + 1]; s += MS_BLOCK) {
+            w->blocks[b].start = s;
+            w->blocks[b].n = w->m_off[m + 1] - s < MS_BLOCK
+                                 ? w->m_off[m + 1] - s
+                                 : MS_BLOCK;
+            w->blocks[b].m = m;
+            b++;
+        }
+    w->n_blocks = nb;
+    return MS_OK;
+}
+
+static ms_status create(const ms_scenario *sc, int threads, ms_world *w)
+{
+    w->sc = sc;
+    w->M = sc->n_markets;
+    w->C = sc->n_categories;
+    w->F = sc->n_firms + (int)sc->model.max_entrants;
+    if (w->F > MS_MAX_FIRMS)
+        return MS_ERROR(MS_EINPUT, "%d firms plus model.max_entrants = %lld "
+                        "exceed the limit of %d firms; lower "
+                        "model.max_entrants", sc->n_firms,
+                        (long long)sc->model.max_entrants, MS_MAX_FIRMS);
+    w->dt = sc->run.dt;
+    w->ppa = sc->run.people_per_agent;
+    w->seed = sc->run.seed;
+    w->key = ms_rng_key_from_seed(sc->run.seed);
+    w->n_threads = threads > 0 ? threads : omp_get_max_threads();
+    if (w->n_threads < 1)
+        w->n_threads = 1;
+    double total = 0;
+    for (int m = 0; m < w->M; m++)
+        total += floor(sc->markets[m].population / w->ppa + 0.5);
+    if (total > 4294967294.0)
+        return MS_ERROR(MS_EINPUT, "%.0f consumer agents exceed the limit of "
+                        "2^32 - 2; raise run.people_per_agent", total);
+    w->N = (uint32_t)total;
+    MS_CALL(alloc_state(w));
+    uint32_t off = 0;
+    for (int m = 0; m < w->M; m++) {
+        w->m_off[m] = off;
+        off += (uint32_t)floor(sc->markets[m].population / w->ppa + 0.5);
+    }
+    w->m_off[w->M] = off;
+    MS_CALL(make_blocks(w));
+    int o = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int c = 0; c < w->C; c++)
+            if ((sc->categories[c].host < 0) == pass)
+                w->cat_order[o++] = c;
+    MS_CALL(init_firms(w));
+    MS_CALL(init_consumers(w));
+    MS_CALL(ms_observe(w));
+    for (int f = 0; f < w->n_firms; f++)
+        w->value[f] = w->v_prev[f] = w->cash[f];
+    MS_CALL(ms_targets_init(w));
+    ms_targets_observe(w);
+    return MS_OK;
+}
+
+ms_status ms_world_create(const ms_scenario *sc, int threads, ms_world **out)
+{
+    *out = NULL;
+    ms_world *w = ms_calloc(1, sizeof *w);
+    if (!w)
+        return MS_ERROR(MS_ENOMEM, "out of memory creating the world");
+    ms_status st = create(sc, threads, w);
+    if (st != MS_OK) {
+        ms_error_frame(__FILE__, __LINE__, __func__);
+        ms_world_destroy(&w);
+        return st;
+    }
+    *out = w;
+    return MS_OK;
+}
+
+uint64_t ms_world_consumers(const ms_world *w) { return w->N; }
+
+const char *const ms_event_names[MS_EV_COUNT] = {
+    "launch", "entry", "exit", "enter_market", "acquisition", "blocked_deal",
+    "stake"};
+
+void ms_world_event(ms_world *w, ms_event_kind kind, int actor, int target,
+                    int market, int category, double amount)
+{
+    if (w->n_ev >= w->cap_ev) {
+        w->ev_dropped++;
+        return;
+    }
+    ms_event *e = &w->ev[w->n_ev++];
+    e->step = w->step;
+    e->kind = kind;
+    e->actor = actor;
+    e->target = target;
+    e->market = market;
+    e->category = category;
+    e->amount = amount;
+}
+int64_t ms_world_step_count(const ms_world *w) { return w->step; }

@@ -1,0 +1,230 @@
+/*
+ * world_int.h: the body of ms_world, shared by the engine and models/.
+ *
+ * State is structure of arrays. Consumers are grouped by market (market m
+ * owns consumers m_off[m] .. m_off[m+1]-1) and hold only what cannot be
+ * recomputed: two traits and one firm per category, 8 + 2C bytes each.
+ *
+ * Index conventions (all row-major):
+ *   mc = m * C + c                     market x category
+ *   user counts  users[mc * F + f]     f < F (firm capacity)
+ *   firm x cat   [f * C + c],  firm x market [f * M + m]
+ * A consumer's state per category is one uint16 "choice value":
+ *   MS_NOPOT (can never adopt: outside the ceiling), 0 (has not adopted),
+ *   or f + 1 (uses firm f).
+ */
+#ifndef MS_WORLD_INT_H
+#define MS_WORLD_INT_H
+
+#include "marketsim/ms_world.h"
+#include "rng/ms_rng.h"
+#include "scenario/scenario_int.h"
+
+#include <gsl/gsl_rng.h>
+
+#include <math.h>
+#include <stdint.h>
+
+#define MS_NOPOT 0xFFFFu
+#define MS_BLOCK 512          /* consumers per work unit (fixed: results do
+                                 not depend on how units map to threads) */
+#define MS_MAX_PHASES 16
+
+/* What a consumer in market m needs to choose in category c this step,
+ * built from the state at the start of the step (MODEL.md section 2). */
+typedef struct ms_ctab {
+    int K;                /* firms offering c in m */
+    int G;                /* distinct foreignness coefficients */
+    int host;             /* host category of c, or -1 */
+    int feat_any;         /* some host app features c here */
+    double pdt;           /* p_c * dt */
+    double qterm;         /* q_c * A/K * dt (imitation hazard this step) */
+    double reeval;        /* 1 - exp(-chi_c dt) */
+    double *rv;           /* [F+2] re-evaluation chance of a user by choice
+                             value: reeval, more after a deal, 2 (always)
+                             when the firm no longer offers c here */
+    int rv_uniform;       /* every offering firm's rv equals reeval */
+    double stay;          /* exp(k_sw): weight factor of the current firm */
+    double host_bonus;    /* exp(eta) */
+    uint16_t *fid;        /* [F] firm of slot k */
+    double *E;            /* [F] exp(a_eff + gamma S - max) of slot k */
+    double *logE;         /* [F] a_eff + gamma S - max */
+    double *own;          /* [F] weight factor for current users of slot k
+                             (live experiments failing this step) */
+    int *grp;             /* [F] group of slot k in D */
+    double *D;            /* [F] distinct lambda * CD * (1 - L), D[0] smallest */
+    int32_t *slot;        /* [F+2] slot by choice value (0 and NOPOT -> -1) */
+    double *xfeat;        /* [F+2] featuring hazard (per step) by the choice
+                             value held in the host category */
+} ms_ctab;
+
+typedef struct ms_block {
+    uint32_t start, n;    /* consumers start .. start+n-1 */
+    int m;                /* their market */
+} ms_block;
+
+#define MS_RE_MENU 10        /* Roth-Erev menu: 4 pure mixes, 6 half-half pairs */
+
+typedef enum {
+    MS_EV_LAUNCH, MS_EV_ENTRY, MS_EV_EXIT, MS_EV_ENTER_MARKET,
+    MS_EV_ACQUISITION, MS_EV_BLOCKED_DEAL, MS_EV_STAKE, MS_EV_COUNT
+} ms_event_kind;
+
+extern const char *const ms_event_names[MS_EV_COUNT];
+
+typedef struct ms_event {
+    int64_t step;           /* step in which it happened (0-based) */
+    int kind;               /* ms_event_kind */
+    int actor, target;      /* firm ids (-1: none) */
+    int market, category;   /* indices (-1: none) */
+    double amount;          /* USD (price, cost, cash) or 0 */
+} ms_event;
+
+struct ms_world {
+    const ms_scenario *sc;  /* borrowed */
+    int M, C;               /* markets, categories */
+    int F;                  /* firm capacity */
+    int n_firms;            /* firms created so far (ids 0..n_firms-1) */
+    double dt, ppa;         /* years per step; people per agent */
+    ms_rng_key key;
+    uint64_t seed;
+    int64_t step;           /* steps done */
+
+    /* consumers */
+    uint32_t N;
+    uint32_t *m_off;        /* [M+1] */
+    float *nu;              /* [N] innovativeness */
+    float *phi;             /* [N] foreignness aversion */
+    uint16_t *choice;       /* [C*N] category-major */
+    ms_block *blocks;
+    int *cat_order;         /* [C] hosted categories first */
+    int64_t n_blocks;
+
+    /* aggregates (integers, so reductions are exact in any order) */
+    int64_t *K;             /* [M*C] potential adopters (= round(kappa N)) */
+    int64_t *adopters;      /* [M*C] */
+    int64_t *users;         /* [M*C*F] */
+
+    /* firms */
+    char **fname;           /* [F] names (into name_buf) */
+    int *home;              /* [F] market */
+    int *alive;             /* [F] 1 while in business */
+    int *owner;             /* [F] itself or its acquirer */
+    double *cash;           /* [F] USD */
+    double *mu;             /* [F] monetization */
+    double *quality;        /* [F*C] log-quality; NaN: does not offer */
+    double *present;        /* [F*M] 1 present, 0 not */
+    double *loc;            /* [F*M] localization L */
+    double *prominence;     /* [F] */
+    uint8_t *launched;      /* [F*C*M] hosted format launched in market */
+    double *revenue;        /* [F] last step, USD */
+    double *rev_m;          /* [F*M] last step revenue by market, USD */
+    double *costs;          /* [F] last step, USD */
+    double *spend;          /* [F] last step strategy spending, USD */
+    double *inflow;         /* [F] last step: dividends, profits received, capital */
+    double *outflow;        /* [F] last step: profits paid to owner */
+    double *cash0;          /* [F] cash when the firm was created */
+    double *flow_sum;       /* [F] sum of recorded flows since creation */
+    double *flow_abs;       /* [F] sum of |flows| (scale for --check) */
+    double *value;          /* [F] USD */
+    double *profit;         /* [F] last step operating profit R - K, USD */
+    double *vtmp;           /* [F] scratch for solving values */
+    int *pa, *pb;           /* [cap_partners] partnership edges (a, b) */
+    int n_partners, cap_partners;
+
+    /* strategies (models/) */
+    double *weights;        /* [F*MS_N_STRATEGIES] mix, on the simplex */
+    double *beta;           /* [F] budget rate per year */
+    double *bold;           /* [F] boldness */
+    int *learn;             /* [F] MS_LEARN_* */
+    double *re_q;           /* [F*MS_RE_MENU] Roth-Erev propensities */
+    int *re_used;           /* [F] menu allocation in use, -1: the initial mix */
+    double *v_prev;         /* [F] value at the last learning update */
+    double *growth;         /* [F] value growth over the last period */
+    int *neg_steps;         /* [F] consecutive steps with negative cash */
+    double *entry_fund;     /* [F] localization budget set aside for entry, USD */
+    double *acq_fund;       /* [F] acquisition fund, USD (earmarked cash) */
+    double *inv_fund;       /* [F] investment fund, USD (earmarked cash) */
+    int *blocked_target;    /* [F] last target antitrust blocked, or -1 */
+    int64_t *blocked_until; /* [F] step until which it is not retried */
+    int *st_inv, *st_tgt;   /* [cap_stakes] stakes: investor, target */
+    double *st_sigma;       /* [cap_stakes] share held */
+    int n_stakes, cap_stakes;
+    int *order;             /* [F] scratch: firms in acting order */
+    double *gusers;         /* [F*M*C] scratch: users by group, market, category */
+    gsl_rng *frng;          /* firm-phase generator (reset per use) */
+    int64_t entrants, entrants_dropped;
+    char *name_buf;         /* [F*MS_NAME_MAX] storage of entrant names */
+
+    /* targets (core/targets.c): every basic measure of every target, in
+     * the order ms_targets_* walk them, with the step it is taken at */
+    int n_tnodes;
+    int64_t *tnode_step;
+    double *tnode_val;
+
+    /* events of the current step (written out each step) */
+    struct ms_event *ev;
+    int n_ev, cap_ev;
+    int64_t ev_dropped;
+
+    /* observables of the last step */
+    double *hhi;            /* [M*C] group HHI */
+    double *foreign_share;  /* [M*C] */
+    double *group_revenue;  /* [F] for group heads, else 0 */
+    double *abroad_share;   /* [F] for group heads, else NaN */
+
+    /* per-step view for consumers */
+    ms_ctab *ctab;          /* [M*C] */
+    struct ms_dpair { double d; int k; } *dpairs; /* [F] scratch for grouping */
+    double *net;            /* [F] scratch: network users incl. partners */
+
+    /* threads */
+    int n_threads;
+    int64_t **tl_delta;     /* [threads][M*C*(F+1)] user count changes */
+    double **tl_scratch;    /* [threads][2F] choice weights */
+
+    /* phase timers */
+    double phase_sec[MS_MAX_PHASES];
+};
+
+/* Phase functions (models/ and core/). */
+ms_status ms_view_prepare(ms_world *w);
+ms_status ms_firms_act(ms_world *w);
+ms_status ms_consumers_move(ms_world *w);
+ms_status ms_firms_accounts(ms_world *w);
+ms_status ms_firms_exit(ms_world *w);
+ms_status ms_firms_entry(ms_world *w);
+ms_status ms_learning_update(ms_world *w);
+ms_status ms_observe(ms_world *w);
+
+/* Targets: set up at creation, observed after setup and every step. */
+ms_status ms_targets_init(ms_world *w);
+void ms_targets_observe(ms_world *w);
+/* Simulated value of each target (NaN where its time was not reached). */
+void ms_targets_results(const ms_world *w, double *sim);
+
+/* Record an event of this step (never fails: a full buffer counts drops). */
+void ms_world_event(ms_world *w, ms_event_kind kind, int actor, int target,
+                    int market, int category, double amount);
+
+/* Choice helpers shared by setup and the step (models/consumer.c). */
+int ms_choose_slot(const ms_ctab *t, double phi, int cur, int hostslot,
+                   double u, double *scratch);
+void ms_ctab_build(ms_world *w, int m, int c, int with_network);
+int ms_firm_offers(const ms_world *w, int f, int c, int m);
+int ms_group_of(const ms_world *w, int f);
+
+/* The hazard test: true with probability 1 - exp(-h), for h >= 0, from one
+ * uniform u. The two bounds h - h^2/2 <= 1 - exp(-h) <= h settle almost
+ * every case without calling exp; the answer is the same as comparing u
+ * with 1 - exp(-h) directly. */
+static inline int ms_hazard_event(double u, double h)
+{
+    if (u >= h)
+        return 0;
+    if (u < h - 0.5 * h * h)
+        return 1;
+    return u < -expm1(-h);
+}
+
+#endif

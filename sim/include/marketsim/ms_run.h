@@ -1,0 +1,58 @@
+/*
+ * ms_run.h: one whole run: world, steps, output, checks, interruption.
+ */
+#ifndef MS_RUN_H
+#define MS_RUN_H
+
+#include "marketsim/ms_error.h"
+#include "marketsim/ms_scenario.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef void (*ms_progress_fn)(void *ctx, int64_t done, int64_t total);
+
+typedef struct ms_run_opts {
+    const char *out_path;          /* result file; NULL writes none */
+    int threads;                   /* 0: OpenMP default */
+    int check;                     /* verify invariants at the end */
+    const char *command;           /* recorded in the file */
+    ms_progress_fn progress;       /* called after every step, or NULL */
+    void *progress_ctx;
+    volatile sig_atomic_t *stop;   /* set asynchronously to stop early */
+    double *targets_out;           /* simulated value of each target, or NULL */
+    int64_t checkpoint_every;      /* steps between checkpoints (0: none) */
+    const char *checkpoint_path;   /* where (NULL: no checkpoints at all) */
+    const char *restart_path;      /* continue from this checkpoint */
+} ms_run_opts;
+
+typedef struct ms_run_result {
+    int64_t steps_done;
+    int interrupted;
+    double wall_seconds;
+    uint64_t consumers;
+    int n_phases;
+    const char *phase_name[16];
+    double phase_seconds[16];
+    int n_targets, n_missed;       /* targets, and those outside tolerance */
+} ms_run_result;
+
+/* The scenario of a checkpoint (caller destroys), the run file it
+ * continues (out, out_size bytes) and its step. */
+ms_status ms_run_checkpoint_scenario(const char *ckpt, ms_scenario **sc,
+                                     char *out, size_t out_size,
+                                     int64_t *step);
+
+/* Print a scenario's targets against simulated values (NaN: not reached). */
+void ms_targets_print(const ms_scenario *sc, const double *sim, FILE *out);
+
+/* Run `sc` to the end (or until *stop). An interrupted run closes its file
+ * with status "interrupted" and returns MS_EINTERRUPT; with a checkpoint
+ * path it first writes a checkpoint, and a completed run removes it.
+ * With restart_path, `sc` must be the checkpoint's scenario
+ * (ms_run_checkpoint_scenario) and the run continues where it stopped. */
+ms_status ms_run(const ms_scenario *sc, const ms_run_opts *opts,
+                 ms_run_result *res);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * ms_scenario.h: reading, checking and printing scenario files.
+ *
+ * A scenario is one YAML file with the sections run, model, output, markets,
+ * categories and firms. One parameter table (ms_params_*) drives the reader,
+ * `--set KEY=VALUE` overrides, `marketsim params` and the resolved copy of
+ * the scenario written into every result file.
+ */
+#ifndef MS_SCENARIO_H
+#define MS_SCENARIO_H
+
+#include "marketsim/ms_error.h"
+
+#include <stdio.h>
+
+typedef struct ms_scenario ms_scenario;
+
+/* Read and validate `path`, applying the `n_sets` overrides ("KEY=VALUE")
+ * first. All problems found are reported in one MS_EINPUT message, one
+ * "FILE:LINE:COL: error: ..." line each. */
+ms_status ms_scenario_load(const char *path, const char *const *sets,
+                           int n_sets, ms_scenario **out);
+/* The same from text in memory (`src_name` appears in messages). */
+ms_status ms_scenario_load_string(const char *text, const char *src_name,
+                                  const char *const *sets, int n_sets,
+                                  ms_scenario **out);
+void ms_scenario_destroy(ms_scenario **s);
+int ms_scenario_target_count(const ms_scenario *s);
+
+/* The resolved scenario (every parameter, defaults filled in) as YAML that
+ * reads back to the same scenario. Caller frees with ms_free. */
+ms_status ms_scenario_to_yaml(const ms_scenario *s, char **out);
+
+/* Print the parameter reference: plain text, or a Markdown table. */
+void ms_params_print(FILE *f, int markdown);
+
+#endif

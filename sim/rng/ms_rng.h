@@ -1,0 +1,85 @@
+/*
+ * ms_rng.h: counter-based random streams.
+ *
+ * Every random number in marketsim is a pure function of
+ * (seed, step, phase, entity, draw): one Philox4x32-10 block (Random123) with
+ * the run's 64-bit seed as key and the counter
+ *
+ *     ctr = { entity, step, phase << 24 | draw, 0 }
+ *
+ * The last counter word stays 0 for direct draws; the gsl_rng adapter uses it
+ * as its block number, so a GSL distribution gets up to 2^32 blocks from one
+ * (entity, step, phase, draw) position. No generator state is shared, so a
+ * run's draws do not depend on thread count, rank or order of evaluation.
+ *
+ * Runs of a sweep get their seed from the sweep seed and the run index alone
+ * (ms_rng_derive_seed), and a run's seed is recorded in its output, so any run
+ * can be repeated on its own with `marketsim run --seed`.
+ */
+#ifndef MS_RNG_H
+#define MS_RNG_H
+
+#include <gsl/gsl_rng.h>
+#include <stdint.h>
+
+/* Phases: each call site that draws has its own, so streams never overlap. */
+enum ms_rng_phase {
+    MS_PH_TRAIT = 1,     /* consumer traits nu, phi (setup) */
+    MS_PH_POTENTIAL,     /* which consumers may adopt a category (setup) */
+    MS_PH_INITIAL,       /* initial adopters and their firms (setup) */
+    MS_PH_EVENT,         /* per-step adoption / re-evaluation uniforms */
+    MS_PH_CHOICE,        /* logit choice uniforms */
+    MS_PH_FIRM_ORDER,    /* order in which firms act in a step */
+    MS_PH_EXPERIMENT,    /* experiment counts and draws */
+    MS_PH_IMITATE,       /* imitation of the best quality */
+    MS_PH_LAUNCH,        /* launching a hosted format */
+    MS_PH_DEAL_CHURN,    /* users of an acquired firm re-evaluating */
+    MS_PH_ENTRY,         /* start-up entry */
+    MS_PH_LEARN,         /* strategy learning */
+    MS_PH_DESIGN,        /* sweep designs (Latin hypercube) */
+    MS_PH_TEST = 200     /* reserved for tests */
+};
+
+#define MS_RNG_SETUP_STEP 0xFFFFFFFFu
+#define MS_RNG_GENERATOR_NAME "philox4x32-10 (Random123)"
+
+typedef struct ms_rng_key {
+    uint32_t k[2];
+} ms_rng_key;
+
+ms_rng_key ms_rng_key_from_seed(uint64_t seed);
+
+/* Seed of run `run` of a sweep with seed `sweep_seed` (SplitMix64 of both). */
+uint64_t ms_rng_derive_seed(uint64_t sweep_seed, uint64_t run);
+
+/* One Philox4x32-10 block for counter `ctr` (reference implementation). */
+void ms_rng_block(ms_rng_key key, const uint32_t ctr[4], uint32_t out[4]);
+
+/* Blocks for entities e0, e0+1, ..., e0+n-1 at the same (step, phase, draw),
+ * written structure-of-arrays: out[w * stride + l] is word w of lane l.
+ * Written so the compiler vectorizes it; equal to ms_rng_block lane by lane. */
+void ms_rng_lanes(ms_rng_key key, uint32_t e0, uint32_t step, uint32_t phase,
+                  uint32_t draw, int n, uint32_t *out, int stride);
+
+/* Uniform in (0,1) from 32 random bits: (x + 0.5) / 2^32. */
+static inline double ms_u01(uint32_t x) { return ((double)x + 0.5) * 0x1p-32; }
+
+/* Uniform in (0,1) with 52 bits from two words: (k + 0.5) / 2^52 for a
+ * 52-bit k, so both ends are excluded and every value is exact. */
+static inline double ms_u01_52(uint32_t a, uint32_t b)
+{
+    return ((double)(a >> 6) * 67108864.0 + (double)(b >> 6) + 0.5) * 0x1p-52;
+}
+
+/* A single uniform at a position (convenience for rare events). */
+double ms_rng_uniform(ms_rng_key key, uint32_t entity, uint32_t step,
+                      uint32_t phase, uint32_t draw);
+
+/* gsl_rng adapter: a gsl_rng whose numbers come from the Philox stream at a
+ * position. Allocate once (setup), reset before each use. */
+gsl_rng *ms_rng_gsl_alloc(void);
+void ms_rng_gsl_free(gsl_rng *r);
+void ms_rng_gsl_reset(gsl_rng *r, ms_rng_key key, uint32_t entity,
+                      uint32_t step, uint32_t phase, uint32_t draw);
+
+#endif
