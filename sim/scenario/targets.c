@@ -1,0 +1,432 @@
+/*
+ * targets.c: the `targets` section of a scenario: figures from the seed
+ * documents the scenario should reproduce.
+ *
+ *   targets:
+ *     - figure: cn_live_commerce_share_of_ecommerce   # seeds/figures.yaml
+ *       measure: ratio
+ *       numerator: {measure: gmv, market: CN, category: live_commerce}
+ *       denominator: {measure: gmv, market: CN, category: ecommerce}
+ *       time: 2020              # calendar year; default: end of the run
+ *       expected: 0.10
+ *       tolerance: 0.03         # absolute, same unit; at most half of it
+ *
+ * Measures (in base units: people, USD/year, fractions):
+ *   count    people using a category (market, category optional: all);
+ *            with `firm`, the users of the firm's group
+ *   share    with `firm`: the group's share of the users; without:
+ *            adopters / population (category required)
+ *   revenue  revenue per year of the firm's group (all firms without firm)
+ *   gmv      merchandise value per year of the users (of the firm's group)
+ *   abroad_share  share of the group's revenue earned outside its home
+ *   growth   (x(to) - x(from)) / x(from) of the measure in `of`
+ *   ratio    numerator / denominator
+ */
+#include "scenario/scenario_int.h"
+#include "scenario/yamltree.h"
+
+#include "marketsim/ms_alloc.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const ms_measure_names[MS_M_COUNT_KINDS] = {
+    "count", "share", "revenue", "gmv", "abroad_share", "growth", "ratio"};
+
+typedef struct tctx {
+    ms_scenario *s;
+    void (*diag)(void *, const ms_ynode *, const char *);
+    void *ctx;
+    int *oom;
+} tctx;
+
+static void err(tctx *t, const ms_ynode *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void err(tctx *t, const ms_ynode *at, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    t->diag(t->ctx, at, msg);
+}
+
+static int number(tctx *t, const ms_ynode *n, const char *ctx, double *out)
+{
+    char *end;
+    if (!n || n->kind != MS_YNODE_SCALAR) {
+        err(t, n, "%s: expected a number", ctx);
+        return 0;
+    }
+    errno = 0;
+    double v = strtod(n->value, &end);
+    if (end == n->value || *end || !isfinite(v) || errno) {
+        err(t, n, "%s: expected a finite number, got '%s'", ctx, n->value);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static int find(const char *name, int n, const char *(*get)(const ms_scenario *, int),
+                const ms_scenario *s)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(get(s, i), name))
+            return i;
+    return -1;
+}
+
+static const char *mname(const ms_scenario *s, int i) { return s->markets[i].name; }
+static const char *cname(const ms_scenario *s, int i) { return s->categories[i].name; }
+static const char *fname(const ms_scenario *s, int i) { return s->firms[i].name; }
+
+static void free_measure(ms_measure *m)
+{
+    if (m->a) {
+        free_measure(m->a);
+        ms_free(m->a);
+    }
+    if (m->b) {
+        free_measure(m->b);
+        ms_free(m->b);
+    }
+    m->a = m->b = NULL;
+}
+
+static int read_measure(tctx *t, const ms_ynode *n, const char *ctx,
+                        ms_measure *m, int depth);
+
+static ms_measure *sub(tctx *t, const ms_ynode *n, const char *ctx, int depth)
+{
+    ms_measure *m = ms_calloc(1, sizeof *m);
+    if (!m) {
+        *t->oom = 1;
+        return NULL;
+    }
+    if (!read_measure(t, n, ctx, m, depth + 1)) {
+        free_measure(m);
+        ms_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Keys of a measure; `extra` lists those the caller reads (figure, ...). */
+static int read_measure(tctx *t, const ms_ynode *n, const char *ctx,
+                        ms_measure *m, int depth)
+{
+    const ms_scenario *s = t->s;
+    m->market = m->category = m->firm = -1;
+    m->time = m->from = m->to = NAN;
+    if (!n || n->kind != MS_YNODE_MAP) {
+        err(t, n, "%s: expected a mapping with a measure", ctx);
+        return 0;
+    }
+    if (depth > 4) {
+        err(t, n, "%s: measures nested too deep", ctx);
+        return 0;
+    }
+    static const char *const allowed[] = {
+        "figure", "description", "measure", "market", "category", "firm",
+        "time", "from", "to", "of", "numerator", "denominator", "expected",
+        "tolerance", NULL};
+    int ok = 1;
+    for (size_t k = 0; k < n->n; k++) {
+        int known = 0;
+        for (int i = 0; allowed[i] && !known; i++)
+            known = !strcmp(allowed[i], n->keys[k]);
+        if (!known || (depth > 0 && (!strcmp(n->keys[k], "figure") ||
+                                     !strcmp(n->keys[k], "expected") ||
+                                     !strcmp(n->keys[k], "tolerance") ||
+                                     !strcmp(n->keys[k], "description")))) {
+            err(t, n->key_nodes[k], "%s: unknown key '%s' (a target has "
+                "figure, measure, market, category, firm, time, from, to, "
+                "of, numerator, denominator, expected, tolerance, "
+                "description)", ctx, n->keys[k]);
+            ok = 0;
+        }
+    }
+    const ms_ynode *v = ms_ynode_get(n, "measure");
+    m->kind = -1;
+    if (!v || v->kind != MS_YNODE_SCALAR) {
+        err(t, v ? v : n, "%s: missing measure (count, share, revenue, gmv, "
+            "abroad_share, growth, ratio)", ctx);
+        return 0;
+    }
+    for (int i = 0; i < MS_M_COUNT_KINDS; i++)
+        if (!strcmp(v->value, ms_measure_names[i]))
+            m->kind = i;
+    if (m->kind < 0) {
+        err(t, v, "%s.measure: unknown measure '%s' (count, share, revenue, "
+            "gmv, abroad_share, growth, ratio)", ctx, v->value);
+        return 0;
+    }
+    char sub_ctx[256];
+    if ((v = ms_ynode_get(n, "market"))) {
+        if (v->kind != MS_YNODE_SCALAR ||
+            (m->market = find(v->value, s->n_markets, mname, s)) < 0) {
+            err(t, v, "%s.market: unknown market", ctx);
+            ok = 0;
+        }
+    }
+    if ((v = ms_ynode_get(n, "category"))) {
+        if (v->kind != MS_YNODE_SCALAR ||
+            (m->category = find(v->value, s->n_categories, cname, s)) < 0) {
+            err(t, v, "%s.category: unknown category", ctx);
+            ok = 0;
+        }
+    }
+    if ((v = ms_ynode_get(n, "firm"))) {
+        if (v->kind != MS_YNODE_SCALAR ||
+            (m->firm = find(v->value, s->n_firms, fname, s)) < 0) {
+            err(t, v, "%s.firm: unknown firm (targets name scenario firms)",
+                ctx);
+            ok = 0;
+        }
+    }
+    if ((v = ms_ynode_get(n, "time")))
+        ok &= number(t, v, "time", &m->time);
+    if (m->kind == MS_M_GROWTH) {
+        v = ms_ynode_get(n, "from");
+        ok &= v ? number(t, v, "from", &m->from) : (err(t, n, "%s: growth needs from and to (years)", ctx), 0);
+        v = ms_ynode_get(n, "to");
+        ok &= v ? number(t, v, "to", &m->to) : 0;
+        snprintf(sub_ctx, sizeof sub_ctx, "%s.of", ctx);
+        if (!(v = ms_ynode_get(n, "of"))) {
+            err(t, n, "%s: growth needs `of: {measure: ...}`", ctx);
+            return 0;
+        }
+        if (!(m->a = sub(t, v, sub_ctx, depth)))
+            return 0;
+        if (m->a->kind == MS_M_GROWTH) {
+            err(t, v, "%s: growth of a growth is not supported", sub_ctx);
+            ok = 0;
+        }
+        if (ok && !(m->from < m->to)) {
+            err(t, n, "%s: from (%g) must be before to (%g)", ctx, m->from,
+                m->to);
+            ok = 0;
+        }
+    } else if (m->kind == MS_M_RATIO) {
+        const ms_ynode *a = ms_ynode_get(n, "numerator");
+        const ms_ynode *b = ms_ynode_get(n, "denominator");
+        if (!a || !b) {
+            err(t, n, "%s: a ratio needs numerator and denominator", ctx);
+            return 0;
+        }
+        snprintf(sub_ctx, sizeof sub_ctx, "%s.numerator", ctx);
+        if (!(m->a = sub(t, a, sub_ctx, depth)))
+            return 0;
+        snprintf(sub_ctx, sizeof sub_ctx, "%s.denominator", ctx);
+        if (!(m->b = sub(t, b, sub_ctx, depth)))
+            return 0;
+    } else {
+        if ((m->kind == MS_M_ABROAD_SHARE) && m->firm < 0) {
+            err(t, n, "%s: abroad_share needs a firm", ctx);
+            ok = 0;
+        }
+        if (m->kind == MS_M_SHARE && m->firm < 0 && m->category < 0) {
+            err(t, n, "%s: a share without a firm is adopters / population "
+                "and needs a category", ctx);
+            ok = 0;
+        }
+        if (ms_ynode_get(n, "of") || ms_ynode_get(n, "numerator") ||
+            ms_ynode_get(n, "denominator")) {
+            err(t, n, "%s: of / numerator / denominator belong to growth and "
+                "ratio", ctx);
+            ok = 0;
+        }
+    }
+    return ok;
+}
+
+void ms_targets_read(ms_scenario *s, const ms_ynode *node,
+                     void (*diag)(void *, const ms_ynode *, const char *),
+                     void *ctx, int *oom)
+{
+    tctx t = {s, diag, ctx, oom};
+    if (!node)
+        return;
+    if (node->kind != MS_YNODE_SEQ) {
+        err(&t, node, "targets: expected a list of targets (- figure: ...)");
+        return;
+    }
+    s->targets = ms_calloc(node->n ? node->n : 1, sizeof *s->targets);
+    if (!s->targets) {
+        *oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < node->n; i++) {
+        const ms_ynode *n = node->items[i];
+        ms_target *tg = &s->targets[s->n_targets++];
+        char ctx2[64];
+        snprintf(ctx2, sizeof ctx2, "targets[%zu]", i);
+        int ok = read_measure(&t, n, ctx2, &tg->m, 0);
+        if (!ok || n->kind != MS_YNODE_MAP)
+            continue;
+        const ms_ynode *v = ms_ynode_get(n, "figure");
+        if (!v || v->kind != MS_YNODE_SCALAR || !v->value[0])
+            err(&t, v ? v : n, "%s: missing figure (an id from "
+                "seeds/figures.yaml)", ctx2);
+        else if (!(tg->figure = ms_strdup(v->value)))
+            *oom = 1;
+        if ((v = ms_ynode_get(n, "description"))) {
+            if (v->kind != MS_YNODE_SCALAR)
+                err(&t, v, "%s.description: expected text", ctx2);
+            else if (!(tg->description = ms_strdup(v->value)))
+                *oom = 1;
+        }
+        v = ms_ynode_get(n, "expected");
+        if (!v)
+            err(&t, n, "%s: missing expected", ctx2);
+        else
+            number(&t, v, "expected", &tg->expected);
+        v = ms_ynode_get(n, "tolerance");
+        if (!v) {
+            err(&t, n, "%s: missing tolerance", ctx2);
+        } else if (number(&t, v, "tolerance", &tg->tolerance)) {
+            if (!(tg->tolerance > 0))
+                err(&t, v, "%s.tolerance: must be above 0", ctx2);
+            else if (tg->tolerance > fabs(tg->expected) / 2)
+                err(&t, v, "%s.tolerance: %g is wider than half the expected "
+                    "value %g; a target that loose tells nothing", ctx2,
+                    tg->tolerance, tg->expected);
+        }
+    }
+}
+
+void ms_targets_free(ms_scenario *s)
+{
+    for (int i = 0; s->targets && i < s->n_targets; i++) {
+        ms_free(s->targets[i].figure);
+        ms_free(s->targets[i].description);
+        free_measure(&s->targets[i].m);
+    }
+    ms_free(s->targets);
+    s->targets = NULL;
+    s->n_targets = 0;
+}
+
+static void fmt_num(char *out, size_t size, double v)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(out, size, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            return;
+    }
+}
+
+static void emit_measure(const ms_scenario *s, const ms_measure *m,
+                         void (*put)(void *, const char *), void *ctx,
+                         int flow)
+{
+    char buf[512], num[40];
+    snprintf(buf, sizeof buf, "%smeasure: %s", flow ? "{" : "",
+             ms_measure_names[m->kind]);
+    put(ctx, buf);
+    const char *sep = flow ? ", " : "\n    ";
+    if (m->market >= 0) {
+        snprintf(buf, sizeof buf, "%smarket: %s", sep, s->markets[m->market].name);
+        put(ctx, buf);
+    }
+    if (m->category >= 0) {
+        snprintf(buf, sizeof buf, "%scategory: %s", sep,
+                 s->categories[m->category].name);
+        put(ctx, buf);
+    }
+    if (m->firm >= 0) {
+        snprintf(buf, sizeof buf, "%sfirm: %s", sep, s->firms[m->firm].name);
+        put(ctx, buf);
+    }
+    if (!isnan(m->time)) {
+        fmt_num(num, sizeof num, m->time);
+        snprintf(buf, sizeof buf, "%stime: %s", sep, num);
+        put(ctx, buf);
+    }
+    if (m->kind == MS_M_GROWTH) {
+        fmt_num(num, sizeof num, m->from);
+        snprintf(buf, sizeof buf, "%sfrom: %s", sep, num);
+        put(ctx, buf);
+        fmt_num(num, sizeof num, m->to);
+        snprintf(buf, sizeof buf, "%sto: %s%sof: ", sep, num, sep);
+        put(ctx, buf);
+        emit_measure(s, m->a, put, ctx, 1);
+    }
+    if (m->kind == MS_M_RATIO) {
+        snprintf(buf, sizeof buf, "%snumerator: ", sep);
+        put(ctx, buf);
+        emit_measure(s, m->a, put, ctx, 1);
+        snprintf(buf, sizeof buf, "%sdenominator: ", sep);
+        put(ctx, buf);
+        emit_measure(s, m->b, put, ctx, 1);
+    }
+    if (flow)
+        put(ctx, "}");
+}
+
+void ms_targets_emit(const ms_scenario *s, void (*put)(void *, const char *),
+                     void *ctx)
+{
+    if (!s->n_targets)
+        return;
+    put(ctx, "targets:\n");
+    for (int i = 0; i < s->n_targets; i++) {
+        const ms_target *t = &s->targets[i];
+        char buf[512], e[40], tol[40];
+        snprintf(buf, sizeof buf, "  - figure: %s\n    ", t->figure);
+        put(ctx, buf);
+        emit_measure(s, &t->m, put, ctx, 0);
+        fmt_num(e, sizeof e, t->expected);
+        fmt_num(tol, sizeof tol, t->tolerance);
+        snprintf(buf, sizeof buf, "\n    expected: %s\n    tolerance: %s\n", e,
+                 tol);
+        put(ctx, buf);
+        if (t->description) {
+            put(ctx, "    description: ");
+            ms_yaml_put_quoted(put, ctx, t->description);
+            put(ctx, "\n");
+        }
+    }
+}
+
+const char *ms_measure_unit(const ms_measure *m)
+{
+    switch (m->kind) {
+    case MS_M_COUNT: return "people";
+    case MS_M_REVENUE:
+    case MS_M_GMV: return "USD/year";
+    default: return "1";
+    }
+}
+
+void ms_measure_text(const ms_scenario *s, const ms_measure *m, char *buf,
+                     size_t size)
+{
+    char a[256] = "", b[256] = "", when[48] = "";
+    if (!isnan(m->time))
+        snprintf(when, sizeof when, " at %g", m->time);
+    if (m->kind == MS_M_GROWTH) {
+        ms_measure_text(s, m->a, a, sizeof a);
+        snprintf(buf, size, "growth of %s, %g to %g", a, m->from, m->to);
+    } else if (m->kind == MS_M_RATIO) {
+        ms_measure_text(s, m->a, a, sizeof a);
+        ms_measure_text(s, m->b, b, sizeof b);
+        snprintf(buf, size, "%s / %s", a, b);
+    } else {
+        snprintf(buf, size, "%s(%s%s%s%s%s)%s", ms_measure_names[m->kind],
+                 m->market >= 0 ? s->markets[m->market].name : "all markets",
+                 m->category >= 0 ? ", " : "",
+                 m->category >= 0 ? s->categories[m->category].name : "",
+                 m->firm >= 0 ? ", " : "",
+                 m->firm >= 0 ? s->firms[m->firm].name : "", when);
+    }
+}
+
+int ms_scenario_target_count(const ms_scenario *s) { return s->n_targets; }
