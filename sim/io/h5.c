@@ -1,0 +1,1495 @@
+/*
+ * h5.c: HDF5 files that h5py and xarray read (see ms_h5.h).
+ */
+#define _GNU_SOURCE /* F_OFD_SETLK (Linux open-file-description locks) */
+#include "io/ms_h5.h"
+
+#include "marketsim/ms_alloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <hdf5_hl.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_DIMS 8
+
+struct ms_h5var {
+    hid_t dset;
+    hid_t ctype;              /* compound or string memory type (0: none) */
+    ms_h5 *file;
+    ms_h5type type;
+    int ndims, record;
+    hsize_t dims[MAX_DIMS];   /* current extent (dims[0] grows if record) */
+    ms_h5var *next;           /* list of all, for closing */
+};
+
+typedef struct dim {
+    char *group, *name;
+    hid_t dset;
+    hsize_t size;             /* 0 for the record dimension */
+    int record;
+    struct dim *next;
+} dim;
+
+struct ms_h5 {
+    hid_t file;
+    int inplace;              /* written at its final path (no rename) */
+    char *path, *partial;
+    int lockfd;               /* writer lock of an in-place file, or -1 */
+    ms_h5var *vars;
+    dim *dims;
+};
+
+/* ---- errors ---- */
+
+typedef struct { char first[256], last[256]; int n; } h5msg;
+
+/* HDF5's lowest messages hold a dump of the failed write(): "file write
+ * failed: time = ..., filename = ..., errno = 27, ...", over two lines.
+ * Keep what precedes it; errno gets its own hint in h5fail. */
+static void tidy(char *s)
+{
+    char *cut = strstr(s, ": time = ");
+    if (cut)
+        *cut = '\0';
+    s[strcspn(s, "\n")] = '\0';
+}
+
+static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    h5msg *m = data;
+    if (m->n == 0) {
+        snprintf(m->first, sizeof m->first, "%s", e->desc ? e->desc : "");
+        tidy(m->first);
+    }
+    snprintf(m->last, sizeof m->last, "%s", e->desc ? e->desc : "");
+    tidy(m->last);
+    m->n++;
+    return 0;
+}
+
+static ms_status h5fail(const char *file, int line, const char *what,
+                        const char *path)
+{
+    h5msg m = {{0}, {0}, 0};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, &m);
+    H5Eclear2(H5E_DEFAULT);
+    int e = errno;
+    const char *hint = e == ENOSPC || e == EDQUOT
+                           ? "; the disk or quota is full"
+                       : e == EFBIG ? "; the file exceeds a size limit"
+                                    : "";
+    return ms_error_raise(MS_EIO, file, line, "hdf5",
+                          "%s: cannot %s: %s%s%s%s%s", path, what,
+                          m.n ? m.first : "HDF5 error",
+                          m.n > 1 ? " (" : "", m.n > 1 ? m.last : "",
+                          m.n > 1 ? ")" : "", hint);
+}
+
+#define H5TRY(expr, what)                                                 \
+    do {                                                                  \
+        if ((expr) < 0)                                                   \
+            return h5fail(__FILE__, __LINE__, (what), f->path);           \
+    } while (0)
+
+/* Called first by every function that opens a file. Besides silencing
+ * HDF5's own error printing, it turns off HDF5's exit handler, which closes
+ * whatever is still open: after an H5Fclose that failed (disk full, file
+ * size limit), HDF5 1.10 keeps a half-closed file whose cleanup at exit
+ * dereferences NULL, so a clean error became a segfault. Files are always
+ * closed explicitly here, so nothing is lost. H5dont_atexit works only
+ * before the library starts, hence here, before any other HDF5 call. */
+static void quiet(void)
+{
+    static int started;
+    if (!started) {
+        started = 1;
+        H5dont_atexit();
+    }
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+/* ---- files ---- */
+
+ms_status ms_h5_create(const char *path, ms_h5 **out)
+{
+    quiet();
+    *out = NULL;
+    ms_h5 *f = ms_calloc(1, sizeof *f);
+    if (!f)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    size_t n = strlen(path) + 9;
+    f->path = ms_strdup(path);
+    f->partial = ms_malloc(n);
+    if (!f->path || !f->partial) {
+        ms_free(f->path);
+        ms_free(f->partial);
+        ms_free(f);
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    }
+    snprintf(f->partial, n, "%s.partial", path);
+    errno = 0;
+    f->file = H5Fcreate(f->partial, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f->file < 0) {
+        int e = errno;
+        H5Eclear2(H5E_DEFAULT);
+        ms_status st = MS_ERROR(MS_EIO, "%s: cannot create the result file: "
+                                "%s; check that the folder exists and is "
+                                "writable, or choose another with -o",
+                                f->partial, e ? strerror(e) : "HDF5 error");
+        ms_free(f->path);
+        ms_free(f->partial);
+        ms_free(f);
+        return st;
+    }
+    *out = f;
+    return MS_OK;
+}
+
+const char *ms_h5_path(const ms_h5 *f) { return f->path; }
+
+ms_status ms_h5_flush(ms_h5 *f)
+{
+    H5TRY(H5Fflush(f->file, H5F_SCOPE_GLOBAL), "flush the file");
+    return MS_OK;
+}
+
+ms_status ms_h5_close(ms_h5 **fp, int keep)
+{
+    if (!fp || !*fp)
+        return MS_OK;
+    ms_h5 *f = *fp;
+    int bad = 0;
+    for (ms_h5var *v = f->vars, *nx; v; v = nx) {
+        nx = v->next;
+        bad |= H5Dclose(v->dset) < 0;
+        if (v->ctype > 0)
+            H5Tclose(v->ctype);
+        ms_free(v);
+    }
+    for (dim *d = f->dims, *nx; d; d = nx) {
+        nx = d->next;
+        bad |= H5Dclose(d->dset) < 0;
+        ms_free(d->group);
+        ms_free(d->name);
+        ms_free(d);
+    }
+    bad |= H5Fclose(f->file) < 0;
+    if (f->lockfd >= 0)
+        close(f->lockfd);
+    ms_status st = MS_OK;
+    if (bad && keep) {
+        st = h5fail(__FILE__, __LINE__, "close the file", f->partial);
+        keep = 0;
+    }
+    if (f->inplace) {
+        /* nothing to move; a failed in-place file is kept for --resume */
+    } else if (keep) {
+        if (rename(f->partial, f->path) != 0)
+            st = MS_ERROR(MS_EIO, "%s: cannot rename to %s: %s", f->partial,
+                          f->path, strerror(errno));
+    } else {
+        remove(f->partial);
+    }
+    ms_free(f->path);
+    ms_free(f->partial);
+    ms_free(f);
+    *fp = NULL;
+    return st;
+}
+
+ms_status ms_h5_group(ms_h5 *f, const char *group)
+{
+    hid_t g = H5Gcreate2(f->file, group, H5P_DEFAULT, H5P_DEFAULT,
+                         H5P_DEFAULT);
+    H5TRY(g, "create a group");
+    H5TRY(H5Gclose(g), "close a group");
+    return MS_OK;
+}
+
+/* ---- attributes ---- */
+
+static hid_t vlen_str_type(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0)
+        return t;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 ||
+        H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+static ms_status put_attr(ms_h5 *f, const char *obj, const char *name,
+                          hid_t type, const void *value)
+{
+    hid_t o = H5Oopen(f->file, obj, H5P_DEFAULT);
+    H5TRY(o, "open an object for an attribute");
+    if (H5Aexists(o, name) > 0)
+        H5Adelete(o, name);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = sp < 0 ? -1 : H5Acreate2(o, name, type, sp, H5P_DEFAULT,
+                                       H5P_DEFAULT);
+    herr_t w = a < 0 ? -1 : H5Awrite(a, type, value);
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Oclose(o);
+    H5TRY(w, "write an attribute");
+    return MS_OK;
+}
+
+ms_status ms_h5_attr_str(ms_h5 *f, const char *obj, const char *name,
+                         const char *value)
+{
+    hid_t t = vlen_str_type();
+    H5TRY(t, "make a string type");
+    ms_status st = put_attr(f, obj, name, t, &value);
+    H5Tclose(t);
+    return st;
+}
+
+ms_status ms_h5_attr_f64(ms_h5 *f, const char *obj, const char *name,
+                         double value)
+{
+    return put_attr(f, obj, name, H5T_NATIVE_DOUBLE, &value);
+}
+
+ms_status ms_h5_attr_i64(ms_h5 *f, const char *obj, const char *name,
+                         int64_t value)
+{
+    return put_attr(f, obj, name, H5T_NATIVE_INT64, &value);
+}
+
+static ms_status describe(ms_h5 *f, const char *path, const char *units,
+                          const char *long_name)
+{
+    if (units)
+        MS_CALL(ms_h5_attr_str(f, path, "units", units));
+    if (long_name)
+        MS_CALL(ms_h5_attr_str(f, path, "long_name", long_name));
+    return MS_OK;
+}
+
+ms_status ms_h5_text(ms_h5 *f, const char *path, const char *text,
+                     const char *long_name)
+{
+    hid_t t = vlen_str_type();
+    H5TRY(t, "make a string type");
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t d = sp < 0 ? -1 : H5Dcreate2(f->file, path, t, sp, H5P_DEFAULT,
+                                       H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = d < 0 ? -1 : H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                     &text);
+    if (d >= 0)
+        H5Dclose(d);
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Tclose(t);
+    H5TRY(w, "write a text dataset");
+    return describe(f, path, NULL, long_name);
+}
+
+/* ---- dimensions ---- */
+
+static dim *find_dim(ms_h5 *f, const char *group, const char *name)
+{
+    for (dim *d = f->dims; d; d = d->next)
+        if (!strcmp(d->group, group) && !strcmp(d->name, name))
+            return d;
+    return NULL;
+}
+
+static ms_status add_dim(ms_h5 *f, const char *group, const char *name,
+                         hid_t dset, hsize_t size, int record)
+{
+    dim *d = ms_calloc(1, sizeof *d);
+    if (!d || !(d->group = ms_strdup(group)) || !(d->name = ms_strdup(name))) {
+        if (d) {
+            ms_free(d->group);
+            ms_free(d);
+        }
+        H5Dclose(dset);
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    }
+    d->dset = dset;
+    d->size = size;
+    d->record = record;
+    d->next = f->dims;
+    f->dims = d;
+    return MS_OK;
+}
+
+static void join_path(char *buf, size_t size, const char *group,
+                      const char *name)
+{
+    snprintf(buf, size, "%s/%s", strcmp(group, "/") ? group : "", name);
+}
+
+ms_status ms_h5_dim_names(ms_h5 *f, const char *group, const char *dimname,
+                          const char *const *names, int n,
+                          const char *long_name)
+{
+    char path[512];
+    join_path(path, sizeof path, group, dimname);
+    hid_t t = vlen_str_type();
+    H5TRY(t, "make a string type");
+    hsize_t sz = (hsize_t)n;
+    hid_t sp = H5Screate_simple(1, &sz, NULL);
+    hid_t d = sp < 0 ? -1 : H5Dcreate2(f->file, path, t, sp, H5P_DEFAULT,
+                                       H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = d < 0 ? -1 : (n ? H5Dwrite(d, t, H5S_ALL, H5S_ALL,
+                                          H5P_DEFAULT, names) : 0);
+    if (w >= 0)
+        w = H5DSset_scale(d, dimname);
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Tclose(t);
+    if (w < 0) {
+        if (d >= 0)
+            H5Dclose(d);
+        return h5fail(__FILE__, __LINE__, "write a coordinate", f->path);
+    }
+    MS_CALL(add_dim(f, group, dimname, d, sz, 0));
+    return describe(f, path, NULL, long_name);
+}
+
+ms_status ms_h5_dim_values(ms_h5 *f, const char *group, const char *dimname,
+                           const double *values, int n, const char *units,
+                           const char *long_name)
+{
+    char path[512];
+    join_path(path, sizeof path, group, dimname);
+    hsize_t sz = (hsize_t)n;
+    hid_t sp = H5Screate_simple(1, &sz, NULL);
+    hid_t d = sp < 0 ? -1 : H5Dcreate2(f->file, path, H5T_IEEE_F64LE, sp,
+                                       H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = d < 0 ? -1 : (n ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL,
+                                          H5S_ALL, H5P_DEFAULT, values) : 0);
+    if (w >= 0)
+        w = H5DSset_scale(d, dimname);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (w < 0) {
+        if (d >= 0)
+            H5Dclose(d);
+        return h5fail(__FILE__, __LINE__, "write a coordinate", f->path);
+    }
+    MS_CALL(add_dim(f, group, dimname, d, sz, 0));
+    return describe(f, path, units, long_name);
+}
+
+ms_status ms_h5_var_names(ms_h5 *f, const char *group, const char *name,
+                          const char *dimname, const char *const *names,
+                          int n, const char *long_name)
+{
+    char path[512];
+    join_path(path, sizeof path, group, name);
+    dim *ds = find_dim(f, group, dimname);
+    if (!ds)
+        return MS_ERROR(MS_EINTERNAL, "%s: dimension %s not defined", name,
+                        dimname);
+    hid_t t = vlen_str_type();
+    H5TRY(t, "make a string type");
+    hsize_t sz = (hsize_t)n;
+    hid_t sp = H5Screate_simple(1, &sz, NULL);
+    hid_t d = sp < 0 ? -1 : H5Dcreate2(f->file, path, t, sp, H5P_DEFAULT,
+                                       H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = d < 0 ? -1 : (n ? H5Dwrite(d, t, H5S_ALL, H5S_ALL,
+                                          H5P_DEFAULT, names) : 0);
+    if (w >= 0)
+        w = H5DSattach_scale(d, ds->dset, 0);
+    if (d >= 0)
+        H5Dclose(d);
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Tclose(t);
+    H5TRY(w, "write a names variable");
+    return describe(f, path, NULL, long_name);
+}
+
+ms_status ms_h5_names_rewrite(ms_h5 *f, const char *path,
+                              const char *const *names, int n)
+{
+    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
+    H5TRY(d, "open a names dataset");
+    hid_t t = vlen_str_type();
+    herr_t w = t < 0 ? -1 : (n ? H5Dwrite(d, t, H5S_ALL, H5S_ALL,
+                                          H5P_DEFAULT, names) : 0);
+    if (t >= 0)
+        H5Tclose(t);
+    H5Dclose(d);
+    H5TRY(w, "rewrite a names dataset");
+    return MS_OK;
+}
+
+static hid_t file_type(ms_h5type t)
+{
+    switch (t) {
+    case MS_H5_F64: return H5T_IEEE_F64LE;
+    case MS_H5_I64: return H5T_STD_I64LE;
+    case MS_H5_I32: return H5T_STD_I32LE;
+    case MS_H5_I8: return H5T_STD_I8LE;
+    case MS_H5_U64: return H5T_STD_U64LE;
+    case MS_H5_STR: return -1;
+    }
+    return -1;
+}
+
+static hid_t mem_type(ms_h5type t)
+{
+    switch (t) {
+    case MS_H5_F64: return H5T_NATIVE_DOUBLE;
+    case MS_H5_I64: return H5T_NATIVE_INT64;
+    case MS_H5_I32: return H5T_NATIVE_INT32;
+    case MS_H5_I8: return H5T_NATIVE_INT8;
+    case MS_H5_U64: return H5T_NATIVE_UINT64;
+    case MS_H5_STR: return -1;
+    }
+    return -1;
+}
+
+static size_t type_size(ms_h5type t)
+{
+    switch (t) {
+    case MS_H5_F64: case MS_H5_I64: case MS_H5_U64: return 8;
+    case MS_H5_I32: return 4;
+    case MS_H5_I8: case MS_H5_STR: return 1;
+    }
+    return 8;
+}
+
+/* The memory type of a variable: its string type, or the native type. */
+static hid_t var_mtype(const ms_h5var *v)
+{
+    return v->ctype > 0 ? v->ctype : mem_type(v->type);
+}
+
+static ms_status create_dataset(ms_h5 *f, const char *path, ms_h5type type,
+                                int ndims, const hsize_t *dims, int record,
+                                hid_t *out)
+{
+    hsize_t cur[MAX_DIMS], maxd[MAX_DIMS], chunk[MAX_DIMS];
+    size_t rest = type_size(type);
+    for (int i = 0; i < ndims; i++) {
+        cur[i] = dims[i];
+        maxd[i] = dims[i];
+        chunk[i] = dims[i] ? dims[i] : 1;
+        if (i > 0 || !record)
+            rest *= dims[i] ? dims[i] : 1;
+    }
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5TRY(dcpl, "make dataset properties");
+    herr_t ok = 0;
+    if (record) {
+        cur[0] = 0;
+        maxd[0] = H5S_UNLIMITED;
+        /* Aim at chunks of about 64 KiB spanning whole records. */
+        hsize_t per = rest ? 65536 / rest : 1;
+        chunk[0] = per < 1 ? 1 : per > 4096 ? 4096 : per;
+        ok |= H5Pset_chunk(dcpl, ndims, chunk);
+        ok |= H5Pset_shuffle(dcpl);
+        ok |= H5Pset_deflate(dcpl, 4);
+    }
+    if (type == MS_H5_F64) {
+        double fill = NAN;
+        ok |= H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &fill);
+    } else {
+        int64_t fill = -1;
+        ok |= H5Pset_fill_value(dcpl, H5T_NATIVE_INT64, &fill);
+    }
+    hid_t sp = H5Screate_simple(ndims, cur, maxd);
+    hid_t d = (ok < 0 || sp < 0)
+                  ? -1
+                  : H5Dcreate2(f->file, path, file_type(type), sp,
+                               H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Pclose(dcpl);
+    H5TRY(d, "create a dataset");
+    *out = d;
+    return MS_OK;
+}
+
+ms_status ms_h5_dim_record(ms_h5 *f, const char *group, const char *dimname,
+                           const char *units, const char *long_name,
+                           ms_h5var **out)
+{
+    char path[512];
+    join_path(path, sizeof path, group, dimname);
+    ms_h5var *v = ms_calloc(1, sizeof *v);
+    if (!v)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    v->file = f;
+    hsize_t dims[1] = {0};
+    hid_t d = -1;
+    ms_status st = create_dataset(f, path, MS_H5_F64, 1, dims, 1, &d);
+    if (st != MS_OK) {
+        ms_free(v);
+        return st;
+    }
+    if (H5DSset_scale(d, dimname) < 0) {
+        H5Dclose(d);
+        ms_free(v);
+        return h5fail(__FILE__, __LINE__, "make a dimension scale", f->path);
+    }
+    /* The dim registry owns `d`; the var handle uses its own. */
+    hid_t d2 = H5Dopen2(f->file, path, H5P_DEFAULT);
+    ms_status st2 = add_dim(f, group, dimname, d, 0, 1);
+    if (st2 != MS_OK || d2 < 0) {
+        if (d2 >= 0)
+            H5Dclose(d2);
+        ms_free(v);
+        return st2 != MS_OK ? st2
+                            : h5fail(__FILE__, __LINE__,
+                                     "reopen a coordinate", f->path);
+    }
+    v->dset = d2;
+    v->type = MS_H5_F64;
+    v->ndims = 1;
+    v->record = 1;
+    v->dims[0] = 0;
+    v->next = f->vars;
+    f->vars = v;
+    *out = v;
+    return describe(f, path, units, long_name);
+}
+
+ms_status ms_h5_var(ms_h5 *f, const char *group, const char *name,
+                    ms_h5type type, int ndims, const char *const *dimnames,
+                    int record, const char *units, const char *long_name,
+                    ms_h5var **out)
+{
+    if (ndims < 1 || ndims > MAX_DIMS)
+        return MS_ERROR(MS_EINTERNAL, "bad rank %d for %s", ndims, name);
+    char path[512];
+    join_path(path, sizeof path, group, name);
+    hsize_t dims[MAX_DIMS];
+    dim *ds[MAX_DIMS];
+    for (int i = 0; i < ndims; i++) {
+        ds[i] = find_dim(f, group, dimnames[i]);
+        if (!ds[i])
+            return MS_ERROR(MS_EINTERNAL, "%s: dimension %s not defined in %s",
+                            name, dimnames[i], group);
+        dims[i] = ds[i]->size;
+    }
+    ms_h5var *v = ms_calloc(1, sizeof *v);
+    if (!v)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    v->file = f;
+    ms_status st = create_dataset(f, path, type, ndims, dims, record,
+                                  &v->dset);
+    if (st != MS_OK) {
+        ms_free(v);
+        return st;
+    }
+    v->type = type;
+    v->ndims = ndims;
+    v->record = record;
+    for (int i = 0; i < ndims; i++)
+        v->dims[i] = dims[i];
+    if (record)
+        v->dims[0] = 0;
+    v->next = f->vars;
+    f->vars = v;
+    for (int i = 0; i < ndims; i++)
+        H5TRY(H5DSattach_scale(v->dset, ds[i]->dset, (unsigned)i),
+              "attach a dimension scale");
+    *out = v;
+    return describe(f, path, units, long_name);
+}
+
+/* A failure on a dataset names the file too: "OUT.h5.partial (/firm/cash)". */
+static ms_status var_fail(const ms_h5var *v, const char *what)
+{
+    char name[256] = "?", where[1024];
+    H5Iget_name(v->dset, name, sizeof name);
+    if (v->file)
+        snprintf(where, sizeof where, "%s (%s)", v->file->partial, name);
+    else
+        snprintf(where, sizeof where, "%s", name);
+    return h5fail(__FILE__, __LINE__, what, where);
+}
+
+ms_status ms_h5_write(ms_h5var *v, const void *data)
+{
+    if (H5Dwrite(v->dset, var_mtype(v), H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                 data) < 0)
+        return var_fail(v, "write a dataset");
+    return MS_OK;
+}
+
+ms_status ms_h5_write_record(ms_h5var *v, int64_t rec, const void *data)
+{
+    if ((hsize_t)rec >= v->dims[0]) {
+        v->dims[0] = (hsize_t)rec + 1;
+        if (H5Dset_extent(v->dset, v->dims) < 0)
+            return var_fail(v, "extend a dataset");
+    }
+    hsize_t start[MAX_DIMS] = {0}, count[MAX_DIMS];
+    start[0] = (hsize_t)rec;
+    count[0] = 1;
+    for (int i = 1; i < v->ndims; i++)
+        count[i] = v->dims[i];
+    hid_t fs = H5Dget_space(v->dset);
+    if (fs < 0)
+        return var_fail(v, "get a dataspace");
+    hid_t ms = H5Screate_simple(v->ndims, count, NULL);
+    herr_t w = ms < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start,
+                                                 NULL, count, NULL);
+    if (w >= 0)
+        w = H5Dwrite(v->dset, mem_type(v->type), ms, fs, H5P_DEFAULT, data);
+    if (ms >= 0)
+        H5Sclose(ms);
+    H5Sclose(fs);
+    if (w < 0)
+        return var_fail(v, "write a record");
+    return MS_OK;
+}
+
+ms_status ms_h5_write_scalar_record(ms_h5var *v, int64_t rec, double value)
+{
+    return ms_h5_write_record(v, rec, &value);
+}
+
+/* ---- the events table ---- */
+
+static hid_t event_type(void)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(ms_h5_event_row));
+    if (t < 0)
+        return t;
+    hid_t s16 = H5Tcopy(H5T_C_S1), s64 = H5Tcopy(H5T_C_S1);
+    herr_t e = 0;
+    e |= H5Tset_size(s16, 16);
+    e |= H5Tset_size(s64, 64);
+    e |= H5Tset_strpad(s16, H5T_STR_NULLTERM);
+    e |= H5Tset_strpad(s64, H5T_STR_NULLTERM);
+    e |= H5Tinsert(t, "step", HOFFSET(ms_h5_event_row, step), H5T_NATIVE_INT64);
+    e |= H5Tinsert(t, "time", HOFFSET(ms_h5_event_row, time), H5T_NATIVE_DOUBLE);
+    e |= H5Tinsert(t, "kind", HOFFSET(ms_h5_event_row, kind), s16);
+    e |= H5Tinsert(t, "actor_id", HOFFSET(ms_h5_event_row, actor_id), H5T_NATIVE_INT32);
+    e |= H5Tinsert(t, "target_id", HOFFSET(ms_h5_event_row, target_id), H5T_NATIVE_INT32);
+    e |= H5Tinsert(t, "market_id", HOFFSET(ms_h5_event_row, market_id), H5T_NATIVE_INT32);
+    e |= H5Tinsert(t, "category_id", HOFFSET(ms_h5_event_row, category_id), H5T_NATIVE_INT32);
+    e |= H5Tinsert(t, "actor", HOFFSET(ms_h5_event_row, actor), s64);
+    e |= H5Tinsert(t, "target", HOFFSET(ms_h5_event_row, target), s64);
+    e |= H5Tinsert(t, "market", HOFFSET(ms_h5_event_row, market), s64);
+    e |= H5Tinsert(t, "category", HOFFSET(ms_h5_event_row, category), s64);
+    e |= H5Tinsert(t, "amount", HOFFSET(ms_h5_event_row, amount), H5T_NATIVE_DOUBLE);
+    H5Tclose(s16);
+    H5Tclose(s64);
+    if (e < 0) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+ms_status ms_h5_events(ms_h5 *f, const char *path, const char *long_name,
+                       ms_h5var **out)
+{
+    hid_t t = event_type();
+    H5TRY(t, "make the events type");
+    hsize_t cur = 0, maxd = H5S_UNLIMITED, chunk = 256;
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    herr_t e = dcpl < 0 ? -1 : H5Pset_chunk(dcpl, 1, &chunk);
+    if (e >= 0)
+        e = H5Pset_deflate(dcpl, 4);
+    hid_t sp = e < 0 ? -1 : H5Screate_simple(1, &cur, &maxd);
+    hid_t d = sp < 0 ? -1 : H5Dcreate2(f->file, path, t, sp, H5P_DEFAULT,
+                                       dcpl, H5P_DEFAULT);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (d < 0) {
+        H5Tclose(t);
+        return h5fail(__FILE__, __LINE__, "create the events table", f->path);
+    }
+    ms_h5var *v = ms_calloc(1, sizeof *v);
+    if (!v) {
+        H5Dclose(d);
+        H5Tclose(t);
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    }
+    v->dset = d;
+    v->ctype = t;
+    v->file = f;
+    v->ndims = 1;
+    v->record = 1;
+    v->next = f->vars;
+    f->vars = v;
+    *out = v;
+    return describe(f, path, NULL, long_name);
+}
+
+ms_status ms_h5_events_append(ms_h5var *v, const ms_h5_event_row *rows,
+                              size_t n)
+{
+    if (n == 0)
+        return MS_OK;
+    hsize_t start = v->dims[0], count = n;
+    v->dims[0] += n;
+    if (H5Dset_extent(v->dset, v->dims) < 0)
+        return var_fail(v, "extend the events table");
+    hid_t fs = H5Dget_space(v->dset);
+    if (fs < 0)
+        return var_fail(v, "get a dataspace");
+    hid_t ms = H5Screate_simple(1, &count, NULL);
+    herr_t w = ms < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start,
+                                                 NULL, &count, NULL);
+    if (w >= 0)
+        w = H5Dwrite(v->dset, v->ctype, ms, fs, H5P_DEFAULT, rows);
+    if (ms >= 0)
+        H5Sclose(ms);
+    H5Sclose(fs);
+    if (w < 0)
+        return var_fail(v, "append events");
+    return MS_OK;
+}
+
+ms_status ms_h5_events_read(int64_t file, const char *path,
+                            ms_h5_event_row **rows, size_t *n)
+{
+    *rows = NULL;
+    *n = 0;
+    if (H5Lexists((hid_t)file, path, H5P_DEFAULT) <= 0)
+        return MS_OK;
+    hid_t d = H5Dopen2((hid_t)file, path, H5P_DEFAULT);
+    if (d < 0)
+        return MS_ERROR(MS_EINPUT, "%s: cannot open", path);
+    hid_t sp = H5Dget_space(d);
+    hsize_t len = 0;
+    H5Sget_simple_extent_dims(sp, &len, NULL);
+    H5Sclose(sp);
+    hid_t t = event_type();
+    ms_h5_event_row *r = ms_calloc(len ? len : 1, sizeof *r);
+    herr_t e = (t < 0 || !r) ? -1
+               : len ? H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, r) : 0;
+    if (t >= 0)
+        H5Tclose(t);
+    H5Dclose(d);
+    if (!r)
+        return MS_ERROR(MS_ENOMEM, "%s: out of memory reading the events "
+                        "table", path);
+    if (e < 0) {
+        ms_free(r);
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: cannot read the events table", path);
+    }
+    *rows = r;
+    *n = len;
+    return MS_OK;
+}
+
+/* ---- in-place, crash-safe files (sweeps) ---- */
+
+static ms_status new_handle(const char *path, int inplace, ms_h5 **out)
+{
+    ms_h5 *f = ms_calloc(1, sizeof *f);
+    if (!f)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    size_t n = strlen(path) + 9;
+    f->path = ms_strdup(path);
+    f->partial = ms_malloc(n);
+    if (!f->path || !f->partial) {
+        ms_free(f->path);
+        ms_free(f->partial);
+        ms_free(f);
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    }
+    snprintf(f->partial, n, "%s", path);
+    f->inplace = inplace;
+    f->lockfd = -1;
+    *out = f;
+    return MS_OK;
+}
+
+/* One writer per in-place file. HDF5 lets go of its own file lock once
+ * single-writer mode starts (so that readers can follow the file), and
+ * --resume clears the "open for writing" mark a killed writer leaves, so
+ * neither stops a second process from writing a file that a first one is
+ * still writing, which corrupts it. An open-file-description lock on a
+ * descriptor of our own does: it is independent of HDF5's flock() and of
+ * readers, and the kernel drops it when the process dies. Where such
+ * locks are missing (non-Linux) or refused (some network file systems),
+ * go on without. */
+static ms_status writer_lock(ms_h5 *f, const char *path)
+{
+#ifdef F_OFD_SETLK
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return MS_OK; /* H5Fopen will say why */
+    struct flock l;
+    memset(&l, 0, sizeof l);
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET;
+    if (fcntl(fd, F_OFD_SETLK, &l) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EAGAIN || e == EACCES)
+            return MS_ERROR(MS_EINPUT, "%s: another marketsim process is "
+                            "writing this file; wait for it to end, or stop "
+                            "it (the file keeps every finished run) and then "
+                            "--resume", path);
+        return MS_OK;
+    }
+    f->lockfd = fd;
+#else
+    (void)f;
+    (void)path;
+#endif
+    return MS_OK;
+}
+
+static void drop_handle(ms_h5 *f)
+{
+    if (f->lockfd >= 0)
+        close(f->lockfd);
+    ms_free(f->path);
+    ms_free(f->partial);
+    ms_free(f);
+}
+
+static hid_t latest_fapl(int clear)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0)
+        return fapl;
+    if (H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
+    if (clear) {
+        /* The property h5clear -s sets: clear the "open for writing" mark
+         * a killed SWMR writer leaves in the superblock. */
+        hbool_t yes = 1;
+        if (H5Pset(fapl, "clear_status_flags", &yes) < 0) {
+            H5Pclose(fapl);
+            return -1;
+        }
+    }
+    return fapl;
+}
+
+ms_status ms_h5_create_inplace(const char *path, ms_h5 **out)
+{
+    quiet();
+    *out = NULL;
+    ms_h5 *f;
+    MS_CALL(new_handle(path, 1, &f));
+    hid_t fapl = latest_fapl(0);
+    errno = 0;
+    f->file = fapl < 0 ? -1 : H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (f->file < 0) {
+        int e = errno;
+        H5Eclear2(H5E_DEFAULT);
+        drop_handle(f);
+        return MS_ERROR(MS_EIO, "%s: cannot create: %s; check that the "
+                        "folder exists and is writable", path,
+                        e ? strerror(e) : "HDF5 error");
+    }
+    ms_status st = writer_lock(f, path);
+    if (st != MS_OK) {
+        H5Fclose(f->file);
+        drop_handle(f);
+        return st;
+    }
+    *out = f;
+    return MS_OK;
+}
+
+ms_status ms_h5_start_swmr(ms_h5 *f)
+{
+    H5TRY(H5Fstart_swmr_write(f->file), "start single-writer mode");
+    return MS_OK;
+}
+
+ms_status ms_h5_open_rw(const char *path, int clear, ms_h5 **out)
+{
+    quiet();
+    *out = NULL;
+    ms_h5 *f;
+    MS_CALL(new_handle(path, 1, &f));
+    ms_status st = writer_lock(f, path);
+    if (st != MS_OK) {
+        drop_handle(f);
+        return st;
+    }
+    hid_t fapl = latest_fapl(clear);
+    f->file = fapl < 0 ? -1 : H5Fopen(path, H5F_ACC_RDWR, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (f->file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        drop_handle(f);
+        return MS_ERROR(MS_EINPUT, "%s: cannot open for writing (not an "
+                        "HDF5 file, or in use by another process)", path);
+    }
+    *out = f;
+    return MS_OK;
+}
+
+ms_status ms_h5_open_ro(const char *path, ms_h5 **out)
+{
+    quiet();
+    *out = NULL;
+    ms_h5 *f;
+    MS_CALL(new_handle(path, 1, &f));
+    f->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f->file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        hid_t fapl = latest_fapl(0);
+        f->file = fapl < 0 ? -1
+                           : H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ,
+                                     fapl);
+        if (fapl >= 0)
+            H5Pclose(fapl);
+    }
+    if (f->file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        drop_handle(f);
+        return MS_ERROR(MS_EINPUT, "%s: cannot open as HDF5", path);
+    }
+    *out = f;
+    return MS_OK;
+}
+
+int ms_h5_exists(ms_h5 *f, const char *path)
+{
+    htri_t e = H5Lexists(f->file, path, H5P_DEFAULT);
+    H5Eclear2(H5E_DEFAULT);
+    return e > 0;
+}
+
+static ms_status lookup_dims(ms_h5 *f, const char *group, const char *name,
+                             int ndims, const char *const *dimnames,
+                             hsize_t *dims, dim **ds)
+{
+    if (ndims < 1 || ndims > MAX_DIMS)
+        return MS_ERROR(MS_EINTERNAL, "bad rank %d for %s", ndims, name);
+    for (int i = 0; i < ndims; i++) {
+        ds[i] = find_dim(f, group, dimnames[i]);
+        if (!ds[i])
+            return MS_ERROR(MS_EINTERNAL, "%s: dimension %s not defined in %s",
+                            name, dimnames[i], group);
+        dims[i] = ds[i]->size;
+    }
+    return MS_OK;
+}
+
+static ms_status make_indexed(ms_h5 *f, const char *group, const char *name,
+                              hid_t ftype, hid_t mtype, ms_h5type type,
+                              size_t elem, int ndims,
+                              const char *const *dimnames, const void *fill,
+                              ms_h5var **out)
+{
+    char path[512];
+    join_path(path, sizeof path, group, name);
+    hsize_t dims[MAX_DIMS], chunk[MAX_DIMS];
+    dim *ds[MAX_DIMS];
+    MS_CALL(lookup_dims(f, group, name, ndims, dimnames, dims, ds));
+    size_t rest = elem;
+    chunk[0] = 1;
+    for (int i = 1; i < ndims; i++) {
+        chunk[i] = dims[i] ? dims[i] : 1;
+        rest *= chunk[i];
+    }
+    /* Small slabs: several runs per chunk, up to about 64 KiB. */
+    hsize_t per = rest ? 65536 / rest : 1;
+    chunk[0] = per < 1 ? 1 : per > dims[0] ? (dims[0] ? dims[0] : 1) : per;
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    herr_t e = dcpl < 0 ? -1 : H5Pset_chunk(dcpl, ndims, chunk);
+    if (e >= 0 && type != MS_H5_STR)
+        e = H5Pset_shuffle(dcpl);
+    if (e >= 0)
+        e = H5Pset_deflate(dcpl, 4);
+    if (e >= 0 && fill)
+        e = H5Pset_fill_value(dcpl, mtype, fill);
+    hid_t sp = e < 0 ? -1 : H5Screate_simple(ndims, dims, NULL);
+    hid_t d = sp < 0 ? -1 : H5Dcreate2(f->file, path, ftype, sp, H5P_DEFAULT,
+                                       dcpl, H5P_DEFAULT);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    H5TRY(d, "create a dataset");
+    ms_h5var *v = ms_calloc(1, sizeof *v);
+    if (!v) {
+        H5Dclose(d);
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    }
+    v->dset = d;
+    v->type = type;
+    v->ndims = ndims;
+    v->file = f;
+    for (int i = 0; i < ndims; i++)
+        v->dims[i] = dims[i];
+    v->next = f->vars;
+    f->vars = v;
+    for (int i = 0; i < ndims; i++)
+        H5TRY(H5DSattach_scale(v->dset, ds[i]->dset, (unsigned)i),
+              "attach a dimension scale");
+    *out = v;
+    return MS_OK;
+}
+
+ms_status ms_h5_var_indexed(ms_h5 *f, const char *group, const char *name,
+                            ms_h5type type, int ndims,
+                            const char *const *dims, const char *units,
+                            const char *long_name, ms_h5var **out)
+{
+    double fnan = NAN;
+    int64_t fneg = -1;
+    const void *fill = type == MS_H5_F64 ? (const void *)&fnan
+                       : type == MS_H5_U64 ? NULL
+                                           : (const void *)&fneg;
+    /* The fill must be given in the memory type of the variable. */
+    int8_t f8 = -1;
+    int32_t f32 = -1;
+    if (type == MS_H5_I8)
+        fill = &f8;
+    else if (type == MS_H5_I32)
+        fill = &f32;
+    MS_CALL(make_indexed(f, group, name, file_type(type), mem_type(type), type,
+                         type_size(type), ndims, dims, fill, out));
+    char path[512];
+    join_path(path, sizeof path, group, name);
+    return describe(f, path, units, long_name);
+}
+
+ms_status ms_h5_var_fixstr(ms_h5 *f, const char *group, const char *name,
+                           size_t len, int ndims, const char *const *dims,
+                           const char *long_name, ms_h5var **out)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5TRY(t, "make a string type");
+    if (H5Tset_size(t, len) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0) {
+        H5Tclose(t);
+        return h5fail(__FILE__, __LINE__, "make a string type", f->path);
+    }
+    ms_status st = make_indexed(f, group, name, t, t, MS_H5_STR, len, ndims,
+                                dims, NULL, out);
+    if (st != MS_OK) {
+        H5Tclose(t);
+        return st;
+    }
+    (*out)->ctype = t;
+    char path[512];
+    join_path(path, sizeof path, group, name);
+    return describe(f, path, NULL, long_name);
+}
+
+ms_status ms_h5_var_open(ms_h5 *f, const char *path, ms_h5type type,
+                         ms_h5var **out)
+{
+    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
+    if (d < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: no dataset %s", f->path, path);
+    }
+    ms_h5var *v = ms_calloc(1, sizeof *v);
+    if (!v) {
+        H5Dclose(d);
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    }
+    v->dset = d;
+    v->type = type;
+    v->file = f;
+    hid_t sp = H5Dget_space(d);
+    v->ndims = H5Sget_simple_extent_ndims(sp);
+    if (v->ndims > 0 && v->ndims <= MAX_DIMS)
+        H5Sget_simple_extent_dims(sp, v->dims, NULL);
+    H5Sclose(sp);
+    if (type == MS_H5_STR) {
+        hid_t ft = H5Dget_type(d);
+        v->ctype = H5Tcopy(ft);
+        H5Tclose(ft);
+    }
+    v->next = f->vars;
+    f->vars = v;
+    *out = v;
+    return MS_OK;
+}
+
+int ms_h5_var_shape(const ms_h5var *v, int64_t *dims)
+{
+    for (int i = 0; i < v->ndims; i++)
+        dims[i] = (int64_t)v->dims[i];
+    return v->ndims;
+}
+
+static ms_status index_io(ms_h5var *v, int64_t idx, void *data, int write)
+{
+    if (v->ndims < 1 || idx < 0 || (hsize_t)idx >= v->dims[0])
+        return MS_ERROR(MS_EINTERNAL, "index %lld out of range",
+                        (long long)idx);
+    hsize_t start[MAX_DIMS] = {0}, count[MAX_DIMS];
+    start[0] = (hsize_t)idx;
+    count[0] = 1;
+    for (int i = 1; i < v->ndims; i++)
+        count[i] = v->dims[i];
+    hid_t fs = H5Dget_space(v->dset);
+    if (fs < 0)
+        return var_fail(v, "get a dataspace");
+    hid_t ms = H5Screate_simple(v->ndims, count, NULL);
+    herr_t e = ms < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start,
+                                                 NULL, count, NULL);
+    if (e >= 0)
+        e = write ? H5Dwrite(v->dset, var_mtype(v), ms, fs, H5P_DEFAULT, data)
+                  : H5Dread(v->dset, var_mtype(v), ms, fs, H5P_DEFAULT, data);
+    if (ms >= 0)
+        H5Sclose(ms);
+    H5Sclose(fs);
+    if (e < 0)
+        return var_fail(v, write ? "write a run" : "read a run");
+    return MS_OK;
+}
+
+ms_status ms_h5_write_index(ms_h5var *v, int64_t idx, const void *data)
+{
+    return index_io(v, idx, (void *)data, 1);
+}
+
+ms_status ms_h5_read_index(ms_h5var *v, int64_t idx, void *data)
+{
+    return index_io(v, idx, data, 0);
+}
+
+ms_status ms_h5_read_all(ms_h5var *v, void *data)
+{
+    if (H5Dread(v->dset, var_mtype(v), H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                data) < 0)
+        return var_fail(v, "read a dataset");
+    return MS_OK;
+}
+
+ms_status ms_h5_dim_index(ms_h5 *f, const char *group, const char *dimname,
+                          int n, const char *long_name)
+{
+    char path[512];
+    join_path(path, sizeof path, group, dimname);
+    hsize_t sz = (hsize_t)n;
+    int64_t *vals = ms_calloc(n ? (size_t)n : 1, sizeof *vals);
+    if (!vals)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++)
+        vals[i] = i;
+    hid_t sp = H5Screate_simple(1, &sz, NULL);
+    hid_t d = sp < 0 ? -1 : H5Dcreate2(f->file, path, H5T_STD_I64LE, sp,
+                                       H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = d < 0 ? -1 : (n ? H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL,
+                                          H5S_ALL, H5P_DEFAULT, vals) : 0);
+    ms_free(vals);
+    if (w >= 0)
+        w = H5DSset_scale(d, dimname);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (w < 0) {
+        if (d >= 0)
+            H5Dclose(d);
+        return h5fail(__FILE__, __LINE__, "write a coordinate", f->path);
+    }
+    MS_CALL(add_dim(f, group, dimname, d, sz, 0));
+    return describe(f, path, NULL, long_name);
+}
+
+ms_status ms_h5_text_read(ms_h5 *f, const char *path, char **out)
+{
+    *out = NULL;
+    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
+    if (d < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: no %s in the file", f->path, path);
+    }
+    hid_t t = vlen_str_type();
+    char *s = NULL;
+    herr_t e = t < 0 ? -1 : H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s);
+    if (t >= 0)
+        H5Tclose(t);
+    H5Dclose(d);
+    if (e < 0 || !s) {
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: cannot read %s", f->path, path);
+    }
+    *out = ms_strdup(s);
+    H5free_memory(s);
+    if (!*out)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    return MS_OK;
+}
+
+ms_status ms_h5_attr_read(ms_h5 *f, const char *obj, const char *name,
+                          char *buf, size_t size)
+{
+    buf[0] = '\0';
+    hid_t o = H5Oopen(f->file, obj, H5P_DEFAULT);
+    if (o < 0 || H5Aexists(o, name) <= 0) {
+        if (o >= 0)
+            H5Oclose(o);
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: no attribute %s", f->path, name);
+    }
+    hid_t a = H5Aopen(o, name, H5P_DEFAULT);
+    hid_t t = H5Aget_type(a);
+    herr_t e = -1;
+    if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        hid_t mt = vlen_str_type();
+        e = H5Aread(a, mt, &s);
+        if (e >= 0 && s) {
+            snprintf(buf, size, "%s", s);
+            H5free_memory(s);
+        }
+        H5Tclose(mt);
+    } else if (H5Tget_class(t) == H5T_INTEGER) {
+        long long v;
+        e = H5Aread(a, H5T_NATIVE_LLONG, &v);
+        if (e >= 0)
+            snprintf(buf, size, "%lld", v);
+    } else if (H5Tget_class(t) == H5T_FLOAT) {
+        double v;
+        e = H5Aread(a, H5T_NATIVE_DOUBLE, &v);
+        if (e >= 0)
+            snprintf(buf, size, "%.17g", v);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+    H5Oclose(o);
+    if (e < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: cannot read attribute %s", f->path,
+                        name);
+    }
+    return MS_OK;
+}
+
+ms_status ms_h5_unlink(ms_h5 *f, const char *path)
+{
+    if (!ms_h5_exists(f, path))
+        return MS_OK;
+    H5TRY(H5Ldelete(f->file, path, H5P_DEFAULT), "remove an object");
+    return MS_OK;
+}
+
+typedef struct list_ctx {
+    const char *attr;
+    char **names;
+    int n, cap, oom;
+} list_ctx;
+
+static herr_t list_marked_cb(hid_t g, const char *name, const H5L_info_t *info,
+                             void *data)
+{
+    (void)info;
+    list_ctx *c = data;
+    if (H5Aexists_by_name(g, name, c->attr, H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    if (c->n == c->cap) {
+        int nc = c->cap ? c->cap * 2 : 16;
+        char **q = ms_realloc(c->names, (size_t)nc * sizeof *q);
+        if (!q) {
+            c->oom = 1;
+            return 1;
+        }
+        c->names = q;
+        c->cap = nc;
+    }
+    if (!(c->names[c->n] = ms_strdup(name))) {
+        c->oom = 1;
+        return 1;
+    }
+    c->n++;
+    return 0;
+}
+
+ms_status ms_h5_list_marked(ms_h5 *f, const char *group, const char *attr,
+                            char ***names, int *n)
+{
+    list_ctx c = {attr, NULL, 0, 0, 0};
+    *names = NULL;
+    *n = 0;
+    if (!ms_h5_exists(f, group))
+        return MS_OK;
+    hid_t g = H5Gopen2(f->file, group, H5P_DEFAULT);
+    H5TRY(g, "open a group");
+    hsize_t idx = 0;
+    herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, list_marked_cb,
+                          &c);
+    H5Gclose(g);
+    if (c.oom || e < 0) {
+        for (int i = 0; i < c.n; i++)
+            ms_free(c.names[i]);
+        ms_free(c.names);
+        if (c.oom)
+            return MS_ERROR(MS_ENOMEM, "out of memory");
+        return h5fail(__FILE__, __LINE__, "list a group", f->path);
+    }
+    *names = c.names;
+    *n = c.n;
+    return MS_OK;
+}
+
+ms_status ms_h5_dataset_kind(ms_h5 *f, const char *path, ms_h5type *kind)
+{
+    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
+    H5TRY(d, "open a dataset");
+    hid_t t = H5Dget_type(d);
+    H5T_class_t cl = H5Tget_class(t);
+    H5Tclose(t);
+    H5Dclose(d);
+    *kind = cl == H5T_FLOAT ? MS_H5_F64 : cl == H5T_STRING ? MS_H5_STR
+                                                           : MS_H5_I64;
+    return MS_OK;
+}
+
+ms_status ms_h5_names_read(ms_h5 *f, const char *path, char ***names, int *n)
+{
+    *names = NULL;
+    *n = 0;
+    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
+    if (d < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: no %s", f->path, path);
+    }
+    hid_t sp = H5Dget_space(d);
+    hsize_t len = 0;
+    H5Sget_simple_extent_dims(sp, &len, NULL);
+    H5Sclose(sp);
+    char **raw = ms_calloc(len ? len : 1, sizeof *raw);
+    char **out = ms_calloc(len ? len : 1, sizeof *out);
+    hid_t t = vlen_str_type();
+    herr_t e = (!raw || !out || t < 0) ? -1
+               : len ? H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) : 0;
+    if (t >= 0)
+        H5Tclose(t);
+    H5Dclose(d);
+    int oom = e < 0;
+    for (hsize_t i = 0; e >= 0 && i < len; i++) {
+        out[i] = ms_strdup(raw[i] ? raw[i] : "");
+        oom |= !out[i];
+        H5free_memory(raw[i]);
+    }
+    ms_free(raw);
+    if (oom) {
+        ms_h5_names_free(out, (int)len);
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(e < 0 ? MS_EINPUT : MS_ENOMEM, "%s: cannot read %s",
+                        f->path, path);
+    }
+    *names = out;
+    *n = (int)len;
+    return MS_OK;
+}
+
+void ms_h5_names_free(char **names, int n)
+{
+    if (!names)
+        return;
+    for (int i = 0; i < n; i++)
+        ms_free(names[i]);
+    ms_free(names);
+}
+
+size_t ms_h5_var_slab_bytes(const ms_h5var *v)
+{
+    size_t n = H5Tget_size(var_mtype(v));
+    for (int i = 1; i < v->ndims; i++)
+        n *= (size_t)v->dims[i];
+    return n;
+}
+
+ms_status ms_h5_bytes(ms_h5 *f, const char *path, const void *data, size_t n)
+{
+    hsize_t sz = n, chunk = n < (1u << 20) ? (n ? n : 1) : (1u << 20);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    herr_t e = dcpl < 0 ? -1 : 0;
+    if (e >= 0 && n > 0) {
+        e = H5Pset_chunk(dcpl, 1, &chunk);
+        if (e >= 0)
+            e = H5Pset_deflate(dcpl, 1);
+    }
+    hid_t sp = e < 0 ? -1 : H5Screate_simple(1, &sz, NULL);
+    hid_t d = sp < 0 ? -1 : H5Dcreate2(f->file, path, H5T_STD_U8LE, sp,
+                                       H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    herr_t w = d < 0 ? -1 : (n ? H5Dwrite(d, H5T_NATIVE_UINT8, H5S_ALL,
+                                          H5S_ALL, H5P_DEFAULT, data) : 0);
+    if (d >= 0)
+        H5Dclose(d);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    H5TRY(w, "write a state array");
+    return MS_OK;
+}
+
+ms_status ms_h5_bytes_read(ms_h5 *f, const char *path, void **data, size_t *n)
+{
+    *data = NULL;
+    *n = 0;
+    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
+    if (d < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: no %s (not a marketsim checkpoint, "
+                        "or from another version)", f->path, path);
+    }
+    hid_t sp = H5Dget_space(d);
+    hsize_t len = 0;
+    H5Sget_simple_extent_dims(sp, &len, NULL);
+    H5Sclose(sp);
+    void *buf = ms_malloc(len ? len : 1);
+    herr_t e = !buf ? -1 : len ? H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL,
+                                         H5P_DEFAULT, buf) : 0;
+    H5Dclose(d);
+    if (e < 0) {
+        ms_free(buf);
+        H5Eclear2(H5E_DEFAULT);
+        return buf ? MS_ERROR(MS_EINPUT, "%s: cannot read %s", f->path, path)
+                   : MS_ERROR(MS_ENOMEM, "out of memory");
+    }
+    *data = buf;
+    *n = len;
+    return MS_OK;
+}
+
+ms_status ms_h5_open_partial(const char *path, ms_h5 **out)
+{
+    quiet();
+    *out = NULL;
+    ms_h5 *f = ms_calloc(1, sizeof *f);
+    if (!f)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    size_t n = strlen(path) + 9;
+    f->path = ms_strdup(path);
+    f->partial = ms_malloc(n);
+    if (!f->path || !f->partial) {
+        drop_handle(f);
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    }
+    snprintf(f->partial, n, "%s.partial", path);
+    f->file = H5Fopen(f->partial, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f->file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        ms_status st = MS_ERROR(MS_EIO, "%s: cannot reopen the run file",
+                                f->partial);
+        drop_handle(f);
+        return st;
+    }
+    *out = f;
+    return MS_OK;
+}
+
+const char *ms_h5_write_path(const ms_h5 *f) { return f->partial; }

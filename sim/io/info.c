@@ -1,0 +1,485 @@
+/*
+ * info.c: `marketsim info FILE`: what a result file holds and its headline
+ * figures, read back with HDF5 alone (no Python needed on a cluster).
+ */
+#include "marketsim/ms_info.h"
+
+#include "io/ms_h5.h"
+#include "marketsim/ms_alloc.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An attribute as text: 1 read, 0 absent or unreadable, -1 out of memory. */
+static int attr_str(hid_t obj, const char *name, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (H5Aexists(obj, name) <= 0)
+        return 0;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0)
+        return 0;
+    hid_t t = H5Aget_type(a);
+    int ok = 0;
+    if (t >= 0 && H5Tget_class(t) == H5T_STRING) {
+        if (H5Tis_variable_str(t) > 0) {
+            char *s = NULL;
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, H5T_VARIABLE);
+            H5Tset_cset(mt, H5Tget_cset(t));
+            if (H5Aread(a, mt, &s) >= 0 && s) {
+                snprintf(buf, size, "%s", s);
+                ok = 1;
+                H5free_memory(s);
+            }
+            H5Tclose(mt);
+        } else {
+            size_t n = H5Tget_size(t);
+            char *s = ms_calloc(n + 1, 1);
+            if (!s)
+                ok = -1;
+            else if (H5Aread(a, t, s) >= 0) {
+                snprintf(buf, size, "%s", s);
+                ok = 1;
+            }
+            ms_free(s);
+        }
+    } else if (t >= 0 && H5Tget_class(t) == H5T_INTEGER) {
+        long long v;
+        if (H5Aread(a, H5T_NATIVE_LLONG, &v) >= 0) {
+            snprintf(buf, size, "%lld", v);
+            ok = 1;
+        }
+    } else if (t >= 0 && H5Tget_class(t) == H5T_FLOAT) {
+        double v;
+        if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0) {
+            snprintf(buf, size, "%g", v);
+            ok = 1;
+        }
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    H5Aclose(a);
+    return ok;
+}
+
+/* Out of memory while reading: the figures would be incomplete, so info
+ * fails (status 1) instead of printing less than the file holds. */
+#define INFO_OOM (-2)
+
+/* Read a whole dataset as doubles; returns count, -1 if absent or
+ * unreadable, INFO_OOM. dims filled. */
+static long read_f64(hid_t file, const char *path, double **out,
+                     hsize_t *dims, int *rank)
+{
+    *out = NULL;
+    if (H5Lexists(file, path, H5P_DEFAULT) <= 0)
+        return -1;
+    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
+    if (d < 0)
+        return -1;
+    hid_t sp = H5Dget_space(d);
+    *rank = H5Sget_simple_extent_ndims(sp);
+    long n = -1;
+    if (*rank >= 0 && *rank <= 8) {
+        H5Sget_simple_extent_dims(sp, dims, NULL);
+        n = 1;
+        for (int i = 0; i < *rank; i++)
+            n *= (long)dims[i];
+        *out = ms_malloc((size_t)(n ? n : 1) * sizeof **out);
+        if (!*out) {
+            n = INFO_OOM;
+        } else if (n && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
+                                H5P_DEFAULT, *out) < 0) {
+            ms_free(*out);
+            *out = NULL;
+            n = -1;
+        }
+    }
+    H5Sclose(sp);
+    H5Dclose(d);
+    return n;
+}
+
+/* Read a 1-D string dataset; returns count, -1 or INFO_OOM. Free with
+ * free_names. */
+static long read_names(hid_t file, const char *path, char ***out)
+{
+    *out = NULL;
+    if (H5Lexists(file, path, H5P_DEFAULT) <= 0)
+        return -1;
+    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
+    if (d < 0)
+        return -1;
+    hid_t sp = H5Dget_space(d);
+    hsize_t n = 0;
+    long res = -1;
+    if (H5Sget_simple_extent_ndims(sp) == 1) {
+        H5Sget_simple_extent_dims(sp, &n, NULL);
+        char **v = ms_calloc(n ? n : 1, sizeof *v);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5T_CSET_UTF8);
+        if (!v) {
+            res = INFO_OOM;
+        } else if (n == 0 || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                     v) >= 0) {
+            *out = v;
+            res = (long)n;
+        } else {
+            ms_free(v);
+        }
+        H5Tclose(mt);
+    }
+    H5Sclose(sp);
+    H5Dclose(d);
+    return res;
+}
+
+static void free_names(char **v, long n)
+{
+    if (!v)
+        return;
+    for (long i = 0; i < n; i++)
+        H5free_memory(v[i]);
+    ms_free(v);
+}
+
+static void human(char *buf, size_t size, double v)
+{
+    double a = fabs(v);
+    if (isnan(v))
+        snprintf(buf, size, "-");
+    else if (a >= 1e12)
+        snprintf(buf, size, "%.2fT", v / 1e12);
+    else if (a >= 1e9)
+        snprintf(buf, size, "%.2fB", v / 1e9);
+    else if (a >= 1e6)
+        snprintf(buf, size, "%.2fM", v / 1e6);
+    else if (a >= 1e3)
+        snprintf(buf, size, "%.1fk", v / 1e3);
+    else
+        snprintf(buf, size, "%.3g", v);
+}
+
+typedef struct list_ctx {
+    FILE *out;
+    int oom;          /* set when an attribute could not be read for memory */
+} list_ctx;
+
+static herr_t list_cb(hid_t g, const char *name, const H5L_info_t *info,
+                      void *data)
+{
+    list_ctx *lc = data;
+    FILE *out = lc->out;
+    if (H5Oexists_by_name(g, name, H5P_DEFAULT) <= 0)
+        return 0;
+    hid_t o = H5Oopen(g, name, H5P_DEFAULT);
+    if (o < 0)
+        return 0;
+    H5I_type_t kind = H5Iget_type(o);
+    H5Oclose(o);
+    if (kind != H5I_DATASET)
+        return 0;
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    if (d < 0)
+        return 0;
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[8];
+    int rank = H5Sget_simple_extent_ndims(sp);
+    char shape[128] = "", units[64], ln[256];
+    if (rank >= 0 && rank <= 8) {
+        H5Sget_simple_extent_dims(sp, dims, NULL);
+        size_t len = 0;
+        for (int i = 0; i < rank; i++)
+            len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%llu",
+                                    i ? " x " : "",
+                                    (unsigned long long)dims[i]);
+        if (rank == 0)
+            snprintf(shape, sizeof shape, "scalar");
+    }
+    lc->oom |= attr_str(d, "units", units, sizeof units) < 0;
+    lc->oom |= attr_str(d, "long_name", ln, sizeof ln) < 0;
+    if (!lc->oom)
+        fprintf(out, "    %-15s %-22s %-10s %s\n", name, shape, units, ln);
+    H5Sclose(sp);
+    H5Dclose(d);
+    return lc->oom ? -1 : 0; /* -1 stops the iteration */
+}
+
+/* Runs of a sweep by status, and why the first failed ones failed. */
+static ms_status sweep_runs(hid_t file, FILE *out)
+{
+    double *st = NULL;
+    hsize_t d[8];
+    int r;
+    long n = read_f64(file, "/runs/status", &st, d, &r);
+    if (n == INFO_OOM)
+        return MS_ERROR(MS_ENOMEM, "out of memory reading /runs/status");
+    if (n < 0)
+        return MS_OK;
+    int oom = 0;
+    long cnt[3] = {0, 0, 0};
+    for (long i = 0; i < n; i++)
+        if (st[i] >= 0 && st[i] <= 2)
+            cnt[(int)st[i]]++;
+    fprintf(out, "Runs: %ld done, %ld failed, %ld pending (of %ld)\n", cnt[1],
+            cnt[2], cnt[0], n);
+    hid_t dset = cnt[2] ? H5Dopen2(file, "/runs/message", H5P_DEFAULT) : -1;
+    if (dset >= 0) {
+        hid_t t = H5Dget_type(dset);
+        size_t len = H5Tget_size(t);
+        char *msg = ms_calloc((size_t)n, len);
+        oom = !msg;
+        if (msg && H5Dread(dset, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, msg) >= 0) {
+            int shown = 0;
+            for (long i = 0; i < n && shown < 5; i++)
+                if (st[i] == 2) {
+                    fprintf(out, "  run %ld failed: %.*s\n", i, (int)len,
+                            msg + (size_t)i * len);
+                    shown++;
+                }
+        }
+        ms_free(msg);
+        H5Tclose(t);
+        H5Dclose(dset);
+    }
+    ms_free(st);
+    return oom ? MS_ERROR(MS_ENOMEM, "out of memory reading /runs/message")
+               : MS_OK;
+}
+
+static ms_status events_summary(hid_t file, FILE *out)
+{
+    ms_h5_event_row *ev;
+    size_t n;
+    ms_status st = ms_h5_events_read((int64_t)file, "/events/events", &ev, &n);
+    if (st == MS_ENOMEM)
+        return st;
+    if (st != MS_OK) {
+        ms_error_clear();
+        return MS_OK;
+    }
+    if (n == 0) {
+        fprintf(out, "\nEvents: none\n");
+        ms_free(ev);
+        return MS_OK;
+    }
+    /* Counts by kind, in order of first appearance. */
+    char kinds[16][16];
+    size_t counts[16] = {0};
+    int nk = 0;
+    for (size_t i = 0; i < n; i++) {
+        int k = 0;
+        while (k < nk && strcmp(kinds[k], ev[i].kind) != 0)
+            k++;
+        if (k == nk && nk < 16)
+            snprintf(kinds[nk++], sizeof kinds[0], "%s", ev[i].kind);
+        if (k < 16)
+            counts[k]++;
+    }
+    fprintf(out, "\nEvents: %zu (", n);
+    for (int k = 0; k < nk; k++)
+        fprintf(out, "%s%s %zu", k ? ", " : "", kinds[k], counts[k]);
+    fprintf(out, ")\n");
+    int shown = 0;
+    for (size_t i = 0; i < n && shown < 12; i++) {
+        if (!strcmp(ev[i].kind, "launch") && n > 12)
+            continue; /* launches are many; the table has them all */
+        char amt[32];
+        human(amt, sizeof amt, ev[i].amount);
+        fprintf(out, "  %8.2f  %-13s %-22s %-22s %-6s %s USD\n", ev[i].time,
+                ev[i].kind, ev[i].actor, ev[i].target, ev[i].market, amt);
+        shown++;
+    }
+    ms_free(ev);
+    return MS_OK;
+}
+
+static ms_status headline(hid_t file, FILE *out)
+{
+    char **mn = NULL, **cn = NULL, **fnm = NULL;
+    long M = read_names(file, "/market/market", &mn);
+    long C = read_names(file, "/market/category", &cn);
+    long F = read_names(file, "/firm/firm", &fnm);
+    double *ad = NULL, *pot = NULL, *us = NULL, *rev = NULL, *cash = NULL,
+           *time = NULL;
+    hsize_t d1[8], d2[8], d3[8], d4[8], d5[8], d6[8];
+    int r;
+    long na = read_f64(file, "/market/adopters", &ad, d1, &r);
+    long nt = read_f64(file, "/market/time", &time, d6, &r);
+    long np = read_f64(file, "/market/potential", &pot, d2, &r);
+    long nu = read_f64(file, "/firm/users", &us, d3, &r);
+    long nr = read_f64(file, "/firm/revenue", &rev, d4, &r);
+    long nc = read_f64(file, "/firm/cash", &cash, d5, &r);
+    ms_status st = MS_OK;
+    if (M == INFO_OOM || C == INFO_OOM || F == INFO_OOM || na == INFO_OOM ||
+        nt == INFO_OOM || np == INFO_OOM || nu == INFO_OOM ||
+        nr == INFO_OOM || nc == INFO_OOM) {
+        st = MS_ERROR(MS_ENOMEM, "out of memory reading the result file");
+        goto done;
+    }
+    if (M > 0 && C > 0 && na > 0 && nt > 0) {
+        long T = (long)d1[0];
+        fprintf(out, "At the last record (t = %.2f):\n", time[T - 1]);
+        fprintf(out, "  %-12s %-16s %12s %10s\n", "market", "category",
+                "adopters", "of ceiling");
+        for (long m = 0; m < M; m++)
+            for (long c = 0; c < C; c++) {
+                char a[32];
+                double v = ad[((T - 1) * M + m) * C + c];
+                human(a, sizeof a, v);
+                double p = pot ? pot[m * C + c] : NAN;
+                fprintf(out, "  %-12s %-16s %12s %9.1f%%\n", mn[m], cn[c], a,
+                        p > 0 ? 100 * v / p : 0.0);
+            }
+    }
+    if (F > 0 && M > 0 && C > 0 && nu > 0) {
+        long T = (long)d3[0];
+        fprintf(out, "\n  %-20s %12s %14s %14s\n", "firm", "users",
+                "revenue/yr", "cash");
+        /* Firms by total users at the end, largest first (top 10). */
+        long shown[10];
+        int ns = 0;
+        for (int k = 0; k < 10; k++) {
+            long best = -1;
+            double bv = -1;
+            for (long f = 0; f < F; f++) {
+                int seen = 0;
+                for (int j = 0; j < ns; j++)
+                    seen |= shown[j] == f;
+                if (seen || !fnm[f] || !fnm[f][0])
+                    continue;
+                double tot = 0;
+                for (long x = 0; x < M * C; x++)
+                    tot += us[((T - 1) * F + f) * M * C + x];
+                if (isnan(tot))
+                    continue;
+                if (tot > bv) {
+                    bv = tot;
+                    best = f;
+                }
+            }
+            if (best < 0)
+                break;
+            shown[ns++] = best;
+            char a[32], b[32], c2[32];
+            human(a, sizeof a, bv);
+            human(b, sizeof b, nr > 0 ? rev[(T - 1) * F + best] : NAN);
+            human(c2, sizeof c2, cash ? cash[(T - 1) * F + best] : NAN);
+            fprintf(out, "  %-20s %12s %14s %14s\n", fnm[best], a, b, c2);
+        }
+        long named = 0;
+        for (long f = 0; f < F; f++)
+            named += fnm[f] && fnm[f][0];
+        if (named > ns)
+            fprintf(out, "  (%ld more firms)\n", named - ns);
+    }
+    st = events_summary(file, out);
+done:
+    ms_free(ad);
+    ms_free(pot);
+    ms_free(us);
+    ms_free(rev);
+    ms_free(cash);
+    ms_free(time);
+    free_names(mn, M);
+    free_names(cn, C);
+    free_names(fnm, F);
+    return st;
+}
+
+ms_status ms_info_print(const char *path, FILE *out, int brief)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    htri_t is = H5Fis_hdf5(path);
+    if (is <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        FILE *t = fopen(path, "rb");
+        if (!t)
+            return MS_ERROR(MS_EINPUT, "%s: error: cannot open the file",
+                            path);
+        fclose(t);
+        return MS_ERROR(MS_EINPUT, "%s: error: not an HDF5 file (is it a "
+                        "marketsim result?)", path);
+    }
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) {
+        /* A sweep file whose writer was killed: readable in SWMR mode. */
+        H5Eclear2(H5E_DEFAULT);
+        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+        file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+        H5Pclose(fapl);
+    }
+    if (file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: error: cannot open the HDF5 file",
+                        path);
+    }
+    hid_t root = H5Gopen2(file, "/", H5P_DEFAULT);
+    char title[128];
+    int got = root < 0 ? 0 : attr_str(root, "title", title, sizeof title);
+    if (got < 0) {
+        H5Gclose(root);
+        H5Fclose(file);
+        return MS_ERROR(MS_ENOMEM, "%s: out of memory reading the file", path);
+    }
+    if (!got || strncmp(title, "marketsim", 9) != 0) {
+        if (root >= 0)
+            H5Gclose(root);
+        H5Fclose(file);
+        return MS_ERROR(MS_EINPUT, "%s: error: an HDF5 file, but not a "
+                        "marketsim result (no title attribute)", path);
+    }
+    static const char *keys[] = {
+        "title", "status", "runs", "runs_done", "runs_failed", "design",
+        "points", "replications", "shard", "sweep_seed", "every",
+        "steps_done", "steps", "dt", "seed", "generator",
+        "people_per_agent", "consumers", "threads", "wall_seconds",
+        "scenario_file", "marketsim_version", "git_commit", "schema_version",
+        "created", NULL};
+    ms_status st = MS_OK;
+    if (brief) {
+        st = headline(file, out);
+        H5Gclose(root);
+        H5Fclose(file);
+        return st;
+    }
+    fprintf(out, "%s\n", path);
+    for (int i = 0; keys[i] && st == MS_OK; i++) {
+        char v[512];
+        int a = attr_str(root, keys[i], v, sizeof v);
+        if (a > 0)
+            fprintf(out, "  %-18s %s\n", keys[i], v);
+        else if (a < 0)
+            st = MS_ERROR(MS_ENOMEM, "%s: out of memory reading the "
+                          "attribute %s", path, keys[i]);
+    }
+    static const char *groups[] = {"/market", "/firm", "/events", "/targets",
+                                   "/runs", "/summary", "/timers", NULL};
+    for (int i = 0; groups[i]; i++) {
+        if (H5Lexists(file, groups[i], H5P_DEFAULT) <= 0)
+            continue;
+        hid_t g = H5Gopen2(file, groups[i], H5P_DEFAULT);
+        if (g < 0)
+            continue;
+        fprintf(out, "\n  %s\n", groups[i]);
+        list_ctx lc = {out, 0};
+        H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, list_cb, &lc);
+        if (lc.oom && st == MS_OK)
+            st = MS_ERROR(MS_ENOMEM, "%s: out of memory listing %s", path,
+                          groups[i]);
+        H5Gclose(g);
+    }
+    fprintf(out, "\n");
+    if (st == MS_OK)
+        st = !strcmp(title, "marketsim sweep") ? sweep_runs(file, out)
+                                               : headline(file, out);
+    H5Gclose(root);
+    H5Fclose(file);
+    H5Eclear2(H5E_DEFAULT);
+    return st;
+}
