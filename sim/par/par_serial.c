@@ -1,0 +1,44 @@
+/*
+ * par_serial.c: the parallel runtime of a build without MPI: one process.
+ */
+#include "par/par.h"
+
+#include "marketsim/ms_sweep.h"
+
+#include <stdlib.h>
+
+ms_status ms_par_init(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    if (ms_par_launched())
+        return MS_ERROR(MS_EUSAGE, "this marketsim was built without MPI, "
+                        "but mpirun started it with several ranks; rebuild "
+                        "with Open MPI installed (libopenmpi-dev), or split "
+                        "the sweep with --shard I/N (docs/CLUSTER.md)");
+    return MS_OK;
+}
+
+void ms_par_finalize(void) {}
+int ms_par_rank(void) { return 0; }
+int ms_par_size(void) { return 1; }
+int ms_par_available(void) { return 0; }
+
+int ms_par_launched(void)
+{
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!n)
+        n = getenv("PMI_SIZE");
+    return n && atoi(n) > 1;
+}
+
+ms_status ms_par_farm(const int64_t *tasks, int64_t n, size_t bytes,
+                      ms_par_work_fn work, ms_par_deliver_fn deliver,
+                      void *ctx, volatile sig_atomic_t *stop, int abort)
+{
+    (void)tasks; (void)n; (void)bytes; (void)work; (void)deliver; (void)ctx;
+    (void)stop; (void)abort;
+    return MS_ERROR(MS_EINTERNAL, "ms_par_farm called without MPI");
+}
+
+int ms_par_bcast_int(int v) { return v; }

@@ -1,0 +1,760 @@
+/*
+ * farm.c: running a sweep into its file.
+ *
+ * The file is laid out completely before the first run: every kept output
+ * with a leading `run` dimension of fixed size, /runs with each run's
+ * point, replicate, seed and status. Then it switches to HDF5's
+ * single-writer mode, in which the file stays readable whatever happens to
+ * the writer, and each finished run is written (data first, status last)
+ * and flushed. A killed sweep therefore keeps every run it finished, and
+ * --resume runs only the runs whose status is not `done`.
+ *
+ * Where runs run:
+ *  - one process: when there are at least as many runs to do as threads,
+ *    the threads take whole runs (OpenMP over runs, one thread each: no
+ *    synchronization inside a run, the best use of cores for many small
+ *    runs); otherwise runs go one after the other with all threads inside
+ *    each (the consumer loop is parallel). Writes are serialized.
+ *  - mpirun: rank 0 hands out runs and writes (sim/par); the other ranks
+ *    run them with their OpenMP threads inside each run.
+ * A run's data depend on its seed only, and the summary is computed from
+ * the file in run order, so the file's data are the same bits whatever
+ * the split.
+ */
+#include "sweep/sweep_int.h"
+
+#include "core/ms_output.h"
+#include "core/world_int.h"
+#include "io/ms_h5.h"
+#include "marketsim/ms_alloc.h"
+#include "par/par.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define MSG_LEN 256
+#define SCHEMA_VERSION 1
+
+enum { ST_PENDING = 0, ST_DONE = 1, ST_FAILED = 2 };
+
+/* Where each part of one run's result sits in its byte buffer. */
+typedef struct layout {
+    int M, C, F, T;             /* markets, categories, firm slots, records */
+    int64_t *rec_step;          /* [T] steps of the kept records */
+    int has_firm;               /* some /firm output kept: store names */
+    size_t off_names;           /* F * 64 bytes of firm names */
+    size_t off_homes;           /* F * 64 bytes of their home markets */
+    size_t off_pop, off_pot;    /* population [M], potential [M*C], people */
+    size_t off_data[64];        /* per kept output */
+    size_t elems[64];           /* per record */
+    size_t total;
+} layout;
+
+typedef struct result_head {
+    int8_t status;
+    double wall;
+    char msg[MSG_LEN];
+} result_head;
+
+typedef struct farm {
+    ms_sweep *s;
+    const ms_sweep_opts *o;
+    layout L;
+    ms_h5 *h5;
+    ms_h5var **out;             /* [n_outputs] */
+    ms_h5var *v_status, *v_wall, *v_msg, *v_names, *v_homes, *v_pop, *v_pot;
+    int8_t *status;             /* [R] as in the file */
+    int64_t done, failed, delivered, todo;
+    int threads_per_run;
+} farm;
+
+static size_t elems_of(const ms_outvar_meta *m, int M, int C, int F)
+{
+    size_t n = 1;
+    for (int k = 0; k < m->ndims; k++)
+        n *= !strcmp(m->dims[k], "market")     ? (size_t)M
+             : !strcmp(m->dims[k], "category") ? (size_t)C
+             : !strcmp(m->dims[k], "firm")     ? (size_t)F
+                                               : (size_t)MS_N_STRATEGIES;
+    return n;
+}
+
+static ms_status make_layout(const ms_sweep *s, layout *L)
+{
+    const ms_scenario *sc = s->base;
+    L->M = sc->n_markets;
+    L->C = sc->n_categories;
+    L->F = sc->n_firms + (int)sc->model.max_entrants;
+    int64_t steps = sc->run.steps;
+    int T = (int)(steps / s->every) + 1 + (steps % s->every != 0);
+    L->T = T;
+    L->rec_step = ms_calloc((size_t)T, sizeof *L->rec_step);
+    if (!L->rec_step)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    for (int t = 0; t < T; t++)
+        L->rec_step[t] = t * s->every < steps ? t * s->every : steps;
+    size_t off = sizeof(result_head);
+    L->has_firm = 0;
+    for (int k = 0; k < s->n_outputs; k++) {
+        ms_outvar_meta m;
+        ms_outvar_get(s->outputs[k], &m);
+        L->has_firm |= !strcmp(m.group, "/firm");
+    }
+    L->off_names = off;
+    if (L->has_firm)
+        off += (size_t)L->F * MS_NAME_MAX;
+    L->off_homes = off;
+    if (L->has_firm)
+        off += (size_t)L->F * MS_NAME_MAX;
+    off = (off + 7) & ~(size_t)7;
+    L->off_pop = off;
+    off += (size_t)L->M * sizeof(double);
+    L->off_pot = off;
+    off += (size_t)L->M * L->C * sizeof(double);
+    if (s->n_outputs > 64)
+        return MS_ERROR(MS_EINPUT, "at most 64 outputs in a sweep");
+    for (int k = 0; k < s->n_outputs; k++) {
+        ms_outvar_meta m;
+        ms_outvar_get(s->outputs[k], &m);
+        L->elems[k] = elems_of(&m, L->M, L->C, L->F);
+        off = (off + 7) & ~(size_t)7;
+        L->off_data[k] = off;
+        off += (size_t)T * L->elems[k] * ms_outvar_elem_size(s->outputs[k]);
+    }
+    L->total = (off + 7) & ~(size_t)7;
+    return MS_OK;
+}
+
+/* ---- one run ---- */
+
+static void fail_msg(result_head *h, const char *what)
+{
+    h->status = ST_FAILED;
+    snprintf(h->msg, MSG_LEN, "%s", what);
+}
+
+/* Compute run r into buf (L->total bytes). Failures of the run itself
+ * (bad point, out of memory) are recorded in the buffer, not returned. */
+static void run_one(const ms_sweep *s, const layout *L, int64_t r,
+                    int threads, volatile sig_atomic_t *stop, char *buf)
+{
+    result_head *h = (result_head *)buf;
+    memset(h, 0, sizeof *h);
+    double t0 = omp_get_wtime();
+    char *sets[600];
+    int n_sets = 0;
+    ms_scenario *sc = NULL;
+    ms_world *w = NULL;
+    if (ms_sweep_run_sets(s, r, sets, &n_sets) != MS_OK ||
+        ms_scenario_load_string(s->scenario_text, s->scenario_path,
+                                (const char *const *)sets, n_sets,
+                                &sc) != MS_OK ||
+        ms_world_create(sc, threads, &w) != MS_OK) {
+        fail_msg(h, ms_error_message());
+        goto out;
+    }
+    int t = 0;
+    for (;;) {
+        if (t < L->T && w->step == L->rec_step[t]) {
+            for (int k = 0; k < s->n_outputs; k++) {
+                size_t es = ms_outvar_elem_size(s->outputs[k]);
+                ms_outvar_fill(s->outputs[k], w,
+                               buf + L->off_data[k] + (size_t)t * L->elems[k] * es);
+            }
+            t++;
+        }
+        if (w->step >= sc->run.steps)
+            break;
+        if (stop && *stop) {
+            h->status = ST_PENDING; /* abandoned: --resume redoes it */
+            goto out;
+        }
+        if (ms_world_step(w) != MS_OK) {
+            fail_msg(h, ms_error_message());
+            goto out;
+        }
+    }
+    if (L->has_firm)
+        for (int f = 0; f < L->F; f++) {
+            snprintf(buf + L->off_names + (size_t)f * MS_NAME_MAX, MS_NAME_MAX,
+                     "%s", f < w->n_firms ? w->fname[f] : "");
+            snprintf(buf + L->off_homes + (size_t)f * MS_NAME_MAX, MS_NAME_MAX,
+                     "%s", f < w->n_firms ? sc->markets[w->home[f]].name : "");
+        }
+    {
+        double *pop = (double *)(buf + L->off_pop);
+        double *pot = (double *)(buf + L->off_pot);
+        for (int m = 0; m < L->M; m++) {
+            pop[m] = (double)(w->m_off[m + 1] - w->m_off[m]) * w->ppa;
+            for (int c = 0; c < L->C; c++)
+                pot[m * L->C + c] = (double)w->K[m * L->C + c] * w->ppa;
+        }
+    }
+    h->status = ST_DONE;
+out:
+    h->wall = omp_get_wtime() - t0;
+    for (int i = 0; i < n_sets; i++)
+        ms_free(sets[i]);
+    ms_world_destroy(&w);
+    ms_scenario_destroy(&sc);
+    ms_error_clear();
+}
+
+/* ---- the file ---- */
+
+static ms_status write_layout(farm *fm)
+{
+    const ms_sweep *s = fm->s;
+    const ms_scenario *sc = s->base;
+    const layout *L = &fm->L;
+    ms_h5 *h = fm->h5;
+    const int64_t R = ms_sweep_run_count(s);
+    char text[64];
+
+    MS_CALL(ms_h5_attr_str(h, "/", "title", "marketsim sweep"));
+    MS_CALL(ms_h5_attr_i64(h, "/", "schema_version", SCHEMA_VERSION));
+    MS_CALL(ms_h5_attr_str(h, "/", "status", "running"));
+    snprintf(text, sizeof text, "%llu", (unsigned long long)s->seed);
+    MS_CALL(ms_h5_attr_str(h, "/", "sweep_seed", text));
+    MS_CALL(ms_h5_attr_i64(h, "/", "runs", R));
+    MS_CALL(ms_h5_attr_i64(h, "/", "runs_done", 0));
+    MS_CALL(ms_h5_attr_i64(h, "/", "runs_failed", 0));
+    static const char *designs[] = {"grid", "lhs", "sobol"};
+    MS_CALL(ms_h5_attr_str(h, "/", "design", designs[s->design]));
+    MS_CALL(ms_h5_attr_i64(h, "/", "points", s->n_points));
+    MS_CALL(ms_h5_attr_i64(h, "/", "replications", s->replications));
+    if (fm->o->shard_n > 1)
+        snprintf(text, sizeof text, "%d/%d", fm->o->shard_i, fm->o->shard_n);
+    else
+        text[0] = '\0';
+    MS_CALL(ms_h5_attr_str(h, "/", "shard", text));
+    MS_CALL(ms_h5_attr_i64(h, "/", "every", s->every));
+    MS_CALL(ms_h5_attr_f64(h, "/", "dt", sc->run.dt));
+    MS_CALL(ms_h5_attr_f64(h, "/", "people_per_agent",
+                           sc->run.people_per_agent));
+    MS_CALL(ms_h5_attr_str(h, "/", "generator", MS_RNG_GENERATOR_NAME));
+    MS_CALL(ms_h5_attr_str(h, "/", "marketsim_version", MS_VERSION));
+    MS_CALL(ms_h5_attr_str(h, "/", "git_commit", MS_GIT_COMMIT));
+    MS_CALL(ms_h5_attr_str(h, "/", "sweep_file", s->path));
+    MS_CALL(ms_h5_attr_str(h, "/", "scenario_file", s->scenario_path));
+    MS_CALL(ms_h5_attr_str(h, "/", "command",
+                           fm->o->command ? fm->o->command : ""));
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    MS_CALL(ms_h5_attr_str(h, "/", "created", text));
+    MS_CALL(ms_h5_text(h, "/sweep", s->text, "the sweep file (YAML)"));
+    MS_CALL(ms_h5_text(h, "/scenario", s->base_yaml,
+                       "the resolved base scenario (YAML), before the "
+                       "varied parameters"));
+
+    /* /runs */
+    MS_CALL(ms_h5_group(h, "/runs"));
+    MS_CALL(ms_h5_dim_index(h, "/runs", "run", (int)R, "run index"));
+    const char *rd[1] = {"run"};
+    ms_h5var *v;
+    int64_t *iv = ms_calloc((size_t)R, sizeof *iv);
+    uint64_t *uv = ms_calloc((size_t)R, sizeof *uv);
+    double *dv = ms_calloc((size_t)R, sizeof *dv);
+    ms_status st = iv && uv && dv ? MS_OK : MS_ERROR(MS_ENOMEM, "out of memory");
+    if (st == MS_OK) {
+        for (int64_t r = 0; r < R; r++)
+            iv[r] = r / s->replications;
+        st = ms_h5_var_indexed(h, "/runs", "point", MS_H5_I64, 1, rd, "1",
+                               "index of the parameter point", &v);
+        if (st == MS_OK) st = ms_h5_write(v, iv);
+        if (st == MS_OK) st = ms_h5_attr_i64(h, "/runs/point", "sweep_run_axis", 0);
+    }
+    if (st == MS_OK) {
+        for (int64_t r = 0; r < R; r++)
+            iv[r] = r % s->replications;
+        st = ms_h5_var_indexed(h, "/runs", "replicate", MS_H5_I64, 1, rd, "1",
+                               "replicate at the point", &v);
+        if (st == MS_OK) st = ms_h5_write(v, iv);
+        if (st == MS_OK) st = ms_h5_attr_i64(h, "/runs/replicate", "sweep_run_axis", 0);
+    }
+    if (st == MS_OK) {
+        for (int64_t r = 0; r < R; r++)
+            uv[r] = ms_sweep_run_seed(s, r);
+        st = ms_h5_var_indexed(h, "/runs", "seed", MS_H5_U64, 1, rd, "1",
+                               "the run's seed (repeat it with marketsim run "
+                               "--seed)", &v);
+        if (st == MS_OK) st = ms_h5_write(v, uv);
+        if (st == MS_OK) st = ms_h5_attr_i64(h, "/runs/seed", "sweep_run_axis", 0);
+    }
+    for (int j = 0; st == MS_OK && j < s->n_params; j++) {
+        const ms_sweep_param *p = &s->params[j];
+        for (int64_t r = 0; r < R; r++)
+            dv[r] = s->point_value[(r / s->replications) * s->n_params + j];
+        st = ms_h5_var_indexed(h, "/runs", p->key, MS_H5_F64, 1, rd, "-",
+                               p->all_numeric ? "varied parameter"
+                                              : "varied parameter (index of "
+                                                "its value in `values`)",
+                               &v);
+        if (st == MS_OK) st = ms_h5_write(v, dv);
+        char path[512];
+        snprintf(path, sizeof path, "/runs/%s", p->key);
+        if (st == MS_OK) st = ms_h5_attr_i64(h, path, "sweep_run_axis", 0);
+        if (st == MS_OK && !p->all_numeric) {
+            size_t len = 1;
+            for (int k = 0; k < p->n_values; k++)
+                len += strlen(p->values[k]) + 1;
+            char *all = ms_malloc(len);
+            if (!all)
+                st = MS_ERROR(MS_ENOMEM, "out of memory");
+            else {
+                all[0] = '\0';
+                for (int k = 0; k < p->n_values; k++) {
+                    strcat(all, p->values[k]);
+                    strcat(all, "\n");
+                }
+                st = ms_h5_attr_str(h, path, "values", all);
+                ms_free(all);
+            }
+        }
+    }
+    ms_free(iv);
+    ms_free(uv);
+    ms_free(dv);
+    MS_CALL(st);
+    MS_CALL(ms_h5_var_indexed(h, "/runs", "status", MS_H5_I8, 1, rd, "1",
+                              "0 pending, 1 done, 2 failed", &fm->v_status));
+    MS_CALL(ms_h5_attr_str(h, "/runs/status", "flag_meanings",
+                           "pending done failed"));
+    MS_CALL(ms_h5_attr_i64(h, "/runs/status", "sweep_run_axis", 0));
+    int8_t *zero = ms_calloc((size_t)R, 1);
+    if (!zero)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    st = ms_h5_write(fm->v_status, zero);
+    ms_free(zero);
+    MS_CALL(st);
+    MS_CALL(ms_h5_var_indexed(h, "/runs", "wall_seconds", MS_H5_F64, 1, rd,
+                              "s", "wall time of the run", &fm->v_wall));
+    MS_CALL(ms_h5_attr_i64(h, "/runs/wall_seconds", "sweep_run_axis", 0));
+    MS_CALL(ms_h5_var_fixstr(h, "/runs", "message", MSG_LEN, 1, rd,
+                             "why the run failed (empty unless failed)",
+                             &fm->v_msg));
+    MS_CALL(ms_h5_attr_i64(h, "/runs/message", "sweep_run_axis", 0));
+
+    /* /market and /firm: coordinates, then the kept outputs. */
+    const char *mnames[MS_MAX_MARKETS], *cnames[MS_MAX_CATEGORIES];
+    for (int m = 0; m < L->M; m++)
+        mnames[m] = sc->markets[m].name;
+    for (int c = 0; c < L->C; c++)
+        cnames[c] = sc->categories[c].name;
+    double *times = ms_calloc((size_t)L->T, sizeof *times);
+    if (!times)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    for (int t = 0; t < L->T; t++)
+        times[t] = sc->run.start_year + (double)L->rec_step[t] * sc->run.dt;
+    const char *groups[2] = {"/market", "/firm"};
+    for (int g = 0; g < 2 && st == MS_OK; g++) {
+        st = ms_h5_group(h, groups[g]);
+        if (st == MS_OK)
+            st = ms_h5_dim_index(h, groups[g], "run", (int)R, "run index");
+        if (st == MS_OK)
+            st = ms_h5_dim_values(h, groups[g], "time", times, L->T, "year",
+                                  "calendar time of the kept records");
+        if (st == MS_OK)
+            st = ms_h5_dim_names(h, groups[g], "market", mnames, L->M,
+                                 "market");
+        if (st == MS_OK)
+            st = ms_h5_dim_names(h, groups[g], "category", cnames, L->C,
+                                 "product category");
+    }
+    ms_free(times);
+    MS_CALL(st);
+    /* Firm slots: scenario firms by name, start-up slots numbered; the
+     * names each run gave its start-ups are in /firm/name. */
+    const char **fn = ms_calloc((size_t)L->F + 1, sizeof *fn);
+    char *slots = ms_calloc((size_t)L->F + 1, 16);
+    if (!fn || !slots) {
+        ms_free(fn);
+        ms_free(slots);
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    }
+    for (int f = 0; f < L->F; f++) {
+        if (f < sc->n_firms) {
+            fn[f] = sc->firms[f].name;
+        } else {
+            snprintf(slots + (size_t)f * 16, 16, "slot-%d", f);
+            fn[f] = slots + (size_t)f * 16;
+        }
+    }
+    st = ms_h5_dim_names(h, "/firm", "firm", fn, L->F,
+                         "firm slot (scenario firms, then start-ups)");
+    ms_free(fn);
+    ms_free(slots);
+    MS_CALL(st);
+    MS_CALL(ms_h5_dim_names(h, "/firm", "strategy", ms_strategy_names,
+                            MS_N_STRATEGIES, "strategy"));
+    if (L->has_firm) {
+        const char *nd[2] = {"run", "firm"};
+        MS_CALL(ms_h5_var_fixstr(h, "/firm", "name", MS_NAME_MAX, 2, nd,
+                                 "the firm's name in the run (start-ups "
+                                 "are named as they enter)", &fm->v_names));
+        MS_CALL(ms_h5_attr_i64(h, "/firm/name", "sweep_run_axis", 0));
+        MS_CALL(ms_h5_var_fixstr(h, "/firm", "home", MS_NAME_MAX, 2, nd,
+                                 "home market of the firm in the run",
+                                 &fm->v_homes));
+        MS_CALL(ms_h5_attr_i64(h, "/firm/home", "sweep_run_axis", 0));
+    }
+    const char *pd[2] = {"run", "market"}, *qd[3] = {"run", "market", "category"};
+    MS_CALL(ms_h5_var_indexed(h, "/market", "population", MS_H5_F64, 2, pd,
+                              "people", "people represented in the run "
+                              "(agents times people_per_agent)", &fm->v_pop));
+    MS_CALL(ms_h5_attr_i64(h, "/market/population", "sweep_run_axis", 0));
+    MS_CALL(ms_h5_var_indexed(h, "/market", "potential", MS_H5_F64, 3, qd,
+                              "people", "people who can ever adopt in the "
+                              "run (kappa N, times people_per_agent)",
+                              &fm->v_pot));
+    MS_CALL(ms_h5_attr_i64(h, "/market/potential", "sweep_run_axis", 0));
+    for (int k = 0; k < s->n_outputs; k++) {
+        ms_outvar_meta m;
+        ms_outvar_get(s->outputs[k], &m);
+        const char *dims[6] = {"run", "time"};
+        for (int d = 0; d < m.ndims; d++)
+            dims[2 + d] = m.dims[d];
+        MS_CALL(ms_h5_var_indexed(h, m.group, m.name, m.type, 2 + m.ndims,
+                                  dims, m.units, m.long_name, &fm->out[k]));
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", m.group, m.name);
+        MS_CALL(ms_h5_attr_i64(h, path, "sweep_run_axis", 0));
+    }
+    return MS_OK;
+}
+
+/* Write one finished (or failed) run; status last, then flush. */
+static ms_status store(farm *fm, int64_t r, const char *buf)
+{
+    const result_head *hd = (const result_head *)buf;
+    if (hd->status == ST_PENDING)
+        return MS_OK; /* abandoned on a stop */
+    const ms_sweep *s = fm->s;
+    if (hd->status == ST_DONE) {
+        for (int k = 0; k < s->n_outputs; k++)
+            MS_CALL(ms_h5_write_index(fm->out[k], r, buf + fm->L.off_data[k]));
+        if (fm->v_names)
+            MS_CALL(ms_h5_write_index(fm->v_names, r, buf + fm->L.off_names));
+        if (fm->v_homes)
+            MS_CALL(ms_h5_write_index(fm->v_homes, r, buf + fm->L.off_homes));
+        MS_CALL(ms_h5_write_index(fm->v_pop, r, buf + fm->L.off_pop));
+        MS_CALL(ms_h5_write_index(fm->v_pot, r, buf + fm->L.off_pot));
+    }
+    char msg[MSG_LEN];
+    memset(msg, 0, sizeof msg);
+    snprintf(msg, sizeof msg, "%s", hd->msg);
+    MS_CALL(ms_h5_write_index(fm->v_msg, r, msg));
+    MS_CALL(ms_h5_write_index(fm->v_wall, r, &hd->wall));
+    MS_CALL(ms_h5_write_index(fm->v_status, r, &hd->status));
+    MS_CALL(ms_h5_flush(fm->h5));
+    fm->status[r] = hd->status;
+    if (hd->status == ST_DONE)
+        fm->done++;
+    else
+        fm->failed++;
+    fm->delivered++;
+    if (fm->o->progress)
+        fm->o->progress(fm->o->progress_ctx, fm->delivered, fm->todo);
+    return MS_OK;
+}
+
+static ms_status deliver_cb(void *ctx, int64_t task, const void *result)
+{
+    return store(ctx, task, result);
+}
+
+static ms_status work_cb(void *ctx, int64_t task, void *result)
+{
+    farm *fm = ctx;
+    run_one(fm->s, &fm->L, task, fm->o->threads, NULL, result);
+    return MS_OK;
+}
+
+static ms_status open_vars(farm *fm)
+{
+    const ms_sweep *s = fm->s;
+    ms_h5 *h = fm->h5;
+    MS_CALL(ms_h5_var_open(h, "/runs/status", MS_H5_I8, &fm->v_status));
+    MS_CALL(ms_h5_var_open(h, "/runs/wall_seconds", MS_H5_F64, &fm->v_wall));
+    MS_CALL(ms_h5_var_open(h, "/runs/message", MS_H5_STR, &fm->v_msg));
+    if (fm->L.has_firm) {
+        MS_CALL(ms_h5_var_open(h, "/firm/name", MS_H5_STR, &fm->v_names));
+        MS_CALL(ms_h5_var_open(h, "/firm/home", MS_H5_STR, &fm->v_homes));
+    }
+    MS_CALL(ms_h5_var_open(h, "/market/population", MS_H5_F64, &fm->v_pop));
+    MS_CALL(ms_h5_var_open(h, "/market/potential", MS_H5_F64, &fm->v_pot));
+    for (int k = 0; k < s->n_outputs; k++) {
+        ms_outvar_meta m;
+        ms_outvar_get(s->outputs[k], &m);
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", m.group, m.name);
+        MS_CALL(ms_h5_var_open(h, path, m.type, &fm->out[k]));
+    }
+    return MS_OK;
+}
+
+/* Reopen a file for --resume: it must come from the same sweep. */
+static ms_status reopen(farm *fm)
+{
+    const char *path = fm->o->out_path;
+    MS_CALL(ms_h5_open_rw(path, 1, &fm->h5));
+    char *text = NULL, shard[32], want[32];
+    ms_status st = ms_h5_text_read(fm->h5, "/sweep", &text);
+    if (st == MS_OK && strcmp(text, fm->s->text) != 0)
+        st = MS_ERROR(MS_EINPUT, "%s: error: --resume: the file was written "
+                      "by a different sweep file (its /sweep text differs "
+                      "from %s); resume with the sweep file it was made "
+                      "with, or write to a new file", path, fm->s->path);
+    ms_free(text);
+    if (st == MS_OK)
+        st = ms_h5_attr_read(fm->h5, "/", "shard", shard, sizeof shard);
+    if (fm->o->shard_n > 1)
+        snprintf(want, sizeof want, "%d/%d", fm->o->shard_i, fm->o->shard_n);
+    else
+        want[0] = '\0';
+    if (st == MS_OK && strcmp(shard, want) != 0)
+        st = MS_ERROR(MS_EINPUT, "%s: error: --resume: the file holds shard "
+                      "'%s', not '%s'", path, shard, want);
+    if (st == MS_OK)
+        st = open_vars(fm);
+    if (st == MS_OK)
+        st = ms_h5_read_all(fm->v_status, fm->status);
+    if (st == MS_OK)
+        st = ms_h5_unlink(fm->h5, "/summary");
+    return st;
+}
+
+/* ---- summary: mean and sd over replications, per point, in run order ---- */
+
+ms_status ms_sweep_write_summary(ms_h5 *h);
+
+static ms_status finish(farm *fm, int interrupted)
+{
+    /* Leave single-writer mode: close, reopen, then attributes and the
+     * summary (not allowed in that mode). */
+    MS_CALL(ms_h5_close(&fm->h5, 1));
+    MS_CALL(ms_h5_open_rw(fm->o->out_path, 0, &fm->h5));
+    const int64_t R = ms_sweep_run_count(fm->s);
+    int64_t done = 0, failed = 0, pending_scope = 0;
+    for (int64_t r = 0; r < R; r++) {
+        done += fm->status[r] == ST_DONE;
+        failed += fm->status[r] == ST_FAILED;
+        pending_scope += fm->status[r] == ST_PENDING &&
+                         ms_sweep_in_shard(r, fm->o->shard_i, fm->o->shard_n);
+    }
+    MS_CALL(ms_h5_attr_i64(fm->h5, "/", "runs_done", done));
+    MS_CALL(ms_h5_attr_i64(fm->h5, "/", "runs_failed", failed));
+    MS_CALL(ms_h5_attr_str(fm->h5, "/", "status",
+                           pending_scope || interrupted ? "interrupted"
+                                                        : "complete"));
+    MS_CALL(ms_sweep_write_summary(fm->h5));
+    MS_CALL(ms_h5_close(&fm->h5, 1));
+    return MS_OK;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static ms_status execute(farm *fm, ms_sweep_result *res)
+{
+    const ms_sweep *s = fm->s;
+    const ms_sweep_opts *o = fm->o;
+    const int64_t R = ms_sweep_run_count(s);
+    const int rank = ms_par_rank(), size = ms_par_size();
+    MS_CALL(make_layout(s, &fm->L));
+    fm->out = ms_calloc((size_t)s->n_outputs + 1, sizeof *fm->out);
+    fm->status = ms_calloc((size_t)R, sizeof *fm->status);
+    if (!fm->out || !fm->status)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+
+    /* Rank 0 prepares the file; the others learn whether it worked. */
+    ms_status st = MS_OK;
+    int64_t *tasks = NULL;
+    if (rank == 0) {
+        if (o->resume) {
+            if (!file_exists(o->out_path))
+                st = MS_ERROR(MS_EINPUT, "%s: error: --resume: no such file "
+                              "(run without --resume to start the sweep)",
+                              o->out_path);
+            else
+                st = reopen(fm);
+        } else if (file_exists(o->out_path)) {
+            st = MS_ERROR(MS_EINPUT, "%s: error: the file exists; continue "
+                          "it with --resume, or remove it to start over",
+                          o->out_path);
+        } else {
+            st = ms_h5_create_inplace(o->out_path, &fm->h5);
+            if (st == MS_OK)
+                st = write_layout(fm);
+            if (st != MS_OK && fm->h5) {
+                ms_h5_close(&fm->h5, 0);
+                remove(o->out_path);
+            }
+        }
+        if (st == MS_OK)
+            st = ms_h5_start_swmr(fm->h5);
+        if (st == MS_OK) {
+            tasks = ms_calloc((size_t)R + 1, sizeof *tasks);
+            if (!tasks)
+                st = MS_ERROR(MS_ENOMEM, "out of memory");
+        }
+        if (st == MS_OK)
+            for (int64_t r = 0; r < R; r++)
+                if (fm->status[r] != ST_DONE &&
+                    ms_sweep_in_shard(r, o->shard_i, o->shard_n))
+                    tasks[fm->todo++] = r;
+    }
+    int ok = ms_par_bcast_int(st == MS_OK);
+    if (!ok) {
+        ms_free(tasks);
+        return rank == 0 ? st : MS_OK;
+    }
+    res->runs = R;
+    res->todo = fm->todo;
+    res->ranks = size;
+    double t0 = omp_get_wtime();
+
+    if (size > 1) {
+        st = ms_par_farm(tasks, fm->todo, fm->L.total, work_cb, deliver_cb, fm,
+                         o->stop, 0);
+    } else {
+        int T = o->threads > 0 ? o->threads : omp_get_max_threads();
+        int across = T > 1 && fm->todo >= T;
+        int nbuf = across ? T : 1;
+        char **bufs = ms_calloc((size_t)nbuf, sizeof *bufs);
+        for (int b = 0; bufs && b < nbuf; b++)
+            if (!(bufs[b] = ms_malloc(fm->L.total)))
+                st = MS_ERROR(MS_ENOMEM, "out of memory for run results");
+        if (!bufs)
+            st = MS_ERROR(MS_ENOMEM, "out of memory");
+        if (st == MS_OK && across) {
+            volatile int io_failed = 0;
+#pragma omp parallel for num_threads(T) schedule(dynamic, 1)
+            for (int64_t i = 0; i < fm->todo; i++) {
+                if (io_failed || (o->stop && *o->stop))
+                    continue;
+                char *buf = bufs[omp_get_thread_num()];
+                run_one(s, &fm->L, tasks[i], 1, o->stop, buf);
+#pragma omp critical(ms_sweep_file)
+                {
+                    if (!io_failed && store(fm, tasks[i], buf) != MS_OK)
+                        io_failed = 1;
+                }
+            }
+            if (io_failed)
+                st = MS_EIO;
+        } else if (st == MS_OK) {
+            for (int64_t i = 0; i < fm->todo && st == MS_OK; i++) {
+                if (o->stop && *o->stop)
+                    break;
+                run_one(s, &fm->L, tasks[i], T, o->stop, bufs[0]);
+                st = store(fm, tasks[i], bufs[0]);
+            }
+        }
+        for (int b = 0; bufs && b < nbuf; b++)
+            ms_free(bufs[b]);
+        ms_free(bufs);
+    }
+    ms_free(tasks);
+    res->wall_seconds = omp_get_wtime() - t0;
+    res->done = fm->done;
+    res->failed = fm->failed;
+    res->interrupted = o->stop && *o->stop;
+    if (rank != 0)
+        return st;
+    if (st != MS_OK) {
+        /* Keep what was written: the file stays valid for --resume. */
+        ms_h5_close(&fm->h5, 1);
+        return st;
+    }
+    return finish(fm, res->interrupted);
+}
+
+ms_status ms_sweep_execute(ms_sweep *s, const ms_sweep_opts *o,
+                           ms_sweep_result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (o->shard_n > 1 && (o->shard_i < 1 || o->shard_i > o->shard_n))
+        return MS_ERROR(MS_EUSAGE, "--shard %d/%d: I must be in 1..%d",
+                        o->shard_i, o->shard_n, o->shard_n);
+    farm fm;
+    memset(&fm, 0, sizeof fm);
+    fm.s = s;
+    fm.o = o;
+    ms_status st = execute(&fm, res);
+    if (fm.h5)
+        ms_h5_close(&fm.h5, 1);
+    ms_free(fm.out);
+    ms_free(fm.status);
+    ms_free(fm.L.rec_step);
+    return st;
+}
+
+/* ---- dry run ---- */
+
+ms_status ms_sweep_describe(ms_sweep *s, int shard_i, int shard_n, FILE *out)
+{
+    layout L;
+    memset(&L, 0, sizeof L);
+    MS_CALL(make_layout(s, &L));
+    const int64_t R = ms_sweep_run_count(s);
+    int64_t mine = 0;
+    for (int64_t r = 0; r < R; r++)
+        mine += ms_sweep_in_shard(r, shard_i, shard_n);
+    /* Memory of one run: build its world once and count. */
+    size_t before = ms_alloc_live_bytes();
+    ms_alloc_reset_peak();
+    ms_world *w;
+    ms_status st = ms_world_create(s->base, 1, &w);
+    size_t world = ms_alloc_peak_bytes() - before;
+    uint64_t agents = st == MS_OK ? ms_world_consumers(w) : 0;
+    ms_world_destroy(&w);
+    if (st != MS_OK) {
+        ms_free(L.rec_step);
+        return st;
+    }
+    static const char *designs[] = {"grid", "lhs", "sobol"};
+    fprintf(out, "sweep          %s\n", s->path);
+    fprintf(out, "scenario       %s (%llu consumer agents, %lld steps)\n",
+            s->scenario_path, (unsigned long long)agents,
+            (long long)s->base->run.steps);
+    fprintf(out, "design         %s: %lld points x %lld replications = %lld "
+            "runs\n", designs[s->design], (long long)s->n_points,
+            (long long)s->replications, (long long)R);
+    if (shard_n > 1)
+        fprintf(out, "this shard     %d/%d: %lld runs\n", shard_i, shard_n,
+                (long long)mine);
+    for (int j = 0; j < s->n_params; j++) {
+        const ms_sweep_param *p = &s->params[j];
+        if (p->range)
+            fprintf(out, "  %-28s %s %g .. %g%s\n", p->key,
+                    s->design == MS_DESIGN_GRID ? "grid over" : "range",
+                    p->low, p->high, p->log ? " (log scale)" : "");
+        else
+            fprintf(out, "  %-28s %d values\n", p->key, p->n_values);
+    }
+    fprintf(out, "outputs        ");
+    for (int k = 0; k < s->n_outputs; k++) {
+        ms_outvar_meta m;
+        ms_outvar_get(s->outputs[k], &m);
+        fprintf(out, "%s%s", k ? ", " : "", m.name);
+    }
+    fprintf(out, " (%d records: every %lld steps)\n", L.T,
+            (long long)s->every);
+    double data = (double)(L.total - sizeof(result_head)) * (double)R;
+    fprintf(out, "output size    %.3g MB of data before compression (at "
+            "most; unfinished runs take no space)\n", data / 1e6);
+    fprintf(out, "memory per run %.3g MB (world) + %.3g MB (kept outputs)\n",
+            (double)world / 1e6, (double)L.total / 1e6);
+    ms_free(L.rec_step);
+    return MS_OK;
+}

@@ -1,0 +1,197 @@
+/*
+ * merge.c: `marketsim merge SHARD.h5... -o OUT.h5`.
+ *
+ * Shards of one sweep (--shard I/N) have the same layout; each holds the
+ * runs of its slice. The merge copies the first shard, then every run
+ * another shard finished, checks that all shards come from the same sweep
+ * file, and recomputes the summary: the data equal those of the unsharded
+ * sweep. Shards left by a killed job are accepted (their finished runs are
+ * merged, the rest stay pending for a --resume of the merged file).
+ */
+#include "sweep/sweep_int.h"
+
+#include "io/ms_h5.h"
+#include "marketsim/ms_alloc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+ms_status ms_sweep_write_summary(ms_h5 *h);
+
+static ms_status copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    if (!in)
+        return MS_ERROR(MS_EINPUT, "%s: error: cannot open: %s", from,
+                        strerror(errno));
+    FILE *out = fopen(to, "wb");
+    if (!out) {
+        fclose(in);
+        return MS_ERROR(MS_EIO, "%s: cannot create: %s", to, strerror(errno));
+    }
+    char buf[1 << 16];
+    size_t n;
+    int bad = 0;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        bad |= fwrite(buf, 1, n, out) != n;
+    bad |= ferror(in);
+    fclose(in);
+    bad |= fclose(out) != 0;
+    if (bad) {
+        remove(to);
+        return MS_ERROR(MS_EIO, "%s: cannot write a copy of %s: %s", to, from,
+                        strerror(errno));
+    }
+    return MS_OK;
+}
+
+/* Every per-run dataset of a group (marked sweep_run_axis), except the
+ * ones that are the same in every shard. */
+static ms_status copy_run(ms_h5 *dst, ms_h5 *src, const char *group,
+                          int64_t r)
+{
+    char **names;
+    int n;
+    MS_CALL(ms_h5_list_marked(src, group, "sweep_run_axis", &names, &n));
+    ms_status st = MS_OK;
+    for (int i = 0; i < n && st == MS_OK; i++) {
+        if (!strcmp(group, "/runs") &&
+            (!strcmp(names[i], "point") || !strcmp(names[i], "replicate") ||
+             !strcmp(names[i], "seed")))
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", group, names[i]);
+        ms_h5type kind;
+        st = ms_h5_dataset_kind(src, path, &kind);
+        ms_h5var *a, *b;
+        if (st == MS_OK)
+            st = ms_h5_var_open(src, path, kind, &a);
+        if (st == MS_OK)
+            st = ms_h5_var_open(dst, path, kind, &b);
+        if (st != MS_OK)
+            break;
+        void *buf = ms_malloc(ms_h5_var_slab_bytes(a) + 8);
+        if (!buf) {
+            st = MS_ERROR(MS_ENOMEM, "out of memory");
+            break;
+        }
+        st = ms_h5_read_index(a, r, buf);
+        if (st == MS_OK)
+            st = ms_h5_write_index(b, r, buf);
+        ms_free(buf);
+    }
+    ms_h5_names_free(names, n);
+    return st;
+}
+
+static ms_status merge_into(ms_h5 *out, const char *const *inputs, int n,
+                            ms_sweep_result *res)
+{
+    char *text0 = NULL;
+    MS_CALL(ms_h5_text_read(out, "/sweep", &text0));
+    char buf[64];
+    ms_status st = ms_h5_attr_read(out, "/", "runs", buf, sizeof buf);
+    int64_t R = st == MS_OK ? strtoll(buf, NULL, 10) : 0;
+    int8_t *mine = ms_calloc((size_t)R + 1, 1), *theirs = ms_calloc((size_t)R + 1, 1);
+    ms_h5var *vs = NULL;
+    if (st == MS_OK && (!mine || !theirs))
+        st = MS_ERROR(MS_ENOMEM, "out of memory");
+    if (st == MS_OK)
+        st = ms_h5_var_open(out, "/runs/status", MS_H5_I8, &vs);
+    if (st == MS_OK)
+        st = ms_h5_read_all(vs, mine);
+    for (int i = 1; i < n && st == MS_OK; i++) {
+        ms_h5 *in;
+        st = ms_h5_open_ro(inputs[i], &in);
+        if (st != MS_OK)
+            break;
+        char *text = NULL;
+        st = ms_h5_text_read(in, "/sweep", &text);
+        if (st == MS_OK && strcmp(text, text0) != 0)
+            st = MS_ERROR(MS_EINPUT, "%s: error: not a shard of the same "
+                          "sweep as %s (their sweep files differ)", inputs[i],
+                          inputs[0]);
+        ms_free(text);
+        ms_h5var *v;
+        if (st == MS_OK)
+            st = ms_h5_var_open(in, "/runs/status", MS_H5_I8, &v);
+        if (st == MS_OK)
+            st = ms_h5_read_all(v, theirs);
+        for (int64_t r = 0; r < R && st == MS_OK; r++) {
+            if (theirs[r] == 0 || mine[r] == 1)
+                continue;
+            static const char *const groups[] = {"/market", "/firm", "/runs"};
+            for (int g = 0; g < 3 && st == MS_OK; g++)
+                st = copy_run(out, in, groups[g], r);
+            mine[r] = theirs[r];
+        }
+        ms_h5_close(&in, 1);
+    }
+    int64_t done = 0, failed = 0;
+    for (int64_t r = 0; r < R; r++) {
+        done += mine[r] == 1;
+        failed += mine[r] == 2;
+    }
+    if (st == MS_OK)
+        st = ms_h5_attr_i64(out, "/", "runs_done", done);
+    if (st == MS_OK)
+        st = ms_h5_attr_i64(out, "/", "runs_failed", failed);
+    if (st == MS_OK)
+        st = ms_h5_attr_str(out, "/", "shard", "");
+    if (st == MS_OK)
+        st = ms_h5_attr_str(out, "/", "status",
+                            done + failed == R ? "complete" : "interrupted");
+    if (st == MS_OK)
+        st = ms_sweep_write_summary(out);
+    res->runs = R;
+    res->done = done;
+    res->failed = failed;
+    ms_free(mine);
+    ms_free(theirs);
+    ms_free(text0);
+    return st;
+}
+
+ms_status ms_sweep_merge(const char *const *inputs, int n, const char *out,
+                         ms_sweep_result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (n < 1)
+        return MS_ERROR(MS_EUSAGE, "merge: give the shard files");
+    struct stat sb;
+    if (stat(out, &sb) == 0)
+        return MS_ERROR(MS_EINPUT, "%s: error: the file exists; merge into "
+                        "a new file", out);
+    size_t len = strlen(out) + 9;
+    char *tmp = ms_malloc(len);
+    if (!tmp)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    snprintf(tmp, len, "%s.partial", out);
+    ms_status st = copy_file(inputs[0], tmp);
+    ms_h5 *h = NULL;
+    if (st == MS_OK)
+        st = ms_h5_open_rw(tmp, 1, &h);
+    char title[64];
+    if (st == MS_OK &&
+        (ms_h5_attr_read(h, "/", "title", title, sizeof title) != MS_OK ||
+         strcmp(title, "marketsim sweep") != 0))
+        st = MS_ERROR(MS_EINPUT, "%s: error: not a marketsim sweep file",
+                      inputs[0]);
+    if (st == MS_OK)
+        st = merge_into(h, inputs, n, res);
+    if (h) {
+        ms_status cs = ms_h5_close(&h, 1);
+        if (st == MS_OK)
+            st = cs;
+    }
+    if (st == MS_OK && rename(tmp, out) != 0)
+        st = MS_ERROR(MS_EIO, "%s: cannot rename to %s: %s", tmp, out,
+                      strerror(errno));
+    if (st != MS_OK)
+        remove(tmp);
+    ms_free(tmp);
+    return st;
+}

@@ -1,0 +1,599 @@
+/*
+ * spec.c: reading a sweep file and laying out its design.
+ *
+ *   scenario: ../default.yaml        # relative to this file
+ *   seed: 42                         # the sweep seed
+ *   replications: 4                  # runs per point
+ *   design: grid                     # grid, lhs or sobol
+ *   samples: 64                      # points of lhs and sobol designs
+ *   parameters:
+ *     markets.CN.openness: [0.1, 0.5, 1.0]         # values (grid)
+ *     firms.Alibaba.beta: {low: 0.05, high: 0.5}   # a range (n: points in
+ *                                                  # a grid; log: true)
+ *     firms.Alibaba.strategy: [{acquire: 1}, {localize: 1}]
+ *   outputs: [adopters, users, cash] # datasets kept (docs/OUTPUT.md)
+ *   every: 12                        # steps between kept records
+ *   set: {run.steps: 60}             # settings for every run
+ *
+ * Grid points are the product of the parameters' values, the first
+ * parameter varying slowest. A Latin hypercube puts one point in each of
+ * `samples` equal slices of every range (slices paired by a random
+ * permutation per parameter, drawn from the sweep seed). Sobol points come
+ * from gsl_qrng_sobol, skipping the origin. Every parameter setting is
+ * checked against the scenario before anything runs: a sweep that would
+ * fail on its first run fails at once, with the sweep file's line.
+ */
+#include "sweep/sweep_int.h"
+#include "scenario/yamltree.h"
+
+#include "core/ms_output.h"
+#include "marketsim/ms_alloc.h"
+#include "rng/ms_rng.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <gsl/gsl_qrng.h>
+#include <gsl/gsl_randist.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_POINTS 10000000
+
+static const char *const sweep_keys[] = {"scenario", "seed", "replications",
+                                         "design", "samples", "parameters",
+                                         "outputs", "every", "set",
+                                         "description", NULL};
+
+static ms_status where_err(const ms_ynode *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static ms_status where_err(const ms_ynode *n, const char *fmt, ...)
+{
+    char where[512], msg[2048];
+    ms_ynode_where(n, where, sizeof where);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return MS_ERROR(MS_EINPUT, "%s: error: %s", where, msg);
+}
+
+static int parse_number(const char *t, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(t, &end);
+    if (end == t || *end || !isfinite(v) || errno)
+        return 0;
+    for (const char *p = t; *p; p++)
+        if (isalpha((unsigned char)*p) && *p != 'e' && *p != 'E')
+            return 0;
+    *out = v;
+    return 1;
+}
+
+static ms_status scalar_number(const ms_ynode *n, const char *key, double lo,
+                               double hi, double *out)
+{
+    if (!n || n->kind != MS_YNODE_SCALAR || !parse_number(n->value, out))
+        return where_err(n, "%s: expected a number", key);
+    if (*out < lo || *out > hi)
+        return where_err(n, "%s: %s is out of range; allowed [%g, %g]", key,
+                         n->value, lo, hi);
+    return MS_OK;
+}
+
+void ms_sweep_destroy(ms_sweep **sp)
+{
+    if (!sp || !*sp)
+        return;
+    ms_sweep *s = *sp;
+    for (int i = 0; s->params && i < s->n_params; i++) {
+        ms_sweep_param *p = &s->params[i];
+        ms_free(p->key);
+        for (int k = 0; p->values && k < p->n_values; k++)
+            ms_free(p->values[k]);
+        ms_free(p->values);
+        ms_free(p->numeric);
+    }
+    for (int i = 0; s->fixed && i < s->n_fixed; i++)
+        ms_free(s->fixed[i]);
+    ms_free(s->fixed);
+    ms_free(s->params);
+    ms_free(s->outputs);
+    ms_free(s->point_value);
+    ms_free(s->point_choice);
+    ms_scenario_destroy(&s->base);
+    ms_free(s->base_yaml);
+    ms_free(s->path);
+    ms_free(s->text);
+    ms_free(s->scenario_path);
+    ms_free(s->scenario_text);
+    ms_free(s);
+    *sp = NULL;
+}
+
+int64_t ms_sweep_run_count(const ms_sweep *s)
+{
+    return s->n_points * s->replications;
+}
+
+uint64_t ms_sweep_run_seed(const ms_sweep *s, int64_t r)
+{
+    return ms_rng_derive_seed(s->seed, (uint64_t)r);
+}
+
+int ms_sweep_in_shard(int64_t r, int shard_i, int shard_n)
+{
+    return shard_n <= 1 || r % shard_n == shard_i - 1;
+}
+
+static char *fmt_value(double v)
+{
+    char buf[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return ms_strdup(buf);
+}
+
+static char *make_set(const char *key, const char *value)
+{
+    size_t n = strlen(key) + strlen(value) + 2;
+    char *s = ms_malloc(n);
+    if (s)
+        snprintf(s, n, "%s=%s", key, value);
+    return s;
+}
+
+ms_status ms_sweep_run_sets(const ms_sweep *s, int64_t r, char **sets,
+                            int *n_sets)
+{
+    int n = 0;
+    int64_t point = r / s->replications;
+    for (int i = 0; i < s->n_fixed; i++)
+        if (!(sets[n++] = ms_strdup(s->fixed[i])))
+            goto oom;
+    for (int j = 0; j < s->n_params; j++) {
+        const ms_sweep_param *p = &s->params[j];
+        int choice = s->point_choice[point * s->n_params + j];
+        char *v = choice >= 0 ? ms_strdup(p->values[choice])
+                              : fmt_value(s->point_value[point * s->n_params + j]);
+        if (!v)
+            goto oom;
+        sets[n] = make_set(p->key, v);
+        ms_free(v);
+        if (!sets[n++])
+            goto oom;
+    }
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu",
+             (unsigned long long)ms_sweep_run_seed(s, r));
+    if (!(sets[n++] = make_set("run.seed", seed)))
+        goto oom;
+    *n_sets = n;
+    return MS_OK;
+oom:
+    for (int i = 0; i < n; i++)
+        ms_free(sets[i]);
+    *n_sets = 0;
+    return MS_ERROR(MS_ENOMEM, "out of memory");
+}
+
+static ms_status read_param(ms_sweep *s, ms_sweep_param *p, const char *key,
+                            const ms_ynode *n)
+{
+    if (!(p->key = ms_strdup(key)))
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    if (n->kind == MS_YNODE_SEQ) {
+        if (n->n == 0)
+            return where_err(n, "parameters.%s: the list of values is empty",
+                             key);
+        p->n_values = (int)n->n;
+        p->values = ms_calloc(n->n, sizeof *p->values);
+        p->numeric = ms_calloc(n->n, sizeof *p->numeric);
+        if (!p->values || !p->numeric)
+            return MS_ERROR(MS_ENOMEM, "out of memory");
+        p->all_numeric = 1;
+        for (size_t k = 0; k < n->n; k++) {
+            MS_CALL(ms_ynode_flow(n->items[k], &p->values[k]));
+            double v;
+            if (n->items[k]->kind == MS_YNODE_SCALAR &&
+                parse_number(n->items[k]->value, &v))
+                p->numeric[k] = v;
+            else {
+                p->numeric[k] = NAN;
+                p->all_numeric = 0;
+            }
+        }
+        return MS_OK;
+    }
+    if (n->kind != MS_YNODE_MAP)
+        return where_err(n, "parameters.%s: expected a list of values like "
+                         "[0.1, 0.5] or a range like {low: 0.1, high: 0.9}",
+                         key);
+    p->range = 1;
+    p->all_numeric = 1;
+    p->n_values = 5;
+    for (size_t k = 0; k < n->n; k++) {
+        const char *kk = n->keys[k];
+        const ms_ynode *v = n->items[k];
+        char sub[300];
+        snprintf(sub, sizeof sub, "parameters.%s.%s", key, kk);
+        if (!strcmp(kk, "low"))
+            MS_CALL(scalar_number(v, sub, -1e300, 1e300, &p->low));
+        else if (!strcmp(kk, "high"))
+            MS_CALL(scalar_number(v, sub, -1e300, 1e300, &p->high));
+        else if (!strcmp(kk, "n")) {
+            double d;
+            MS_CALL(scalar_number(v, sub, 1, 1e6, &d));
+            if (d != floor(d))
+                return where_err(v, "%s: expected a whole number", sub);
+            p->n_values = (int)d;
+        } else if (!strcmp(kk, "log")) {
+            if (v->kind != MS_YNODE_SCALAR ||
+                (strcmp(v->value, "true") && strcmp(v->value, "false")))
+                return where_err(v, "%s: expected true or false", sub);
+            p->log = !strcmp(v->value, "true");
+        } else {
+            return where_err(n->key_nodes[k], "parameters.%s: unknown key "
+                             "'%s' (allowed: low, high, n, log)", key, kk);
+        }
+    }
+    if (!ms_ynode_get(n, "low") || !ms_ynode_get(n, "high"))
+        return where_err(n, "parameters.%s: a range needs low and high", key);
+    if (!(p->low < p->high))
+        return where_err(n, "parameters.%s: low (%g) must be below high (%g)",
+                         key, p->low, p->high);
+    if (p->log && !(p->low > 0))
+        return where_err(n, "parameters.%s: a log range needs low > 0", key);
+    (void)s;
+    return MS_OK;
+}
+
+static double scale(const ms_sweep_param *p, double u)
+{
+    if (p->log)
+        return exp(log(p->low) + u * (log(p->high) - log(p->low)));
+    return p->low + u * (p->high - p->low);
+}
+
+static ms_status make_points(ms_sweep *s, const ms_ynode *at)
+{
+    int64_t np = 1;
+    if (s->design == MS_DESIGN_GRID) {
+        for (int j = 0; j < s->n_params; j++) {
+            np *= s->params[j].n_values;
+            if (np > MAX_POINTS)
+                return where_err(at, "the grid has more than %d points",
+                                 MAX_POINTS);
+        }
+    } else {
+        np = s->samples;
+    }
+    s->n_points = np;
+    size_t cells = (size_t)np * (size_t)(s->n_params ? s->n_params : 1);
+    s->point_value = ms_calloc(cells, sizeof *s->point_value);
+    s->point_choice = ms_calloc(cells, sizeof *s->point_choice);
+    if (!s->point_value || !s->point_choice)
+        return MS_ERROR(MS_ENOMEM, "out of memory for %lld points",
+                        (long long)np);
+    const int J = s->n_params;
+    if (s->design == MS_DESIGN_GRID) {
+        for (int64_t i = 0; i < np; i++) {
+            int64_t rest = i;
+            for (int j = J - 1; j >= 0; j--) {
+                const ms_sweep_param *p = &s->params[j];
+                int k = (int)(rest % p->n_values);
+                rest /= p->n_values;
+                double *v = &s->point_value[i * J + j];
+                int *ch = &s->point_choice[i * J + j];
+                if (p->range) {
+                    *v = p->n_values == 1
+                             ? scale(p, 0.5)
+                             : scale(p, (double)k / (p->n_values - 1));
+                    *ch = -1;
+                } else {
+                    *ch = k;
+                    *v = p->all_numeric ? p->numeric[k] : (double)k;
+                }
+            }
+        }
+        return MS_OK;
+    }
+    if (s->design == MS_DESIGN_LHS) {
+        gsl_rng *r = ms_rng_gsl_alloc();
+        size_t *perm = ms_calloc((size_t)np, sizeof *perm);
+        if (!r || !perm) {
+            ms_rng_gsl_free(r);
+            ms_free(perm);
+            return MS_ERROR(MS_ENOMEM, "out of memory");
+        }
+        ms_rng_key key = ms_rng_key_from_seed(s->seed);
+        for (int j = 0; j < J; j++) {
+            ms_rng_gsl_reset(r, key, (uint32_t)j, 0, MS_PH_DESIGN, 0);
+            for (int64_t i = 0; i < np; i++)
+                perm[i] = (size_t)i;
+            gsl_ran_shuffle(r, perm, (size_t)np, sizeof *perm);
+            for (int64_t i = 0; i < np; i++) {
+                double u = ((double)perm[i] + gsl_rng_uniform(r)) / (double)np;
+                s->point_value[i * J + j] = scale(&s->params[j], u);
+                s->point_choice[i * J + j] = -1;
+            }
+        }
+        ms_free(perm);
+        ms_rng_gsl_free(r);
+        return MS_OK;
+    }
+    /* Sobol */
+    if (J > 40)
+        return where_err(at, "a Sobol design takes at most 40 parameters");
+    gsl_qrng *q = gsl_qrng_alloc(gsl_qrng_sobol, (unsigned)(J ? J : 1));
+    if (!q)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    double x[40];
+    gsl_qrng_get(q, x); /* the origin */
+    for (int64_t i = 0; i < np; i++) {
+        gsl_qrng_get(q, x);
+        for (int j = 0; j < J; j++) {
+            s->point_value[i * J + j] = scale(&s->params[j], x[j]);
+            s->point_choice[i * J + j] = -1;
+        }
+    }
+    gsl_qrng_free(q);
+    return MS_OK;
+}
+
+/* Check that one run's settings give a scenario of the base's shape. */
+static ms_status check_point(ms_sweep *s, int64_t r, const ms_ynode *at)
+{
+    char *sets[MS_MAX_CATEGORIES + 512];
+    int n;
+    if (s->n_fixed + s->n_params + 1 > (int)(sizeof sets / sizeof sets[0]))
+        return where_err(at, "too many parameters and settings");
+    MS_CALL(ms_sweep_run_sets(s, r, sets, &n));
+    ms_scenario *sc;
+    ms_status st = ms_scenario_load_string(s->scenario_text, s->scenario_path,
+                                           (const char *const *)sets, n, &sc);
+    for (int i = 0; i < n; i++)
+        ms_free(sets[i]);
+    if (st != MS_OK) {
+        char msg[4096];
+        snprintf(msg, sizeof msg, "%s", ms_error_message());
+        return where_err(at, "a run of this sweep would not start:\n%s", msg);
+    }
+    const ms_scenario *b = s->base;
+    const char *why = NULL;
+    if (sc->n_markets != b->n_markets || sc->n_categories != b->n_categories ||
+        sc->n_firms != b->n_firms)
+        why = "the markets, categories or firms";
+    else if (sc->run.steps != b->run.steps)
+        why = "run.steps";
+    else if (sc->model.max_entrants != b->model.max_entrants)
+        why = "model.max_entrants";
+    ms_scenario_destroy(&sc);
+    if (why)
+        return where_err(at, "parameters change %s, and with them the shape "
+                         "of the outputs; a sweep keeps them fixed", why);
+    return MS_OK;
+}
+
+static ms_status load(const char *path, ms_sweep *s)
+{
+    ms_ytree *t;
+    MS_CALL(ms_ytree_parse_string(s->text, strlen(s->text), path, &t));
+    ms_status st = MS_OK;
+    const ms_ynode *root = ms_ytree_root(t);
+#define FAIL(expr)                                                         \
+    do {                                                                   \
+        st = (expr);                                                       \
+        if (st != MS_OK)                                                   \
+            goto done;                                                     \
+    } while (0)
+    if (!root || root->kind != MS_YNODE_MAP) {
+        st = MS_ERROR(MS_EINPUT, "%s:1:1: error: a sweep file is a mapping "
+                      "with at least scenario and parameters (see "
+                      "scenarios/sweeps/)", path);
+        goto done;
+    }
+    for (size_t k = 0; k < root->n; k++) {
+        int ok = 0;
+        for (int i = 0; sweep_keys[i] && !ok; i++)
+            ok = !strcmp(sweep_keys[i], root->keys[k]);
+        if (!ok)
+            FAIL(where_err(root->key_nodes[k], "unknown key '%s' (allowed: "
+                           "scenario, seed, replications, design, samples, "
+                           "parameters, outputs, every, set, description)",
+                           root->keys[k]));
+    }
+    const ms_ynode *n = ms_ynode_get(root, "scenario");
+    if (!n || n->kind != MS_YNODE_SCALAR || !n->value[0])
+        FAIL(where_err(n ? n : root, "scenario: give the scenario file, "
+                       "relative to the sweep file"));
+    {
+        const char *slash = strrchr(path, '/');
+        size_t dl = slash && n->value[0] != '/' ? (size_t)(slash - path + 1) : 0;
+        size_t len = dl + strlen(n->value) + 1;
+        if (!(s->scenario_path = ms_malloc(len)))
+            FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
+        snprintf(s->scenario_path, len, "%.*s%s", (int)dl, path, n->value);
+        st = ms_read_text_file(s->scenario_path, &s->scenario_text, NULL);
+        if (st != MS_OK)
+            FAIL(where_err(n, "scenario: cannot read %s",
+                           s->scenario_path));
+    }
+    s->seed = 1;
+    if ((n = ms_ynode_get(root, "seed"))) {
+        char *end;
+        errno = 0;
+        unsigned long long v = n->kind == MS_YNODE_SCALAR
+                                   ? strtoull(n->value, &end, 10) : 0;
+        if (n->kind != MS_YNODE_SCALAR || !isdigit((unsigned char)n->value[0]) ||
+            *end || errno)
+            FAIL(where_err(n, "seed: expected a whole number in [0, 2^64-1]"));
+        s->seed = v;
+    }
+    double d;
+    s->replications = 1;
+    if ((n = ms_ynode_get(root, "replications"))) {
+        FAIL(scalar_number(n, "replications", 1, 1e6, &d));
+        if (d != floor(d))
+            FAIL(where_err(n, "replications: expected a whole number"));
+        s->replications = (int64_t)d;
+    }
+    s->design = MS_DESIGN_GRID;
+    if ((n = ms_ynode_get(root, "design"))) {
+        const char *v = n->kind == MS_YNODE_SCALAR ? n->value : "";
+        if (!strcmp(v, "grid")) s->design = MS_DESIGN_GRID;
+        else if (!strcmp(v, "lhs")) s->design = MS_DESIGN_LHS;
+        else if (!strcmp(v, "sobol")) s->design = MS_DESIGN_SOBOL;
+        else FAIL(where_err(n, "design: expected grid, lhs or sobol"));
+    }
+    if ((n = ms_ynode_get(root, "samples"))) {
+        FAIL(scalar_number(n, "samples", 1, MAX_POINTS, &d));
+        if (d != floor(d))
+            FAIL(where_err(n, "samples: expected a whole number"));
+        s->samples = (int64_t)d;
+        if (s->design == MS_DESIGN_GRID)
+            FAIL(where_err(n, "samples: only for lhs and sobol designs (a "
+                           "grid has the product of its values)"));
+    } else if (s->design != MS_DESIGN_GRID) {
+        FAIL(where_err(root, "samples: an lhs or sobol design needs the "
+                       "number of points"));
+    }
+    /* Settings for every run, and the base scenario they give. */
+    if ((n = ms_ynode_get(root, "set"))) {
+        if (n->kind != MS_YNODE_MAP)
+            FAIL(where_err(n, "set: expected a mapping of keys to values, "
+                           "like {run.steps: 60}"));
+        s->fixed = ms_calloc(n->n ? n->n : 1, sizeof *s->fixed);
+        if (!s->fixed)
+            FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
+        for (size_t k = 0; k < n->n; k++) {
+            char *v;
+            FAIL(ms_ynode_flow(n->items[k], &v));
+            s->fixed[k] = make_set(n->keys[k], v);
+            ms_free(v);
+            if (!s->fixed[k])
+                FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
+            s->n_fixed++;
+        }
+    }
+    st = ms_scenario_load_string(s->scenario_text, s->scenario_path,
+                                 (const char *const *)s->fixed, s->n_fixed,
+                                 &s->base);
+    if (st != MS_OK) {
+        char msg[4096];
+        snprintf(msg, sizeof msg, "%s", ms_error_message());
+        FAIL(where_err(ms_ynode_get(root, "scenario"), "the scenario does "
+                       "not load with this sweep's settings:\n%s", msg));
+    }
+    FAIL(ms_scenario_to_yaml(s->base, &s->base_yaml));
+    /* Outputs and their interval. */
+    s->every = s->base->output.every;
+    if ((n = ms_ynode_get(root, "every"))) {
+        FAIL(scalar_number(n, "every", 1, 1e7, &d));
+        if (d != floor(d))
+            FAIL(where_err(n, "every: expected a whole number of steps"));
+        s->every = (int64_t)d;
+    }
+    static const char *const def_out[] = {"adopters", "users", "revenue",
+                                          "cash"};
+    n = ms_ynode_get(root, "outputs");
+    int no = n ? (n->kind == MS_YNODE_SEQ ? (int)n->n : -1) : 4;
+    if (no < 1)
+        FAIL(where_err(n, "outputs: expected a list of dataset names like "
+                       "[adopters, users]"));
+    s->outputs = ms_calloc((size_t)no, sizeof *s->outputs);
+    if (!s->outputs)
+        FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
+    for (int k = 0; k < no; k++) {
+        const char *name = n ? (n->items[k]->kind == MS_YNODE_SCALAR
+                                    ? n->items[k]->value : "")
+                             : def_out[k];
+        int idx = ms_outvar_find(name);
+        ms_outvar_meta m;
+        if (idx >= 0)
+            ms_outvar_get(idx, &m);
+        if (idx < 0 || !strcmp(name, "alive"))
+            FAIL(where_err(n ? n->items[k] : root, "outputs: unknown dataset "
+                           "'%s' (see docs/OUTPUT.md: adopters, users, "
+                           "revenue, cash, value, quality, ...)", name));
+        for (int j = 0; j < k; j++)
+            if (s->outputs[j] == idx)
+                FAIL(where_err(n->items[k], "outputs: '%s' is listed twice",
+                               name));
+        s->outputs[k] = idx;
+        s->n_outputs++;
+    }
+    /* Parameters. */
+    n = ms_ynode_get(root, "parameters");
+    if (n && n->kind != MS_YNODE_MAP && !(n->kind == MS_YNODE_SCALAR &&
+                                          !n->value[0]))
+        FAIL(where_err(n, "parameters: expected a mapping of scenario keys "
+                       "to values or ranges"));
+    int np = n && n->kind == MS_YNODE_MAP ? (int)n->n : 0;
+    s->params = ms_calloc(np ? (size_t)np : 1, sizeof *s->params);
+    if (!s->params)
+        FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
+    for (int j = 0; j < np; j++) {
+        /* Counted first, so that destroy frees a half-read parameter. */
+        s->n_params++;
+        FAIL(read_param(s, &s->params[j], n->keys[j], n->items[j]));
+        if (s->design != MS_DESIGN_GRID && !s->params[j].range)
+            FAIL(where_err(n->items[j], "parameters.%s: %s designs need "
+                           "ranges {low, high}, not lists", n->keys[j],
+                           s->design == MS_DESIGN_LHS ? "lhs" : "sobol"));
+    }
+    FAIL(make_points(s, n ? n : root));
+    /* Every point must give a valid scenario of the same shape (checking
+     * them is cheap next to running them; huge designs check the first
+     * 10000 and the rest fail, if at all, as runs marked failed). */
+    for (int64_t p = 0; p < s->n_points && p < 10000; p++)
+        FAIL(check_point(s, p * s->replications, n ? n : root));
+#undef FAIL
+done:
+    ms_ytree_destroy(&t);
+    return st;
+}
+
+static ms_status load_text(const char *text, const char *path,
+                           ms_sweep **out)
+{
+    *out = NULL;
+    ms_sweep *s = ms_calloc(1, sizeof *s);
+    if (!s)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    if (!(s->path = ms_strdup(path)) || !(s->text = ms_strdup(text))) {
+        ms_sweep_destroy(&s);
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    }
+    ms_status st = load(path, s);
+    if (st != MS_OK) {
+        ms_sweep_destroy(&s);
+        return st;
+    }
+    *out = s;
+    return MS_OK;
+}
+
+ms_status ms_sweep_load_string(const char *text, const char *path,
+                               ms_sweep **out)
+{
+    return load_text(text, path, out);
+}
+
+ms_status ms_sweep_load(const char *path, ms_sweep **out)
+{
+    *out = NULL;
+    char *text;
+    MS_CALL(ms_read_text_file(path, &text, NULL));
+    ms_status st = load_text(text, path, out);
+    ms_free(text);
+    return st;
+}

@@ -1,0 +1,55 @@
+/*
+ * sweep_int.h: the body of ms_sweep, shared by the sweep's files.
+ */
+#ifndef MS_SWEEP_INT_H
+#define MS_SWEEP_INT_H
+
+#include "marketsim/ms_sweep.h"
+#include "scenario/scenario_int.h"
+
+enum { MS_DESIGN_GRID, MS_DESIGN_LHS, MS_DESIGN_SOBOL };
+
+typedef struct ms_sweep_param {
+    char *key;             /* scenario key, as for --set */
+    int range;             /* 1: {low, high}, 0: a list of values */
+    int n_values;          /* list: values; range in a grid: points */
+    char **values;         /* list: each value as flow YAML */
+    double *numeric;       /* list: value as a number, NaN if not numeric */
+    int all_numeric;
+    double low, high;
+    int log;               /* range sampled on a log scale */
+} ms_sweep_param;
+
+struct ms_sweep {
+    char *path;            /* the sweep file */
+    char *text;            /* its text (stored in the output) */
+    char *scenario_path;   /* the scenario, resolved against the sweep file */
+    char *scenario_text;   /* its text, read once */
+    uint64_t seed;
+    int64_t replications;
+    int design;
+    int64_t samples;       /* lhs, sobol */
+    int n_params;
+    ms_sweep_param *params;
+    int n_outputs;
+    int *outputs;          /* indices into the output table */
+    int64_t every;         /* steps between kept records */
+    int n_fixed;
+    char **fixed;          /* "key=value" applied to every run */
+    int64_t n_points;
+    double *point_value;   /* [n_points * n_params]: number, or the index of
+                              a non-numeric list value */
+    int *point_choice;     /* [n_points * n_params]: list index, or -1 */
+    ms_scenario *base;     /* the scenario with the fixed settings */
+    char *base_yaml;       /* its resolved text */
+};
+
+/* The "key=value" settings of run r (fixed, point, seed); sets[] must hold
+ * n_fixed + n_params + 1 pointers, bufs the texts (freed by the caller
+ * with ms_free on each). */
+ms_status ms_sweep_run_sets(const ms_sweep *s, int64_t r, char **sets,
+                            int *n_sets);
+uint64_t ms_sweep_run_seed(const ms_sweep *s, int64_t r);
+int ms_sweep_in_shard(int64_t r, int shard_i, int shard_n);
+
+#endif
