@@ -1,0 +1,837 @@
+/*
+ * main.c: the marketsim command line.
+ *
+ * argv -> one of the commands below; every failure is printed as one
+ * message and becomes the exit status of DESIGN.md: 0 done, 1 a failure at
+ * run time (I/O, memory, a broken invariant, interrupted), 2 bad usage or
+ * bad input. Only this file decides to exit.
+ */
+#include "cli/progress.h"
+
+#include "marketsim/ms_alloc.h"
+#include "marketsim/ms_calibrate.h"
+#include "marketsim/ms_error.h"
+#include "marketsim/ms_info.h"
+#include "marketsim/ms_run.h"
+#include "marketsim/ms_scenario.h"
+#include "marketsim/ms_sweep.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_SETS 256
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    stop_flag = 1;
+    /* A second signal ends the process at once. */
+    signal(sig, SIG_DFL);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int verbose;
+
+static int fail(ms_status st)
+{
+    const char *msg = ms_error_message();
+    if (st == MS_EINPUT)
+        fprintf(stderr, "%s\n", msg);
+    else if (st == MS_EUSAGE)
+        fprintf(stderr, "marketsim: %s\n(see marketsim --help)\n", msg);
+    else
+        fprintf(stderr, "marketsim: error: %s\n", msg);
+    if (verbose || getenv("MARKETSIM_TRACE"))
+        fprintf(stderr, "raised at:\n%s", ms_error_trace());
+    return ms_status_exit_code(st);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "marketsim: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(see marketsim --help)\n");
+    return 2;
+}
+
+static const char *main_help =
+    "marketsim: an agent-based simulator of firms competing at home and "
+    "abroad\n"
+    "\n"
+    "usage: marketsim COMMAND [ARGS]   (marketsim COMMAND --help for more)\n"
+    "\n"
+    "commands:\n"
+    "  run SCENARIO        simulate a scenario and write an HDF5 result file\n"
+    "  validate SCENARIO.. check scenario files and print them resolved\n"
+    "  sweep SWEEP         run many variants of a scenario into one file\n"
+    "  merge SHARD... -o F join the shard files of a sweep\n"
+    "  calibrate SCENARIO  fit free parameters to the scenario's targets\n"
+    "  info FILE           what a result file holds, with key figures\n"
+    "  params              every scenario parameter: default, bounds, unit\n"
+    "\n"
+    "options:\n"
+    "  --version           print the version and the source commit\n"
+    "  --help              this text\n"
+    "\n"
+    "exit status: 0 done; 1 a failure at run time (I/O, memory, a failed\n"
+    "check, interrupted); 2 bad usage or bad input.\n"
+    "Docs: README.md, docs/MODEL.md, docs/OUTPUT.md, docs/PARAMETERS.md.\n";
+
+static const char *run_help =
+    "usage: marketsim run SCENARIO [options]\n"
+    "\n"
+    "Simulate SCENARIO (a YAML file) and write the result as HDF5.\n"
+    "\n"
+    "  -o, --output FILE   result file (default: results/NAME.h5, where\n"
+    "                      NAME is the scenario's file name; the folder is\n"
+    "                      created if missing)\n"
+    "  --set KEY=VALUE     override a parameter, e.g. --set run.steps=240,\n"
+    "                      --set markets.CN.openness=0.5,\n"
+    "                      --set firms.Alibaba.markets=[CN,ID]\n"
+    "                      (repeatable; `marketsim params` lists the keys)\n"
+    "  --seed N            same as --set run.seed=N\n"
+    "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all\n"
+    "                      cores); results are identical for any number\n"
+    "  --check             verify the model's invariants at the end\n"
+    "                      (users add up, cash matches its flows, ...)\n"
+    "  --check-targets     exit with status 1 if a target of the scenario\n"
+    "                      (a seed figure) is missed; the table is printed\n"
+    "                      and written to /targets either way\n"
+    "  --checkpoint-every N  save the whole state every N steps to\n"
+    "                      FILE.ckpt (atomically), to continue after a crash\n"
+    "  --restart CKPT      continue the run a checkpoint was taken of (no\n"
+    "                      SCENARIO; the output file is the checkpoint's unless\n"
+    "                      -o is given); the result equals an uninterrupted run\n"
+    "  -q, --quiet         no progress and no summary\n"
+    "  -v, --verbose       show where an error was raised\n"
+    "\n"
+    "The file is written as FILE.partial and renamed when done. Ctrl-C (or\n"
+    "SIGTERM) stops after the current step, writes a checkpoint FILE.ckpt and\n"
+    "keeps the file, with status 'interrupted' and every step done so far.\n"
+    "A run that completes removes its checkpoint.\n";
+
+static const char *validate_help =
+    "usage: marketsim validate SCENARIO... [--set KEY=VALUE]... [-q]\n"
+    "\n"
+    "Read and check each scenario; print it resolved (every parameter, with\n"
+    "defaults filled in) as YAML on stdout. Errors are printed as\n"
+    "FILE:LINE:COL: error: ... and the exit status is 2. With -q, print\n"
+    "nothing but errors.\n";
+
+static const char *sweep_help =
+    "usage: marketsim sweep SWEEP.yaml [options]\n"
+    "       mpirun -n K marketsim sweep SWEEP.yaml -o OUT.h5   (clusters)\n"
+    "\n"
+    "Run every run of a sweep (scenarios/sweeps/*.yaml shows the format) into\n"
+    "one HDF5 file: the kept outputs with a leading run dimension, /runs\n"
+    "(parameter values, seed, status, wall time) and /summary (mean and sd\n"
+    "over replications per point). Finished runs are safe in the file at\n"
+    "once: a sweep stopped in any way keeps them, and --resume runs the rest.\n"
+    "\n"
+    "  -o, --output FILE   sweep file (default: results/NAME.h5)\n"
+    "  --resume            continue FILE: run only runs not done\n"
+    "  --shard I/N         run only the I-th of N disjoint slices of the runs\n"
+    "                      (Slurm job arrays; join with marketsim merge)\n"
+    "  --dry-run           print runs, size of the file and memory per run\n"
+    "  --threads N         OpenMP threads (per rank under mpirun)\n"
+    "  -q, --quiet         no progress\n"
+    "\n"
+    "On one machine, threads take whole runs when there are enough of them,\n"
+    "else work inside each run. Under mpirun rank 0 hands out runs and\n"
+    "writes; the other ranks run them. The data do not depend on threads,\n"
+    "ranks, shards or order. docs/CLUSTER.md explains the cluster paths.\n";
+
+static const char *merge_help =
+    "usage: marketsim merge SHARD.h5... -o OUT.h5\n"
+    "\n"
+    "Join the shard files of one sweep (marketsim sweep --shard I/N) into\n"
+    "OUT.h5, equal to what the unsharded sweep writes. Shards must come from\n"
+    "the same sweep file. Runs no shard finished stay pending in OUT.h5;\n"
+    "marketsim sweep --resume -o OUT.h5 runs them.\n";
+
+static const char *calibrate_help =
+    "usage: marketsim calibrate SCENARIO --free KEY=LO:HI [--free ...]\n"
+    "                           [options]\n"
+    "\n"
+    "Fit the free parameters so the scenario reproduces its targets (the\n"
+    "seed figures in its `targets` list): minimize the mean over targets of\n"
+    "((simulated - expected) / tolerance)^2, the simulated value averaged\n"
+    "over replications with fixed seeds (so the objective is deterministic),\n"
+    "with GSL's Nelder-Mead simplex inside the box [LO, HI] of each key.\n"
+    "The result is the scenario file with the fitted values written over\n"
+    "the old ones (comments kept) and a `# calibrated:` header saying what\n"
+    "was fitted. Every KEY must appear in the file as a plain number.\n"
+    "\n"
+    "  --free KEY=LO:HI    a parameter to fit, e.g.\n"
+    "                      --free categories.live_commerce.q=0.1:1.5\n"
+    "  --reps N            replications per evaluation (default 4)\n"
+    "  --iters N           simplex iterations at most (default 60)\n"
+    "  -o, --output FILE   the calibrated scenario (default: SCENARIO with\n"
+    "                      .calibrated.yaml; --in-place overwrites SCENARIO)\n"
+    "  --threads N         threads inside each run\n"
+    "  -q, --quiet         no progress\n";
+
+static const char *info_help =
+    "usage: marketsim info FILE.h5\n"
+    "\n"
+    "Print what a result file holds (attributes, groups, datasets with\n"
+    "their shapes and units) and its key figures at the last record.\n";
+
+static const char *params_help =
+    "usage: marketsim params [--markdown]\n"
+    "\n"
+    "Print every scenario parameter with its type, default, bounds, unit\n"
+    "and meaning. Keys are written as paths: run.steps,\n"
+    "markets.<name>.population, ... ; these paths are what --set takes.\n";
+
+static int want_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return 1;
+    return 0;
+}
+
+static int take_int(const char *opt, const char *val, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(val ? val : "", &end, 10);
+    if (!val || !*val || *end || errno || v < 0) {
+        usage_error("%s needs a whole number >= 0", opt);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* Options several commands share: -o/--output FILE, --threads N,
+ * -q/--quiet, -v/--verbose. Returns 1 if argv[*i] was one (and advances
+ * *i past its value), 0 if not, -1 after printing a usage error. */
+typedef struct common_opts {
+    const char *out;
+    long threads;
+    int quiet;
+} common_opts;
+
+static int common_opt(int argc, char **argv, int *i, common_opts *co)
+{
+    const char *a = argv[*i], *next = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+        if (!next) {
+            usage_error("%s needs a file name", a);
+            return -1;
+        }
+        co->out = next;
+        (*i)++;
+        return 1;
+    }
+    if (!strcmp(a, "--threads")) {
+        if (!take_int(a, next, &co->threads))
+            return -1;
+        (*i)++;
+        return 1;
+    }
+    if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+        co->quiet = 1;
+        return 1;
+    }
+    if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+        verbose = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int mkdir_parent(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return 0;
+    *slash = '\0';
+    if (!dir[0])
+        return 0;
+    struct stat st;
+    if (stat(dir, &st) == 0)
+        return 0;
+    return mkdir(dir, 0777);
+}
+
+static void default_output(const char *scenario, char *buf, size_t size)
+{
+    const char *base = strrchr(scenario, '/');
+    base = base ? base + 1 : scenario;
+    size_t len = strlen(base);
+    const char *dot = strrchr(base, '.');
+    if (dot && (!strcmp(dot, ".yaml") || !strcmp(dot, ".yml")))
+        len = (size_t)(dot - base);
+    snprintf(buf, size, "results/%.*s.h5", (int)len, base);
+}
+
+static char *join_argv(int argc, char **argv)
+{
+    size_t n = 1;
+    for (int i = 0; i < argc; i++)
+        n += strlen(argv[i]) + 1;
+    char *s = ms_malloc(n);
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        strcat(s, argv[i]);
+        if (i + 1 < argc)
+            strcat(s, " ");
+    }
+    return s;
+}
+
+static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
+{
+    if (want_help(argc, argv)) {
+        fputs(run_help, stdout);
+        return 0;
+    }
+    const char *scenario = NULL;
+    const char *sets[MAX_SETS];
+    char seedset[64];
+    int n_sets = 0, check = 0, check_targets = 0;
+    long ckpt_every = 0;
+    const char *restart = NULL;
+    common_opts co = {0};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        int c = common_opt(argc, argv, &i, &co);
+        if (c < 0)
+            return 2;
+        if (c)
+            continue;
+        if (!strcmp(a, "--set")) {
+            if (!next)
+                return usage_error("%s needs KEY=VALUE", a);
+            if (n_sets >= MAX_SETS - 1)
+                return usage_error("too many %s options", a);
+            sets[n_sets++] = next;
+            i++;
+        } else if (!strcmp(a, "--seed")) {
+            char *end;
+            errno = 0;
+            if (!next || !isdigit((unsigned char)next[0]) ||
+                (strtoull(next, &end, 10), errno || *end))
+                return usage_error("%s needs a whole number in [0, 2^64-1]",
+                                   a);
+            if (n_sets >= MAX_SETS - 1)
+                return usage_error("too many %s options", a);
+            snprintf(seedset, sizeof seedset, "run.seed=%s", next);
+            sets[n_sets++] = seedset;
+            i++;
+        } else if (!strcmp(a, "--check")) {
+            check = 1;
+        } else if (!strcmp(a, "--check-targets")) {
+            check_targets = 1;
+        } else if (!strcmp(a, "--checkpoint-every")) {
+            if (!take_int(a, next, &ckpt_every) || ckpt_every < 1)
+                return usage_error("%s needs a number of steps >= 1", a);
+            i++;
+        } else if (!strcmp(a, "--restart")) {
+            if (!next)
+                return usage_error("%s needs a checkpoint file", a);
+            restart = next;
+            i++;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("run: unknown option %s", a);
+        } else if (!scenario) {
+            scenario = a;
+        } else {
+            return usage_error("run: one scenario at a time (got also %s)", a);
+        }
+    }
+    const char *out = co.out;
+    const int quiet = co.quiet;
+    const long threads = co.threads;
+    if (restart && (scenario || n_sets))
+        return usage_error("%s", "run --restart: the checkpoint holds the "
+                                 "scenario; give no SCENARIO, --set or --seed");
+    if (!scenario && !restart)
+        return usage_error("%s", "run: which scenario? e.g. marketsim run "
+                                 "scenarios/default.yaml");
+    ms_scenario *sc;
+    char outbuf[4096];
+    ms_status st;
+    if (restart) {
+        int64_t at;
+        st = ms_run_checkpoint_scenario(restart, &sc, outbuf, sizeof outbuf,
+                                        &at);
+        if (st != MS_OK)
+            return fail(st);
+        if (!out)
+            out = outbuf;
+        if (!quiet)
+            fprintf(stderr, "marketsim: continuing %s from step %lld\n", out,
+                    (long long)at);
+    } else {
+        st = ms_scenario_load(scenario, sets, n_sets, &sc);
+        if (st != MS_OK)
+            return fail(st);
+        if (!out) {
+            default_output(scenario, outbuf, sizeof outbuf);
+            out = outbuf;
+        }
+    }
+    char ckpt[4200];
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
+    if (mkdir_parent(out) != 0) {
+        fprintf(stderr, "marketsim: error: cannot create the folder of %s: "
+                "%s\n", out, strerror(errno));
+        ms_scenario_destroy(&sc);
+        return 1;
+    }
+    char *command = join_argv(full_argc, full_argv);
+    if (!command) {
+        ms_scenario_destroy(&sc);
+        return fail(MS_ERROR(MS_ENOMEM, "out of memory"));
+    }
+    ms_progress prog;
+    ms_progress_init(&prog, "steps", quiet);
+    install_signals();
+    double targets[256];
+    ms_run_opts op = {.out_path = out, .threads = (int)threads,
+                      .check = check, .command = command,
+                      .progress = ms_progress_update, .progress_ctx = &prog,
+                      .stop = &stop_flag, .checkpoint_every = ckpt_every,
+                      .checkpoint_path = ckpt, .restart_path = restart};
+    if (ms_scenario_target_count(sc) <= 256)
+        op.targets_out = targets;
+    ms_run_result res;
+    st = ms_run(sc, &op, &res);
+    if (st == MS_OK && res.n_targets && op.targets_out && (!quiet || check_targets))
+        ms_targets_print(sc, targets, stdout);
+    ms_progress_end(&prog);
+    ms_free(command);
+    ms_scenario_destroy(&sc);
+    if (st == MS_OK && check_targets && res.n_missed) {
+        fprintf(stderr, "marketsim: %d of %d targets missed (--check-targets)\n",
+                res.n_missed, res.n_targets);
+        return 1;
+    }
+    if (st == MS_EINTERRUPT) {
+        fprintf(stderr, "marketsim: interrupted after %lld steps; %s holds "
+                "them (status 'interrupted'); continue with: marketsim run "
+                "--restart %s\n", (long long)res.steps_done, out, ckpt);
+        return 1;
+    }
+    if (st != MS_OK) {
+        int code = fail(st);
+        if (st == MS_ECHECK)
+            fprintf(stderr, "marketsim: %s is kept with status "
+                    "'check_failed' for inspection\n", out);
+        return code;
+    }
+    if (!quiet) {
+        double tot = 0;
+        for (int i = 0; i < res.n_phases; i++)
+            tot += res.phase_seconds[i];
+        fprintf(stderr, "marketsim: %lld steps, %llu consumer agents, "
+                "%.2f s; phases:", (long long)res.steps_done,
+                (unsigned long long)res.consumers, res.wall_seconds);
+        for (int i = 0; i < res.n_phases; i++)
+            fprintf(stderr, " %s %.1f%%", res.phase_name[i],
+                    tot > 0 ? 100 * res.phase_seconds[i] / tot : 0.0);
+        fprintf(stderr, "\n");
+        printf("results: %s\n", out);
+        ms_status pst = ms_info_print(out, stdout, 1);
+        if (pst != MS_OK)
+            return fail(pst); /* the file is complete; only the summary failed */
+        printf("(marketsim info %s for everything it holds)\n", out);
+    }
+    return 0;
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+    if (want_help(argc, argv)) {
+        fputs(validate_help, stdout);
+        return 0;
+    }
+    const char *files[256], *sets[MAX_SETS];
+    int nf = 0, n_sets = 0, quiet = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--set")) {
+            if (i + 1 >= argc)
+                return usage_error("%s needs KEY=VALUE", argv[i]);
+            if (n_sets >= MAX_SETS)
+                return usage_error("too many %s options", argv[i]);
+            sets[n_sets++] = argv[++i];
+        } else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
+            quiet = 1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error("validate: unknown option %s", argv[i]);
+        } else if (nf < 256) {
+            files[nf++] = argv[i];
+        }
+    }
+    if (!nf)
+        return usage_error("%s", "validate: which scenario files?");
+    int worst = 0;
+    for (int i = 0; i < nf; i++) {
+        ms_scenario *sc;
+        ms_status st = ms_scenario_load(files[i], sets, n_sets, &sc);
+        if (st != MS_OK) {
+            int code = fail(st);
+            if (code > worst)
+                worst = code;
+            continue;
+        }
+        char *yaml;
+        st = ms_scenario_to_yaml(sc, &yaml);
+        ms_scenario_destroy(&sc);
+        if (st != MS_OK) {
+            int code = fail(st);
+            if (code > worst)
+                worst = code;
+            continue;
+        }
+        if (!quiet)
+            printf("%s%s", nf > 1 ? "---\n" : "", yaml);
+        ms_free(yaml);
+        fprintf(stderr, "%s: ok\n", files[i]);
+    }
+    return worst;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    if (want_help(argc, argv)) {
+        fputs(info_help, stdout);
+        return 0;
+    }
+    if (argc != 1)
+        return usage_error("%s", "info: give one result file");
+    ms_status st = ms_info_print(argv[0], stdout, 0);
+    return st == MS_OK ? 0 : fail(st);
+}
+
+static int parse_shard(const char *v, int *i, int *n)
+{
+    char *end;
+    long a = strtol(v ? v : "", &end, 10);
+    if (!v || end == v || *end != '/')
+        return 0;
+    const char *q = end + 1;
+    long b = strtol(q, &end, 10);
+    if (end == q || *end || b < 1 || a < 1 || a > b || b > 1000000)
+        return 0;
+    *i = (int)a;
+    *n = (int)b;
+    return 1;
+}
+
+static int cmd_sweep(int argc, char **argv, int full_argc, char **full_argv)
+{
+    if (want_help(argc, argv)) {
+        fputs(sweep_help, stdout);
+        return 0;
+    }
+    const char *path = NULL;
+    int resume = 0, dry = 0, si = 1, sn = 1;
+    common_opts co = {0};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+        int c = common_opt(argc, argv, &i, &co);
+        if (c < 0)
+            return 2;
+        if (c)
+            continue;
+        if (!strcmp(a, "--resume")) {
+            resume = 1;
+        } else if (!strcmp(a, "--dry-run")) {
+            dry = 1;
+        } else if (!strcmp(a, "--shard")) {
+            if (!parse_shard(next, &si, &sn))
+                return usage_error("%s needs I/N with 1 <= I <= N, e.g. "
+                                   "--shard 2/8", a);
+            i++;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("sweep: unknown option %s", a);
+        } else if (!path) {
+            path = a;
+        } else {
+            return usage_error("sweep: one sweep file at a time (got also %s)",
+                               a);
+        }
+    }
+    const char *out = co.out;
+    const int quiet = co.quiet;
+    const long threads = co.threads;
+    if (!path)
+        return usage_error("%s", "sweep: which sweep file? e.g. marketsim "
+                                 "sweep scenarios/sweeps/openness.yaml");
+    ms_status st = ms_par_init(&full_argc, &full_argv);
+    if (st != MS_OK)
+        return fail(st);
+    const int rank = ms_par_rank();
+    ms_sweep *s;
+    st = ms_sweep_load(path, &s);
+    if (st != MS_OK) {
+        int code = rank == 0 ? fail(st) : ms_status_exit_code(st);
+        ms_par_finalize();
+        return code;
+    }
+    if (dry) {
+        st = rank == 0 ? ms_sweep_describe(s, si, sn, stdout) : MS_OK;
+        ms_sweep_destroy(&s);
+        ms_par_finalize();
+        return st == MS_OK ? 0 : fail(st);
+    }
+    char outbuf[4096];
+    if (!out) {
+        default_output(path, outbuf, sizeof outbuf);
+        out = outbuf;
+    }
+    if (rank == 0 && mkdir_parent(out) != 0) {
+        fprintf(stderr, "marketsim: error: cannot create the folder of %s: "
+                "%s\n", out, strerror(errno));
+        ms_sweep_destroy(&s);
+        ms_par_finalize();
+        return 1;
+    }
+    char *command = join_argv(full_argc, full_argv);
+    if (!command) {
+        ms_sweep_destroy(&s);
+        ms_par_finalize();
+        return fail(MS_ERROR(MS_ENOMEM, "out of memory"));
+    }
+    ms_progress prog;
+    ms_progress_init(&prog, "runs", quiet || rank != 0);
+    install_signals();
+    ms_sweep_opts op = {.out_path = out, .resume = resume, .shard_i = si,
+                        .shard_n = sn, .threads = (int)threads,
+                        .command = command, .progress = ms_progress_update,
+                        .progress_ctx = &prog, .stop = &stop_flag};
+    ms_sweep_result res;
+    st = ms_sweep_execute(s, &op, &res);
+    ms_progress_end(&prog);
+    ms_free(command);
+    ms_sweep_destroy(&s);
+    ms_par_finalize();
+    if (rank != 0)
+        return ms_status_exit_code(st);
+    if (st != MS_OK)
+        return fail(st);
+    if (!quiet)
+        fprintf(stderr, "marketsim: %lld of %lld runs done here (%lld failed) "
+                "in %.1f s with %d rank%s\n", (long long)res.done,
+                (long long)res.todo, (long long)res.failed, res.wall_seconds,
+                res.ranks, res.ranks > 1 ? "s" : "");
+    printf("results: %s\n", out);
+    if (res.interrupted) {
+        fprintf(stderr, "marketsim: interrupted; the finished runs are in "
+                "%s; continue with --resume\n", out);
+        return 1;
+    }
+    if (res.failed > 0) {
+        fprintf(stderr, "marketsim: %lld runs failed; their messages are in "
+                "/runs/message (marketsim info %s)\n", (long long)res.failed,
+                out);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+    if (want_help(argc, argv)) {
+        fputs(merge_help, stdout);
+        return 0;
+    }
+    const char *out = NULL, *in[4096];
+    int n = 0, quiet = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
+            if (i + 1 >= argc)
+                return usage_error("%s needs a file name", argv[i]);
+            out = argv[++i];
+        } else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
+            quiet = 1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error("merge: unknown option %s", argv[i]);
+        } else if (n < 4096) {
+            in[n++] = argv[i];
+        }
+    }
+    if (!out || !n)
+        return usage_error("%s", "merge: give the shard files and -o OUT.h5");
+    ms_sweep_result res;
+    ms_status st = ms_sweep_merge(in, n, out, &res);
+    if (st != MS_OK)
+        return fail(st);
+    if (!quiet)
+        printf("merged %d files into %s: %lld of %lld runs done, %lld "
+               "failed\n", n, out, (long long)res.done, (long long)res.runs,
+               (long long)res.failed);
+    return 0;
+}
+
+static int cmd_calibrate(int argc, char **argv)
+{
+    if (want_help(argc, argv)) {
+        fputs(calibrate_help, stdout);
+        return 0;
+    }
+    const char *path = NULL;
+    ms_cal_free frees[MS_CAL_MAX_FREE];
+    int n = 0, in_place = 0;
+    long reps = 4, iters = 60;
+    common_opts co = {0};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+        int c = common_opt(argc, argv, &i, &co);
+        if (c < 0)
+            return 2;
+        if (c)
+            continue;
+        if (!strcmp(a, "--free")) {
+            if (!next)
+                return usage_error("%s needs KEY=LO:HI", a);
+            if (n >= MS_CAL_MAX_FREE)
+                return usage_error("at most 16 %s parameters", a);
+            ms_status st = ms_cal_parse_free(next, &frees[n++]);
+            if (st != MS_OK)
+                return fail(st);
+            i++;
+        } else if (!strcmp(a, "--reps")) {
+            if (!take_int(a, next, &reps) || reps < 1)
+                return 2;
+            i++;
+        } else if (!strcmp(a, "--iters")) {
+            if (!take_int(a, next, &iters))
+                return 2;
+            i++;
+        } else if (!strcmp(a, "--in-place")) {
+            in_place = 1;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("calibrate: unknown option %s", a);
+        } else if (!path) {
+            path = a;
+        } else {
+            return usage_error("calibrate: one scenario at a time (got also %s)",
+                               a);
+        }
+    }
+    const char *out = co.out;
+    const int quiet = co.quiet;
+    const long threads = co.threads;
+    if (!path || !n)
+        return usage_error("%s", "calibrate: give a scenario and at least one "
+                                 "--free KEY=LO:HI");
+    char outbuf[4096];
+    if (in_place) {
+        out = path;
+    } else if (!out) {
+        size_t len = strlen(path);
+        const char *dot = strrchr(path, '.');
+        if (dot && (!strcmp(dot, ".yaml") || !strcmp(dot, ".yml")))
+            len = (size_t)(dot - path);
+        snprintf(outbuf, sizeof outbuf, "%.*s.calibrated.yaml", (int)len, path);
+        out = outbuf;
+    }
+    ms_cal_opts o = {(int)reps, (int)iters, 0.01, (int)threads, quiet, stderr};
+    ms_cal_result res;
+    install_signals();
+    ms_status st = ms_calibrate(path, frees, n, &o, &res);
+    if (st != MS_OK)
+        return fail(st);
+    for (int j = 0; j < n; j++)
+        printf("%s = %.6g   (in [%g, %g], started at %.6g)\n", frees[j].key,
+               frees[j].fitted, frees[j].lo, frees[j].hi, frees[j].start);
+    printf("objective %.4g -> %.4g after %d iterations (%d evaluations of %ld "
+           "replications)\n", res.start_obj, res.fitted_obj, res.iterations,
+           res.evaluations, reps);
+    st = ms_cal_write(path, frees, n, &res, &o, out);
+    if (st != MS_OK)
+        return fail(st);
+    printf("calibrated scenario: %s\n", out);
+    return 0;
+}
+
+static int cmd_params(int argc, char **argv)
+{
+    if (want_help(argc, argv)) {
+        fputs(params_help, stdout);
+        return 0;
+    }
+    int md = argc == 1 && !strcmp(argv[0], "--markdown");
+    if (argc > 1 || (argc == 1 && !md))
+        return usage_error("params: unknown argument %s", argv[0]);
+    ms_params_print(stdout, md);
+    return 0;
+}
+
+/* With MARKETSIM_ALLOC_REPORT set, say at exit how many allocations the
+ * command made (the fault-injection test walks MARKETSIM_FAIL_ALLOC over
+ * them) and how many bytes are still allocated (0 unless something
+ * leaked). */
+static void alloc_report(void)
+{
+    fprintf(stderr, "marketsim: %lu allocations, %zu bytes live at exit\n",
+            ms_alloc_count(), ms_alloc_live_bytes());
+}
+
+static int dispatch(int argc, char **argv);
+
+int main(int argc, char **argv)
+{
+    ms_error_install_gsl_handler();
+    ms_alloc_init_from_env();
+    int code = dispatch(argc, argv);
+    if (getenv("MARKETSIM_ALLOC_REPORT"))
+        alloc_report();
+    return code;
+}
+
+static int dispatch(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        fputs(main_help, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("marketsim %s (commit %s; MPI sweeps: %s)\n", MS_VERSION,
+               MS_GIT_COMMIT, ms_par_available() ? "yes" : "no");
+        return 0;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 2, argv + 2, argc, argv);
+    if (!strcmp(cmd, "validate"))
+        return cmd_validate(argc - 2, argv + 2);
+    if (!strcmp(cmd, "info"))
+        return cmd_info(argc - 2, argv + 2);
+    if (!strcmp(cmd, "sweep"))
+        return cmd_sweep(argc - 2, argv + 2, argc, argv);
+    if (!strcmp(cmd, "merge"))
+        return cmd_merge(argc - 2, argv + 2);
+    if (!strcmp(cmd, "calibrate"))
+        return cmd_calibrate(argc - 2, argv + 2);
+    if (!strcmp(cmd, "params"))
+        return cmd_params(argc - 2, argv + 2);
+    return usage_error("unknown command '%s'", cmd);
+}
