@@ -1,0 +1,432 @@
+/*
+ * test_world.c: world setup, the step loop and ms_world_check
+ * (sim/core/world.c, step.c).
+ *
+ * Setup must meet the ceiling and the initial shares exactly (not in
+ * expectation), the check must catch each kind of corruption it promises
+ * to, results must not depend on the number of threads, and a firm that
+ * leaves a market must lose its users there at once.
+ */
+#include "core/world_int.h"
+#include "unit/unit.h"
+
+#include "marketsim/ms_alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Two markets (one with a fractional population), a host category and a
+ * hosted format with a featuring firm; sizes chosen so that kappa * N and
+ * share * K hit both roundings, including an exact .5. */
+static const char *small_text =
+    "run: {seed: 11, people_per_agent: 1}\n"
+    "model: {lambda: 0.8, eta: 0.4}\n"
+    "markets:\n"
+    "  A: {population: 12001, distance: {B: 1.2}}\n"
+    "  B: {population: 7003.4}\n"
+    "categories:\n"
+    "  x: {p: 0.3, q: 0.6, churn: 0.8, gamma: 1.2, switching_cost: 0.3,\n"
+    "      ceiling: {A: 0.37, B: 0.5}, initial_adopters: {A: 0.3, B: 0.25},\n"
+    "      arpu: 10, unit_cost: 1}\n"
+    "  y: {host: x, p: 0.05, q: 0.4, p_feature: 2, churn: 0.5,\n"
+    "      ceiling: {A: 0.61, B: 0.2}, initial_adopters: {A: 0.1, B: 0},\n"
+    "      arpu: {A: 3, B: 1}}\n"
+    "firms:\n"
+    "  fa: {home: A, quality: {x: 0.5, y: 0.2}, launched: [y],"
+    " prominence: 0.7, markets: [A, B], localization: {B: 0.3}}\n"
+    "  fb: {home: B, quality: {x: 0.8}, markets: [A, B]}\n"
+    "  fa2: {home: A, quality: {x: 0.1, y: 0.4}}\n";
+
+static ms_scenario *scenario(const char *text, const char *set)
+{
+    ms_scenario *sc = NULL;
+    const char *sets[1] = {set};
+    ms_status st = ms_scenario_load_string(text, "w.yaml", sets, set ? 1 : 0,
+                                           &sc);
+    if (st != MS_OK)
+        printf("\n    %s\n", ms_error_message());
+    CU_ASSERT_EQUAL_FATAL(st, MS_OK);
+    return sc;
+}
+
+static ms_world *world(const ms_scenario *sc, int threads)
+{
+    ms_world *w = NULL;
+    ms_status st = ms_world_create(sc, threads, &w);
+    if (st != MS_OK)
+        printf("\n    %s\n", ms_error_message());
+    CU_ASSERT_EQUAL_FATAL(st, MS_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    return w;
+}
+
+static void steps(ms_world *w, int n)
+{
+    for (int i = 0; i < n; i++) {
+        ms_status st = ms_world_step(w);
+        if (st != MS_OK)
+            printf("\n    step %d: %s\n", i, ms_error_message());
+        CU_ASSERT_EQUAL_FATAL(st, MS_OK);
+    }
+}
+
+static void expect_check(const ms_world *w, ms_status code, const char *want)
+{
+    ms_status st = ms_world_check(w);
+    CU_ASSERT_EQUAL(st, code);
+    if (code != MS_OK) {
+        const char *msg = ms_error_message();
+        if (!strstr(msg, want))
+            printf("\n    check message \"%s\" lacks \"%s\"\n", msg, want);
+        CU_ASSERT_PTR_NOT_NULL(strstr(msg, want));
+    } else if (st != MS_OK) {
+        printf("\n    check failed: %s\n", ms_error_message());
+    }
+}
+
+/* Consumers of (m, c) whose choice value satisfies a predicate. */
+static int64_t count(const ms_world *w, int m, int c, int what)
+{
+    int64_t n = 0;
+    for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1]; i++) {
+        uint16_t s = w->choice[(size_t)c * w->N + i];
+        n += what == 0 ? s != MS_NOPOT : (s != MS_NOPOT && s != 0);
+    }
+    return n;
+}
+
+static void test_setup_exact(void)
+{
+    size_t live = ms_alloc_live_bytes();
+    ms_scenario *sc = scenario(small_text, NULL);
+    ms_world *w = world(sc, 2);
+    const int M = w->M, C = w->C, F = w->F;
+    CU_ASSERT_EQUAL_FATAL(M, 2);
+    CU_ASSERT_EQUAL_FATAL(C, 2);
+    /* N_m = round(P_m / people_per_agent). */
+    CU_ASSERT_EQUAL(w->m_off[1] - w->m_off[0], 12001);
+    CU_ASSERT_EQUAL(w->m_off[2] - w->m_off[1], 7003);
+    CU_ASSERT_EQUAL(ms_world_consumers(w), 19004);
+    CU_ASSERT_EQUAL(ms_world_step_count(w), 0);
+    const double kappa[2][2] = {{0.37, 0.61}, {0.5, 0.2}};   /* [m][c] */
+    const double share[2][2] = {{0.3, 0.1}, {0.25, 0}};
+    /* By hand: 4440.37, 7320.61, 3501.5, 1400.6 -> */
+    const int64_t K_hand[2][2] = {{4440, 7321}, {3502, 1401}};
+    /* 0.3 * 4440 = 1332, 0.1 * 7321 = 732.1, 0.25 * 3502 = 875.5 -> */
+    const int64_t A_hand[2][2] = {{1332, 732}, {876, 0}};
+    for (int m = 0; m < M; m++)
+        for (int c = 0; c < C; c++) {
+            size_t mc = (size_t)m * C + c;
+            int64_t Nm = w->m_off[m + 1] - w->m_off[m];
+            int64_t K = llround(kappa[m][c] * (double)Nm);
+            CU_ASSERT_EQUAL(K, K_hand[m][c]);
+            CU_ASSERT_EQUAL(w->K[mc], K);
+            CU_ASSERT_EQUAL(count(w, m, c, 0), K);
+            int64_t A0 = llround(share[m][c] * (double)K);
+            CU_ASSERT_EQUAL(A0, A_hand[m][c]);
+            CU_ASSERT_EQUAL(w->adopters[mc], A0);
+            CU_ASSERT_EQUAL(count(w, m, c, 1), A0);
+            int64_t sum = 0;
+            for (int f = 0; f < F; f++)
+                sum += w->users[mc * F + f];
+            CU_ASSERT_EQUAL(sum, A0);
+        }
+    /* Hosted y: only firms offering it in the market get users. fb does
+     * not offer y; fa2 is not in B. */
+    CU_ASSERT_EQUAL(w->users[(0 * C + 1) * F + 1], 0);
+    CU_ASSERT(w->users[(0 * C + 1) * F + 0] > 0);
+    CU_ASSERT(w->users[(0 * C + 1) * F + 2] > 0);
+    CU_ASSERT_EQUAL(w->users[(1 * C + 0) * F + 2], 0);
+    expect_check(w, MS_OK, NULL);
+
+    steps(w, 24);
+    CU_ASSERT_EQUAL(ms_world_step_count(w), 24);
+    expect_check(w, MS_OK, NULL);
+    for (int m = 0; m < M; m++)
+        for (int c = 0; c < C; c++) {
+            size_t mc = (size_t)m * C + c;
+            /* The ceiling holds and the market grew. */
+            CU_ASSERT_EQUAL(count(w, m, c, 0), w->K[mc]);
+            CU_ASSERT(w->adopters[mc] <= w->K[mc]);
+            CU_ASSERT(w->adopters[mc] > A_hand[m][c]);
+        }
+    /* Traits as MODEL.md says: nu lognormal with mean 1, phi
+     * exponential with mean 1 (sd of the means ~0.5/sqrt(N), 1/sqrt(N)). */
+    double snu = 0, sphi = 0;
+    long bad_traits = 0;
+    for (uint32_t i = 0; i < w->N; i++) {
+        snu += w->nu[i];
+        sphi += w->phi[i];
+        bad_traits += !(w->nu[i] > 0 && w->phi[i] >= 0);
+    }
+    CU_ASSERT_EQUAL(bad_traits, 0);
+    double sd_nu = sqrt(exp(0.25) - 1); /* sigma_nu = 0.5 */
+    MS_ASSERT_NEAR(snu / w->N, 1, 5 * sd_nu / sqrt(w->N));
+    MS_ASSERT_NEAR(sphi / w->N, 1, 5 / sqrt(w->N));
+    ms_world_destroy(&w);
+    CU_ASSERT_PTR_NULL(w);
+    ms_world_destroy(&w);
+    ms_world_destroy(NULL);
+    ms_scenario_destroy(&sc);
+    CU_ASSERT_EQUAL(ms_alloc_live_bytes(), live);
+}
+
+static void test_check_catches_corruption(void)
+{
+    ms_scenario *sc = scenario(small_text, NULL);
+    ms_world *w = world(sc, 2);
+    steps(w, 24);
+    expect_check(w, MS_OK, NULL);
+    const int C = w->C, F = w->F;
+
+    /* A user count off by one. */
+    size_t mc = 1 * C + 0;
+    w->users[mc * F + 1]++;
+    expect_check(w, MS_ECHECK, "sum to");
+    expect_check(w, MS_ECHECK, "x in B");
+    w->users[mc * F + 1]--;
+    expect_check(w, MS_OK, NULL);
+    /* A negative count. */
+    w->users[mc * F + 1] -= w->users[mc * F + 1] + 1;
+    expect_check(w, MS_ECHECK, "has -1 users of x in B");
+    ms_world_destroy(&w);
+    w = world(sc, 2);
+    steps(w, 24);
+
+    /* Counts that disagree with the consumers' own states. */
+    uint32_t i0 = w->m_off[0];
+    uint32_t k = i0;
+    while (w->choice[k] != 0) /* a potential non-adopter of x in A */
+        k++;
+    w->choice[k] = 1;
+    expect_check(w, MS_ECHECK, "consumers use x in A");
+    w->choice[k] = 0;
+    expect_check(w, MS_OK, NULL);
+
+    /* Cash that moved without a recorded flow. */
+    double c0 = w->cash[2];
+    w->cash[2] += 1000;
+    expect_check(w, MS_ECHECK, "cash of fa2");
+    w->cash[2] = c0;
+    expect_check(w, MS_OK, NULL);
+    c0 = w->cash[0];
+    w->cash[0] = NAN;
+    expect_check(w, MS_ECHECK, "cash of fa changed");
+    w->cash[0] = c0;
+    expect_check(w, MS_OK, NULL);
+
+    /* An ownership cycle. */
+    w->owner[0] = 1;
+    w->owner[1] = 0;
+    expect_check(w, MS_ECHECK, "cycle");
+    w->owner[1] = 1;
+    expect_check(w, MS_OK, NULL); /* a plain acquisition is fine */
+    w->owner[0] = 2;
+    w->owner[2] = 1;
+    w->owner[1] = 0;
+    expect_check(w, MS_ECHECK, "cycle");
+    w->owner[0] = 0;
+    w->owner[1] = 1;
+    w->owner[2] = 2;
+    expect_check(w, MS_OK, NULL);
+
+    /* Localization outside [0, 1], or below 1 at home. */
+    w->loc[1 * w->M + 0] = 1.5;
+    expect_check(w, MS_ECHECK, "localization of fb in A");
+    w->loc[1 * w->M + 0] = 0;
+    w->loc[0 * w->M + 0] = 0.9;
+    expect_check(w, MS_ECHECK, "localization of fa in A");
+    w->loc[0 * w->M + 0] = 1;
+    expect_check(w, MS_OK, NULL);
+
+    /* Adopters above the ceiling (users and states still agree). */
+    uint32_t j = w->m_off[1];
+    while (w->choice[(size_t)1 * w->N + j] != MS_NOPOT)
+        j++;
+    w->choice[(size_t)1 * w->N + j] = 1; /* y in B: uses fa */
+    w->users[(1 * C + 1) * F + 0]++;
+    w->adopters[1 * C + 1]++;
+    int64_t Kold = w->K[1 * C + 1];
+    w->K[1 * C + 1] = w->adopters[1 * C + 1] - 1;
+    expect_check(w, MS_ECHECK, "ceiling");
+    w->K[1 * C + 1] = Kold;
+    ms_world_destroy(&w);
+    ms_scenario_destroy(&sc);
+}
+
+static int same_world(const ms_world *a, const ms_world *b)
+{
+    if (a->N != b->N || a->M != b->M || a->C != b->C || a->F != b->F)
+        return 0;
+    size_t mc = (size_t)a->M * a->C;
+    return !memcmp(a->choice, b->choice, sizeof(uint16_t) * a->C * a->N) &&
+           !memcmp(a->nu, b->nu, sizeof(float) * a->N) &&
+           !memcmp(a->phi, b->phi, sizeof(float) * a->N) &&
+           !memcmp(a->users, b->users, sizeof(int64_t) * mc * a->F) &&
+           !memcmp(a->adopters, b->adopters, sizeof(int64_t) * mc) &&
+           !memcmp(a->cash, b->cash, sizeof(double) * a->F) &&
+           !memcmp(a->revenue, b->revenue, sizeof(double) * a->F);
+}
+
+static void test_threads_and_seeds(void)
+{
+    ms_scenario *sc = scenario(small_text, NULL);
+    ms_scenario *sc2 = scenario(small_text, "run.seed=12");
+    ms_world *w1 = world(sc, 1), *w2 = world(sc, 2), *w3 = world(sc, 2);
+    ms_world *w4 = world(sc2, 2);
+    CU_ASSERT_EQUAL(w1->n_threads, 1);
+    CU_ASSERT_EQUAL(w2->n_threads, 2);
+    CU_ASSERT_FATAL(w1->n_blocks >= 4); /* enough work units to split */
+    CU_ASSERT(same_world(w1, w2));
+    CU_ASSERT(!same_world(w1, w4));
+    for (int t = 0; t < 24; t++) {
+        steps(w1, 1);
+        steps(w2, 1);
+        steps(w3, 1);
+        steps(w4, 1);
+        CU_ASSERT(same_world(w1, w2));
+        CU_ASSERT(same_world(w2, w3));
+    }
+    CU_ASSERT(!same_world(w1, w4));
+    /* Not only the traits: the moves differ too. */
+    size_t diff = 0;
+    for (size_t i = 0; i < (size_t)w1->C * w1->N; i++)
+        diff += w1->choice[i] != w4->choice[i];
+    CU_ASSERT(diff > 1000);
+    expect_check(w4, MS_OK, NULL);
+    ms_world_destroy(&w1);
+    ms_world_destroy(&w2);
+    ms_world_destroy(&w3);
+    ms_world_destroy(&w4);
+    ms_scenario_destroy(&sc);
+    ms_scenario_destroy(&sc2);
+}
+
+/* No adoption, no churn: only forced re-choices move anyone. */
+static const char *leave_text =
+    "run: {seed: 5, people_per_agent: 1}\n"
+    "markets:\n"
+    "  A: {population: 6000, distance: {B: 0.8}}\n"
+    "  B: {population: 3000}\n"
+    "categories:\n"
+    "  x: {p: 0, q: 0, churn: 0, initial_adopters: 0.8}\n"
+    "  y: {host: x, p: 0, q: 0, churn: 0, initial_adopters: 0.5}\n"
+    "firms:\n"
+    "  f0: {home: A, quality: {x: 0, y: 0}, markets: [A, B]}\n"
+    "  f1: {home: A, quality: {x: 0.3, y: 0.1}}\n"
+    "  f2: {home: B, quality: {x: 0.2}, markets: [A, B]}\n";
+
+static void test_firm_leaves_market(void)
+{
+    ms_scenario *sc = scenario(leave_text, NULL);
+    ms_world *w = world(sc, 2);
+    const int M = w->M, C = w->C, F = w->F;
+    const uint32_t N = w->N;
+    steps(w, 2);
+    expect_check(w, MS_OK, NULL);
+    uint16_t *before = malloc(sizeof(uint16_t) * C * N);
+    int64_t *ub = malloc(sizeof(int64_t) * M * C * F);
+    int64_t ab[4];
+    CU_ASSERT_FATAL(before && ub && M * C == 4);
+    memcpy(before, w->choice, sizeof(uint16_t) * C * N);
+    memcpy(ub, w->users, sizeof(int64_t) * M * C * F);
+    memcpy(ab, w->adopters, sizeof ab);
+    /* Nothing moves on its own. */
+    steps(w, 1);
+    CU_ASSERT_EQUAL(memcmp(before, w->choice, sizeof(uint16_t) * C * N), 0);
+
+    /* f0 leaves A. */
+    CU_ASSERT_FATAL(ub[(0 * C + 0) * F + 0] > 100);
+    CU_ASSERT_FATAL(ub[(0 * C + 1) * F + 0] > 100);
+    w->present[0 * M + 0] = 0;
+    steps(w, 1);
+    expect_check(w, MS_OK, NULL);
+    for (int c = 0; c < C; c++) {
+        size_t mc = 0 * C + c;
+        CU_ASSERT_EQUAL(w->users[mc * F + 0], 0);
+        /* Adopters are conserved; the others gained exactly f0's users. */
+        CU_ASSERT_EQUAL(w->adopters[mc], ab[mc]);
+        int64_t gain = 0;
+        for (int f = 1; f < 3; f++) {
+            CU_ASSERT(w->users[mc * F + f] >= ub[mc * F + f]);
+            gain += w->users[mc * F + f] - ub[mc * F + f];
+        }
+        CU_ASSERT_EQUAL(gain, ub[mc * F + 0]);
+    }
+    /* Only f0's users in A moved, each to a firm still offering there
+     * (y: only f1). Market B is untouched. */
+    long moved = 0, wrong = 0;
+    for (int c = 0; c < C; c++)
+        for (uint32_t i = 0; i < N; i++) {
+            uint16_t s0 = before[(size_t)c * N + i], s1 = w->choice[(size_t)c * N + i];
+            int inA = i < w->m_off[1];
+            if (inA && s0 == 1) {
+                moved++;
+                wrong += c == 0 ? (s1 != 2 && s1 != 3) : s1 != 2;
+            } else {
+                wrong += s0 != s1;
+            }
+        }
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT_EQUAL(moved, ub[(0 * C + 0) * F + 0] + ub[(0 * C + 1) * F + 0]);
+    for (int c = 0; c < C; c++)
+        for (int f = 0; f < F; f++)
+            CU_ASSERT_EQUAL(w->users[(1 * C + c) * F + f],
+                            ub[(1 * C + c) * F + f]);
+
+    /* f0 leaves B too: x users go to f2; y has no firm left in B, so its
+     * users become non-adopters again (still potential ones). */
+    int64_t yB = w->adopters[1 * C + 1], xB = w->adopters[1 * C + 0];
+    CU_ASSERT_FATAL(yB > 0);
+    w->present[0 * M + 1] = 0;
+    steps(w, 1);
+    expect_check(w, MS_OK, NULL);
+    CU_ASSERT_EQUAL(w->users[(1 * C + 0) * F + 0], 0);
+    CU_ASSERT_EQUAL(w->users[(1 * C + 1) * F + 0], 0);
+    CU_ASSERT_EQUAL(w->adopters[1 * C + 0], xB);
+    CU_ASSERT_EQUAL(w->users[(1 * C + 0) * F + 2], xB);
+    CU_ASSERT_EQUAL(w->adopters[1 * C + 1], 0);
+    CU_ASSERT_EQUAL(count(w, 1, 1, 0), w->K[1 * C + 1]);
+    /* A later step changes nothing more. */
+    memcpy(before, w->choice, sizeof(uint16_t) * C * N);
+    steps(w, 1);
+    CU_ASSERT_EQUAL(memcmp(before, w->choice, sizeof(uint16_t) * C * N), 0);
+    free(before);
+    free(ub);
+    ms_world_destroy(&w);
+    ms_scenario_destroy(&sc);
+}
+
+static void test_phases(void)
+{
+    int n = ms_world_phase_count();
+    CU_ASSERT(n >= 4 && n <= MS_MAX_PHASES);
+    int has_consumers = 0;
+    for (int i = 0; i < n; i++) {
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ms_world_phase_name(i));
+        has_consumers |= !strcmp(ms_world_phase_name(i), "consumers");
+    }
+    CU_ASSERT(has_consumers);
+    ms_scenario *sc = scenario(small_text, NULL);
+    ms_world *w = world(sc, 1);
+    steps(w, 3);
+    double tot = 0;
+    for (int i = 0; i < n; i++) {
+        CU_ASSERT(ms_world_phase_seconds(w, i) >= 0);
+        tot += ms_world_phase_seconds(w, i);
+    }
+    CU_ASSERT(tot > 0);
+    ms_world_destroy(&w);
+    ms_scenario_destroy(&sc);
+}
+
+static const ms_unit_test tests[] = {
+    {"setup meets ceiling and initial shares exactly", test_setup_exact},
+    {"check catches corruption", test_check_catches_corruption},
+    {"same results for any threads, other seed differs",
+     test_threads_and_seeds},
+    {"a firm leaving a market loses its users there", test_firm_leaves_market},
+    {"phase table and timers", test_phases},
+    {NULL, NULL}};
+
+MS_UNIT_MAIN("world", tests)
