@@ -293,7 +293,7 @@ def main(argv=None):
              f"script and regenerate. marketsim {info['version']}, commit {info['commit']}, "
              f"{datetime.date.today().isoformat()}.", "",
              "Each scenario in `scenarios/` (all but `default.yaml`) asks one question "
-             "of the seed documents (`/work/shared/seeds/`, catalogued in "
+             "of the four seed documents (catalogued in "
              "`seeds/figures.yaml`), cites the figures its parameters and targets come "
              "from (`seed:<id>` comments, `figure: <id>` targets) and was fitted with "
              "`marketsim calibrate`. Its header comment says what was calibrated and "

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The Slurm path, for real: install Debian's Slurm and munge if missing,
-# start munge, slurmctld and slurmd on this machine (a one-node cluster,
-# ../shared/SLURM-TESTING.md), submit the shipped job-array template with
+# start munge, slurmctld and slurmd on this machine (a one-node cluster;
+# docs/CLUSTER.md), submit the shipped job-array template with
 # scripts/slurm/submit.sh, wait, and check the merged file equals the plain
 # sweep. Skipped (77) when not root or Slurm cannot be installed. Takes
 # about 20 s plus the install (~15 s) on a fresh machine.
