@@ -6,6 +6,7 @@
  * run time (I/O, memory, a broken invariant, interrupted), 2 bad usage or
  * bad input. Only this file decides to exit.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "cli/progress.h"
 
 #include "marketsim/ms_alloc.h"
@@ -18,6 +19,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <omp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +288,27 @@ static void default_output(const char *scenario, char *buf, size_t size)
     snprintf(buf, size, "results/%.*s.h5", (int)len, base);
 }
 
+/* Threads that share fewer cores than there are threads only slow each
+ * other down. It happens under mpirun, which binds a rank to one core when
+ * there are at most two ranks: say so. */
+static void warn_affinity(long threads)
+{
+#ifdef CPU_COUNT
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return;
+    int cores = CPU_COUNT(&set);
+    int want = threads > 0 ? (int)threads : omp_get_max_threads();
+    if (cores < want)
+        fprintf(stderr, "marketsim: warning: %d threads, but this process "
+                "may run on only %d core%s (its CPU affinity); under mpirun, "
+                "add --bind-to none or give each rank its cores "
+                "(docs/CLUSTER.md)\n", want, cores, cores == 1 ? "" : "s");
+#else
+    (void)threads;
+#endif
+}
+
 static char *join_argv(int argc, char **argv)
 {
     size_t n = 1;
@@ -408,6 +432,8 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
         ms_scenario_destroy(&sc);
         return fail(MS_ERROR(MS_ENOMEM, "out of memory"));
     }
+    if (!quiet)
+        warn_affinity(threads);
     ms_progress prog;
     ms_progress_init(&prog, "steps", quiet);
     install_signals();
@@ -618,6 +644,8 @@ static int cmd_sweep(int argc, char **argv, int full_argc, char **full_argv)
         ms_par_finalize();
         return fail(MS_ERROR(MS_ENOMEM, "out of memory"));
     }
+    if (!quiet && (rank != 0 || ms_par_size() == 1))
+        warn_affinity(threads); /* rank 0 of several only hands out runs */
     ms_progress prog;
     ms_progress_init(&prog, "runs", quiet || rank != 0);
     install_signals();
