@@ -5,7 +5,7 @@
 # with a fixed random seed, so that the same tree always tries the same
 # inputs (what `make test` runs: a test must not pass or fail by chance).
 #
-#   tests/fuzz/run-fuzz.sh --runs 20000   what `make test` runs (ctest fuzz.run)
+#   tests/fuzz/run-fuzz.sh --runs 40000   what `make test` runs (ctest fuzz.run)
 #   tests/fuzz/run-fuzz.sh 1800           a longer hunt: 10 minutes per target
 #
 # Steps: configure build-fuzz/ with clang and -DMARKETSIM_FUZZ=ON,
