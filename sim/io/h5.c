@@ -115,10 +115,9 @@ static void quiet(void)
 
 /* ---- files ---- */
 
-ms_status ms_h5_create(const char *path, ms_h5 **out)
+/* A handle for path, without a file yet. */
+static ms_status new_handle(const char *path, int inplace, ms_h5 **out)
 {
-    quiet();
-    *out = NULL;
     ms_h5 *f = ms_calloc(1, sizeof *f);
     if (!f)
         return MS_ERROR(MS_ENOMEM, "out of memory");
@@ -131,7 +130,29 @@ ms_status ms_h5_create(const char *path, ms_h5 **out)
         ms_free(f);
         return MS_ERROR(MS_ENOMEM, "out of memory");
     }
-    snprintf(f->partial, n, "%s.partial", path);
+    /* A file written in place has no separate name while being written. */
+    snprintf(f->partial, n, inplace ? "%s" : "%s.partial", path);
+    f->inplace = inplace;
+    f->lockfd = -1;
+    *out = f;
+    return MS_OK;
+}
+
+static void drop_handle(ms_h5 *f)
+{
+    if (f->lockfd >= 0)
+        close(f->lockfd);
+    ms_free(f->path);
+    ms_free(f->partial);
+    ms_free(f);
+}
+
+ms_status ms_h5_create(const char *path, ms_h5 **out)
+{
+    quiet();
+    *out = NULL;
+    ms_h5 *f;
+    MS_CALL(new_handle(path, 0, &f));
     errno = 0;
     f->file = H5Fcreate(f->partial, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f->file < 0) {
@@ -141,9 +162,7 @@ ms_status ms_h5_create(const char *path, ms_h5 **out)
                                 "%s; check that the folder exists and is "
                                 "writable, or choose another with -o",
                                 f->partial, e ? strerror(e) : "HDF5 error");
-        ms_free(f->path);
-        ms_free(f->partial);
-        ms_free(f);
+        drop_handle(f);
         return st;
     }
     *out = f;
@@ -792,27 +811,6 @@ ms_status ms_h5_events_read(int64_t file, const char *path,
 
 /* ---- in-place, crash-safe files (sweeps) ---- */
 
-static ms_status new_handle(const char *path, int inplace, ms_h5 **out)
-{
-    ms_h5 *f = ms_calloc(1, sizeof *f);
-    if (!f)
-        return MS_ERROR(MS_ENOMEM, "out of memory");
-    size_t n = strlen(path) + 9;
-    f->path = ms_strdup(path);
-    f->partial = ms_malloc(n);
-    if (!f->path || !f->partial) {
-        ms_free(f->path);
-        ms_free(f->partial);
-        ms_free(f);
-        return MS_ERROR(MS_ENOMEM, "out of memory");
-    }
-    snprintf(f->partial, n, "%s", path);
-    f->inplace = inplace;
-    f->lockfd = -1;
-    *out = f;
-    return MS_OK;
-}
-
 /* One writer per in-place file. HDF5 lets go of its own file lock once
  * single-writer mode starts (so that readers can follow the file), and
  * --resume clears the "open for writing" mark a killed writer leaves, so
@@ -848,15 +846,6 @@ static ms_status writer_lock(ms_h5 *f, const char *path)
     (void)path;
 #endif
     return MS_OK;
-}
-
-static void drop_handle(ms_h5 *f)
-{
-    if (f->lockfd >= 0)
-        close(f->lockfd);
-    ms_free(f->path);
-    ms_free(f->partial);
-    ms_free(f);
 }
 
 static hid_t latest_fapl(int clear)
@@ -1469,17 +1458,8 @@ ms_status ms_h5_open_partial(const char *path, ms_h5 **out)
 {
     quiet();
     *out = NULL;
-    ms_h5 *f = ms_calloc(1, sizeof *f);
-    if (!f)
-        return MS_ERROR(MS_ENOMEM, "out of memory");
-    size_t n = strlen(path) + 9;
-    f->path = ms_strdup(path);
-    f->partial = ms_malloc(n);
-    if (!f->path || !f->partial) {
-        drop_handle(f);
-        return MS_ERROR(MS_ENOMEM, "out of memory");
-    }
-    snprintf(f->partial, n, "%s.partial", path);
+    ms_h5 *f;
+    MS_CALL(new_handle(path, 0, &f));
     f->file = H5Fopen(f->partial, H5F_ACC_RDWR, H5P_DEFAULT);
     if (f->file < 0) {
         H5Eclear2(H5E_DEFAULT);
