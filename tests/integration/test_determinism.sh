@@ -1,7 +1,10 @@
 #!/bin/sh
 # test_determinism.sh: a run's results are a function of the scenario and
 # the seed alone: the same with 1 or 2 threads and when repeated, and
-# different for another seed. Compared with h5diff group by group (the
+# different for another seed; and, when MARKETSIM_PORTABLE names a build
+# for the baseline x86-64 (tests/CMakeLists.txt builds one beside a
+# -march=native build), the same from both: the vector width the compiler
+# picks does not change a bit. Compared with h5diff group by group (the
 # root attributes and /timers hold wall times, thread counts and the
 # command line, which differ by design).
 #
@@ -26,7 +29,8 @@ n_fail=0
 run() {
     name=$1
     shift
-    if ! "$MARKETSIM" run "$scen" --set run.steps=36 -q -o "$tmp/$name.h5" \
+    bin=${MS_BIN:-$MARKETSIM}
+    if ! "$bin" run "$scen" --set run.steps=36 -q -o "$tmp/$name.h5" \
             "$@" 2>"$tmp/err"; then
         echo "FAIL run $name ($*) failed:"
         sed 's/^/     | /' "$tmp/err"
@@ -62,6 +66,10 @@ same() {
 
 same t1 t2
 same t2 t2b
+if [ -n "${MARKETSIM_PORTABLE:-}" ]; then
+    MS_BIN=$MARKETSIM_PORTABLE run portable --threads 2
+    same t2 portable
+fi
 
 # Another seed: the results differ (h5diff exit 1, not 2 = error).
 for g in /market /firm; do
