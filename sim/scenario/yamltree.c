@@ -162,19 +162,29 @@ static ms_status node_append(ms_ynode *parent, const char *key,
                              ms_ynode *key_node, ms_ynode *item)
 {
     size_t n = parent->n + 1;
-    ms_ynode **items = ms_realloc(parent->items, n * sizeof *items);
-    if (!items)
-        return MS_ERROR(MS_ENOMEM, "out of memory reading YAML");
-    parent->items = items;
+    if (n > parent->cap) {
+        /* Doubling: appending a million items copies each a few times. */
+        size_t nc = parent->cap ? 2 * parent->cap : 4;
+        ms_ynode **it = ms_realloc(parent->items, nc * sizeof *it);
+        if (!it)
+            return MS_ERROR(MS_ENOMEM, "out of memory reading YAML");
+        parent->items = it;
+        if (parent->kind == MS_YNODE_MAP) {
+            char **k = ms_realloc(parent->keys, nc * sizeof *k);
+            if (!k)
+                return MS_ERROR(MS_ENOMEM, "out of memory reading YAML");
+            parent->keys = k;
+            ms_ynode **kn = ms_realloc(parent->key_nodes, nc * sizeof *kn);
+            if (!kn)
+                return MS_ERROR(MS_ENOMEM, "out of memory reading YAML");
+            parent->key_nodes = kn;
+        }
+        parent->cap = nc;
+    }
+    ms_ynode **items = parent->items;
     if (parent->kind == MS_YNODE_MAP) {
-        char **keys = ms_realloc(parent->keys, n * sizeof *keys);
-        if (!keys)
-            return MS_ERROR(MS_ENOMEM, "out of memory reading YAML");
-        parent->keys = keys;
-        ms_ynode **kn = ms_realloc(parent->key_nodes, n * sizeof *kn);
-        if (!kn)
-            return MS_ERROR(MS_ENOMEM, "out of memory reading YAML");
-        parent->key_nodes = kn;
+        char **keys = parent->keys;
+        ms_ynode **kn = parent->key_nodes;
         MS_CALL(index_reserve(parent, n));
         keys[parent->n] = ms_strdup(key);
         if (!keys[parent->n])

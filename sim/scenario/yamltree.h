@@ -25,6 +25,7 @@ struct ms_ynode {
     char *value;         /* SCALAR: the text */
     int plain;           /* SCALAR: unquoted (so 'null', '~', numbers mean what YAML says) */
     size_t n;            /* MAP: pairs; SEQ: items */
+    size_t cap;          /* room in keys, key_nodes and items */
     char **keys;         /* MAP: key texts */
     ms_ynode **key_nodes;/* MAP: key nodes (for their positions) */
     ms_ynode **items;    /* MAP: values; SEQ: items */
