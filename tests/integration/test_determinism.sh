@@ -69,6 +69,8 @@ same t2 t2b
 if [ -n "${MARKETSIM_PORTABLE:-}" ]; then
     MS_BIN=$MARKETSIM_PORTABLE run portable --threads 2
     same t2 portable
+else
+    echo "skip native = baseline build: MARKETSIM_PORTABLE is not set (built only with valgrind and MARKETSIM_NATIVE)"
 fi
 
 # Another seed: the results differ (h5diff exit 1, not 2 = error).
