@@ -147,7 +147,8 @@ static const char *sweep_help =
     "once: a sweep stopped in any way keeps them, and --resume runs the rest.\n"
     "\n"
     "  -o, --output FILE   sweep file (default: results/NAME.h5)\n"
-    "  --resume            continue FILE: run only runs not done\n"
+    "  --resume            continue FILE: run only runs not done (refused\n"
+    "                      while another process still writes FILE)\n"
     "  --shard I/N         run only the I-th of N disjoint slices of the runs\n"
     "                      (Slurm job arrays; join with marketsim merge)\n"
     "  --dry-run           print runs, size of the file and memory per run\n"
@@ -157,7 +158,9 @@ static const char *sweep_help =
     "On one machine, threads take whole runs when there are enough of them,\n"
     "else work inside each run. Under mpirun rank 0 hands out runs and\n"
     "writes; the other ranks run them. The data do not depend on threads,\n"
-    "ranks, shards or order. docs/CLUSTER.md explains the cluster paths.\n";
+    "ranks, shards or order. docs/CLUSTER.md explains the cluster paths\n"
+    "(with mpirun -n 1 or 2, add --bind-to none: Open MPI binds a rank to\n"
+    "one core by default).\n";
 
 static const char *merge_help =
     "usage: marketsim merge SHARD.h5... -o OUT.h5\n"
