@@ -1,0 +1,64 @@
+"""Run a notebook headless with Debian's Python as its kernel.
+
+Shared by the notebook tests. kernel_env() writes a kernelspec named
+python3 for MS_PYTHON into a temporary folder and returns an environment
+that puts it first on JUPYTER_PATH, with Jupyter's and IPython's files in
+that folder rather than $HOME; execute() runs `jupyter nbconvert
+--execute` with it.
+"""
+import json
+import os
+import subprocess
+import time
+
+PY = os.environ.get("MS_PYTHON") or "/usr/bin/python3"
+
+# nbconvert's limit per cell: a guard against hangs, not a speed test
+# (speed is for `make bench`).
+CELL_TIMEOUT = 600
+
+
+def kernel_env(tmp, src, drop=(), **extra):
+    """The environment for notebooks run in tmp: small settings
+    (MS_NOTEBOOK_SMALL=1), TMPDIR=tmp, the repository on PYTHONPATH, the
+    variables in drop removed and those in extra added."""
+    kdir = os.path.join(tmp, "jupyter", "kernels", "python3")
+    os.makedirs(kdir)
+    with open(os.path.join(kdir, "kernel.json"), "w") as f:
+        json.dump({"argv": [PY, "-Xfrozen_modules=off", "-m", "ipykernel_launcher",
+                            "-f", "{connection_file}"],
+                   "display_name": "Python 3 (Debian)", "language": "python"}, f)
+    env = dict(os.environ,
+               JUPYTER_PATH=os.path.join(tmp, "jupyter"),
+               JUPYTER_RUNTIME_DIR=os.path.join(tmp, "runtime"),
+               IPYTHONDIR=os.path.join(tmp, "ipython"),
+               PYDEVD_DISABLE_FILE_VALIDATION="1",
+               TMPDIR=tmp,
+               MS_NOTEBOOK_SMALL="1",
+               PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for k in drop:
+        env.pop(k, None)
+    env.update(extra)
+    return env
+
+
+def kernel_python(env):
+    """The interpreter the python3 kernel runs under env, as Jupyter sees it."""
+    r = subprocess.run([PY, "-c", "from jupyter_client.kernelspec import KernelSpecManager;"
+                        "print(KernelSpecManager().get_kernel_spec('python3').argv[0])"],
+                       capture_output=True, text=True, env=env)
+    return r.returncode, r.stdout.strip(), r.stderr
+
+
+def execute(notebook, tmp, name, env, **more):
+    """Execute notebook into tmp/name; returns (CompletedProcess, output
+    path, seconds taken)."""
+    out = os.path.join(tmp, name)
+    cmd = [PY, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+           "--ExecutePreprocessor.kernel_name=python3",
+           f"--ExecutePreprocessor.timeout={CELL_TIMEOUT}",
+           "--output-dir", tmp, "--output", name, notebook]
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp,
+                       env=dict(env, **more))
+    return r, out, time.monotonic() - t0
