@@ -645,6 +645,32 @@ ms_status ms_h5_write(ms_h5var *v, const void *data)
     return MS_OK;
 }
 
+/* Read or write slab i of a variable: index i of its first dimension. */
+static ms_status slab_io(ms_h5var *v, int64_t i, void *data, int write,
+                         const char *what)
+{
+    hsize_t start[MAX_DIMS] = {0}, count[MAX_DIMS];
+    start[0] = (hsize_t)i;
+    count[0] = 1;
+    for (int k = 1; k < v->ndims; k++)
+        count[k] = v->dims[k];
+    hid_t fs = H5Dget_space(v->dset);
+    if (fs < 0)
+        return var_fail(v, "get a dataspace");
+    hid_t ms = H5Screate_simple(v->ndims, count, NULL);
+    herr_t e = ms < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start,
+                                                 NULL, count, NULL);
+    if (e >= 0)
+        e = write ? H5Dwrite(v->dset, var_mtype(v), ms, fs, H5P_DEFAULT, data)
+                  : H5Dread(v->dset, var_mtype(v), ms, fs, H5P_DEFAULT, data);
+    if (ms >= 0)
+        H5Sclose(ms);
+    H5Sclose(fs);
+    if (e < 0)
+        return var_fail(v, what);
+    return MS_OK;
+}
+
 ms_status ms_h5_write_record(ms_h5var *v, int64_t rec, const void *data)
 {
     if ((hsize_t)rec >= v->dims[0]) {
@@ -652,25 +678,7 @@ ms_status ms_h5_write_record(ms_h5var *v, int64_t rec, const void *data)
         if (H5Dset_extent(v->dset, v->dims) < 0)
             return var_fail(v, "extend a dataset");
     }
-    hsize_t start[MAX_DIMS] = {0}, count[MAX_DIMS];
-    start[0] = (hsize_t)rec;
-    count[0] = 1;
-    for (int i = 1; i < v->ndims; i++)
-        count[i] = v->dims[i];
-    hid_t fs = H5Dget_space(v->dset);
-    if (fs < 0)
-        return var_fail(v, "get a dataspace");
-    hid_t ms = H5Screate_simple(v->ndims, count, NULL);
-    herr_t w = ms < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start,
-                                                 NULL, count, NULL);
-    if (w >= 0)
-        w = H5Dwrite(v->dset, mem_type(v->type), ms, fs, H5P_DEFAULT, data);
-    if (ms >= 0)
-        H5Sclose(ms);
-    H5Sclose(fs);
-    if (w < 0)
-        return var_fail(v, "write a record");
-    return MS_OK;
+    return slab_io(v, rec, (void *)data, 1, "write a record");
 }
 
 ms_status ms_h5_write_scalar_record(ms_h5var *v, int64_t rec, double value)
@@ -1123,26 +1131,7 @@ static ms_status index_io(ms_h5var *v, int64_t idx, void *data, int write)
     if (v->ndims < 1 || idx < 0 || (hsize_t)idx >= v->dims[0])
         return MS_ERROR(MS_EINTERNAL, "index %lld out of range",
                         (long long)idx);
-    hsize_t start[MAX_DIMS] = {0}, count[MAX_DIMS];
-    start[0] = (hsize_t)idx;
-    count[0] = 1;
-    for (int i = 1; i < v->ndims; i++)
-        count[i] = v->dims[i];
-    hid_t fs = H5Dget_space(v->dset);
-    if (fs < 0)
-        return var_fail(v, "get a dataspace");
-    hid_t ms = H5Screate_simple(v->ndims, count, NULL);
-    herr_t e = ms < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start,
-                                                 NULL, count, NULL);
-    if (e >= 0)
-        e = write ? H5Dwrite(v->dset, var_mtype(v), ms, fs, H5P_DEFAULT, data)
-                  : H5Dread(v->dset, var_mtype(v), ms, fs, H5P_DEFAULT, data);
-    if (ms >= 0)
-        H5Sclose(ms);
-    H5Sclose(fs);
-    if (e < 0)
-        return var_fail(v, write ? "write a run" : "read a run");
-    return MS_OK;
+    return slab_io(v, idx, data, write, write ? "write a run" : "read a run");
 }
 
 ms_status ms_h5_write_index(ms_h5var *v, int64_t idx, const void *data)
