@@ -72,6 +72,25 @@ static int usage_error(const char *fmt, const char *arg)
     return 2;
 }
 
+/* The one file a command takes, or a usage error (2) for an unknown
+ * option or a second file. cmd: "run"; what: "scenario". */
+static int positional(const char *cmd, const char *what, const char *a,
+                      const char **path)
+{
+    if (a[0] == '-' && a[1]) {
+        fprintf(stderr, "marketsim: %s: unknown option %s\n"
+                "(see marketsim %s --help)\n", cmd, a, cmd);
+        return 2;
+    }
+    if (*path) {
+        fprintf(stderr, "marketsim: %s: one %s at a time (got also %s)\n"
+                "(see marketsim %s --help)\n", cmd, what, a, cmd);
+        return 2;
+    }
+    *path = a;
+    return 0;
+}
+
 static const char *main_help =
     "marketsim: an agent-based simulator of firms competing at home and "
     "abroad\n"
@@ -382,12 +401,8 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
                 return usage_error("%s needs a checkpoint file", a);
             restart = next;
             i++;
-        } else if (a[0] == '-' && a[1]) {
-            return usage_error("run: unknown option %s", a);
-        } else if (!scenario) {
-            scenario = a;
-        } else {
-            return usage_error("run: one scenario at a time (got also %s)", a);
+        } else if (positional("run", "scenario", a, &scenario)) {
+            return 2;
         }
     }
     const char *out = co.out;
@@ -597,13 +612,8 @@ static int cmd_sweep(int argc, char **argv, int full_argc, char **full_argv)
                 return usage_error("%s needs I/N with 1 <= I <= N, e.g. "
                                    "--shard 2/8", a);
             i++;
-        } else if (a[0] == '-' && a[1]) {
-            return usage_error("sweep: unknown option %s", a);
-        } else if (!path) {
-            path = a;
-        } else {
-            return usage_error("sweep: one sweep file at a time (got also %s)",
-                               a);
+        } else if (positional("sweep", "sweep file", a, &path)) {
+            return 2;
         }
     }
     const char *out = co.out;
@@ -757,13 +767,8 @@ static int cmd_calibrate(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--in-place")) {
             in_place = 1;
-        } else if (a[0] == '-' && a[1]) {
-            return usage_error("calibrate: unknown option %s", a);
-        } else if (!path) {
-            path = a;
-        } else {
-            return usage_error("calibrate: one scenario at a time (got also %s)",
-                               a);
+        } else if (positional("calibrate", "scenario", a, &path)) {
+            return 2;
         }
     }
     const char *out = co.out;
