@@ -29,7 +29,7 @@ $CMP "$T/ref.h5" "$T/r3.h5" && ok "3 ranks = one process" || bad "3 ranks = one 
 
 # Kill one worker rank partway.
 BIG=$T/big.yaml
-sed -e 's|run.people_per_agent: 200000|run.people_per_agent: 5000|' \
+sed -e 's|run.people_per_agent: 200000|run.people_per_agent: 2000|' \
     -e 's|run.steps: 24|run.steps: 60|' "$SW" > "$BIG"
 $MS sweep "$BIG" -o "$T/full.h5" -q >/dev/null || bad "full sweep"
 $MPI -n 3 $MS sweep "$BIG" -o "$T/killed.h5" -q >/dev/null 2>&1 &
