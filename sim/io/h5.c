@@ -352,46 +352,20 @@ static void join_path(char *buf, size_t size, const char *group,
     snprintf(buf, size, "%s/%s", strcmp(group, "/") ? group : "", name);
 }
 
-ms_status ms_h5_dim_names(ms_h5 *f, const char *group, const char *dimname,
-                          const char *const *names, int n,
-                          const char *long_name)
+/* A coordinate: a 1-d dataset of n values (file type ftype, memory type
+ * mtype) at group/dimname, made a dimension scale and described. */
+static ms_status write_coord(ms_h5 *f, const char *group, const char *dimname,
+                             hid_t ftype, hid_t mtype, int n, const void *data,
+                             const char *units, const char *long_name)
 {
     char path[512];
     join_path(path, sizeof path, group, dimname);
-    hid_t t = vlen_str_type();
-    H5TRY(t, "make a string type");
     hsize_t sz = (hsize_t)n;
     hid_t sp = H5Screate_simple(1, &sz, NULL);
-    hid_t d = sp < 0 ? -1 : H5Dcreate2(f->file, path, t, sp, H5P_DEFAULT,
+    hid_t d = sp < 0 ? -1 : H5Dcreate2(f->file, path, ftype, sp, H5P_DEFAULT,
                                        H5P_DEFAULT, H5P_DEFAULT);
-    herr_t w = d < 0 ? -1 : (n ? H5Dwrite(d, t, H5S_ALL, H5S_ALL,
-                                          H5P_DEFAULT, names) : 0);
-    if (w >= 0)
-        w = H5DSset_scale(d, dimname);
-    if (sp >= 0)
-        H5Sclose(sp);
-    H5Tclose(t);
-    if (w < 0) {
-        if (d >= 0)
-            H5Dclose(d);
-        return h5fail(__FILE__, __LINE__, "write a coordinate", f->path);
-    }
-    MS_CALL(add_dim(f, group, dimname, d, sz, 0));
-    return describe(f, path, NULL, long_name);
-}
-
-ms_status ms_h5_dim_values(ms_h5 *f, const char *group, const char *dimname,
-                           const double *values, int n, const char *units,
-                           const char *long_name)
-{
-    char path[512];
-    join_path(path, sizeof path, group, dimname);
-    hsize_t sz = (hsize_t)n;
-    hid_t sp = H5Screate_simple(1, &sz, NULL);
-    hid_t d = sp < 0 ? -1 : H5Dcreate2(f->file, path, H5T_IEEE_F64LE, sp,
-                                       H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t w = d < 0 ? -1 : (n ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL,
-                                          H5S_ALL, H5P_DEFAULT, values) : 0);
+    herr_t w = d < 0 ? -1 : (n ? H5Dwrite(d, mtype, H5S_ALL, H5S_ALL,
+                                          H5P_DEFAULT, data) : 0);
     if (w >= 0)
         w = H5DSset_scale(d, dimname);
     if (sp >= 0)
@@ -403,6 +377,26 @@ ms_status ms_h5_dim_values(ms_h5 *f, const char *group, const char *dimname,
     }
     MS_CALL(add_dim(f, group, dimname, d, sz, 0));
     return describe(f, path, units, long_name);
+}
+
+ms_status ms_h5_dim_names(ms_h5 *f, const char *group, const char *dimname,
+                          const char *const *names, int n,
+                          const char *long_name)
+{
+    hid_t t = vlen_str_type();
+    H5TRY(t, "make a string type");
+    ms_status st = write_coord(f, group, dimname, t, t, n, names, NULL,
+                               long_name);
+    H5Tclose(t);
+    return st;
+}
+
+ms_status ms_h5_dim_values(ms_h5 *f, const char *group, const char *dimname,
+                           const double *values, int n, const char *units,
+                           const char *long_name)
+{
+    return write_coord(f, group, dimname, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                       n, values, units, long_name);
 }
 
 ms_status ms_h5_var_names(ms_h5 *f, const char *group, const char *name,
