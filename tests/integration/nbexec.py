@@ -62,3 +62,21 @@ def execute(notebook, tmp, name, env, **more):
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp,
                        env=dict(env, **more))
     return r, out, time.monotonic() - t0
+
+
+def check_executed(tc, r, out, min_cells, min_figures):
+    """Assert, on the unittest.TestCase tc, that an execute() result ran
+    whole: exit 0, at least min_cells code cells and every one executed, no
+    error output, at least min_figures figures. Returns the text the
+    notebook printed, for the test's own checks."""
+    import nbformat
+    tc.assertEqual(r.returncode, 0, f"notebook failed:\n{r.stderr[-3000:]}")
+    nb = nbformat.read(out, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    tc.assertGreaterEqual(len(code), min_cells)
+    tc.assertTrue(all(c.execution_count for c in code), "a code cell did not run")
+    outputs = [o for c in code for o in c.outputs]
+    tc.assertFalse([o for o in outputs if o.output_type == "error"])
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    tc.assertGreaterEqual(len(images), min_figures, "figures not shown")
+    return "".join(o.get("text", "") for o in outputs)

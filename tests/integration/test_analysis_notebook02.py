@@ -56,18 +56,8 @@ class Notebook02(unittest.TestCase):
         return out
 
     def test_executes(self):
-        import nbformat
         r, out, secs = self.execute("executed.ipynb")
-        self.assertEqual(r.returncode, 0, f"notebook failed:\n{r.stderr[-3000:]}")
-        nb = nbformat.read(out, as_version=4)
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        self.assertGreaterEqual(len(code), 7)
-        self.assertTrue(all(c.execution_count for c in code), "a code cell did not run")
-        outputs = [o for c in code for o in c.outputs]
-        self.assertFalse([o for o in outputs if o.output_type == "error"])
-        images = [o for o in outputs if "image/png" in o.get("data", {})]
-        self.assertGreaterEqual(len(images), 2, "figures not shown")
-        text = "".join(o.get("text", "") for o in outputs)
+        text = nbexec.check_executed(self, r, out, 7, 2)
         self.assertIn("strategy_small.h5: 27 runs, all done: 9 points x 3 replications", text)
         self.assertIn("firm and group shares sum to 1", text)
         for x in ("adopters", "users", "value", "weights"):

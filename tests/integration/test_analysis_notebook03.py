@@ -61,18 +61,8 @@ class Notebook03(unittest.TestCase):
         return nbexec.execute(NOTEBOOK, self.tmp, name, self.env, **env)
 
     def test_executes(self):
-        import nbformat
         r, out, secs = self.execute("executed.ipynb")
-        self.assertEqual(r.returncode, 0, f"notebook failed:\n{r.stderr[-3000:]}")
-        nb = nbformat.read(out, as_version=4)
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        self.assertGreaterEqual(len(code), 6)
-        self.assertTrue(all(c.execution_count for c in code), "a code cell did not run")
-        outputs = [o for c in code for o in c.outputs]
-        self.assertFalse([o for o in outputs if o.output_type == "error"])
-        images = [o for o in outputs if "image/png" in o.get("data", {})]
-        self.assertGreaterEqual(len(images), 2, "figures not shown")
-        text = "".join(o.get("text", "") for o in outputs)
+        text = nbexec.check_executed(self, r, out, 6, 2)
         shipped = [p for p in glob.glob(os.path.join(SRC, "scenarios", "*.yaml"))
                    if os.path.basename(p) != "default.yaml"]
         self.assertIn(f"{len(shipped)} scenarios, 2 replications each", text)

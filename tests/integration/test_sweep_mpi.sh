@@ -34,19 +34,8 @@ sed -e 's|run.people_per_agent: 200000|run.people_per_agent: 2000|' \
 $MS sweep "$BIG" -o "$T/full.h5" -q >/dev/null || bad "full sweep"
 $MPI -n 3 $MS sweep "$BIG" -o "$T/killed.h5" -q >/dev/null 2>&1 &
 mp=$!
-i=0
-while [ $i -lt 300 ]; do
-  n=$($PY -c "
-import h5py
-try:
-    f = h5py.File('$T/killed.h5', 'r', libver='latest', swmr=True)
-    print(int((f['runs/status'][()] == 1).sum()))
-except Exception:
-    print(0)" 2>/dev/null)
-  [ "${n:-0}" -ge 2 ] && break
-  sleep 0.1
-  i=$((i + 1))
-done
+$PY "$SRC/tests/integration/sweepwait.py" "$T/killed.h5" 2 >/dev/null ||
+  bad "the sweep to be killed did 2 runs"
 # The worker ranks are the marketsim processes that do not hold the file
 # (match the command from its start: mpirun's own command line names it too).
 ranks() { pgrep -f "^$MS sweep $BIG"; }
