@@ -6,13 +6,15 @@
  * Accounts use the user counts after consumers moved: revenue
  * R = sum n * people_per_agent * arpu * mu * dt, costs K = (sum n *
  * people_per_agent * v + sum presence cost) * dt, operating profit R - K.
- * Each stake is paid sigma * payout * max(profit, 0); a subsidiary pays the
- * rest of its profit (or has its loss covered) to its owner. Cash then
- * changes by R - K - spend + inflow - outflow, and the same amount is added
- * to flow_sum, so --check can verify that cash changed exactly by the
- * recorded flows. Value V = revenue_multiple * R / dt + W + sum of stakes
- * times the values of their targets (solved by fixed-point iteration;
- * stakes in one firm sum to at most 1).
+ * They exist from record 0 (computed from the initial users, no cash
+ * booked). Each stake is paid sigma * payout * max(profit, 0). A group is
+ * an internal capital market: a subsidiary pays the rest of its profit to
+ * its owner, and its owners cover its losses and any negative cash while
+ * their own cash allows. Every flow, transfers inside groups included, is
+ * added to flow_sum, so --check can verify that cash changed exactly by the
+ * recorded flows. Value is consolidated (version 2): V = revenue_multiple *
+ * R / dt + W + the values of the firms owned + stakes times the values of
+ * their targets.
  */
 #include "models/strategy.h"
 
@@ -95,23 +97,35 @@ ms_status ms_firms_act(ms_world *w)
     return MS_OK;
 }
 
+/* Consolidated values (MODEL.md section 1, version 2):
+ * V_f = revenue_multiple * R_f / dt + W_f + sum of V_g over the firms f
+ * owns directly + sum of sigma_fg V_g over its stakes. Ownership is a
+ * forest and an owned firm has no minority holders, so each firm's value
+ * enters other values with total weight at most 1; Jacobi iteration then
+ * converges (exactly after the depth of the forest when there are no
+ * stakes). Firms out of business keep their cash as value and are not
+ * consolidated. */
 static void update_values(ms_world *w)
 {
     const ms_scenario *sc = w->sc;
     double *base = w->net; /* scratch */
+    int linked = w->n_stakes > 0;
     for (int f = 0; f < w->n_firms; f++) {
         base[f] = sc->model.revenue_multiple * w->revenue[f] / w->dt + w->cash[f];
         w->value[f] = base[f];
+        if (w->owner[f] != f && w->alive[f])
+            linked = 1;
     }
-    if (w->n_stakes == 0)
+    if (!linked)
         return;
-    /* V = base + S V with column sums of S at most 1: Jacobi iteration
-     * converges; stop when nothing changes by more than 1e-12 relative. */
-    for (int it = 0; it < 200; it++) {
+    for (int it = 0; it < 1000 + w->n_firms; it++) {
         double change = 0;
         double *next = w->vtmp;
         for (int f = 0; f < w->n_firms; f++)
             next[f] = base[f];
+        for (int g = 0; g < w->n_firms; g++)
+            if (w->owner[g] != g && w->alive[g])
+                next[w->owner[g]] += w->value[g];
         for (int i = 0; i < w->n_stakes; i++)
             if (w->alive[w->st_tgt[i]])
                 next[w->st_inv[i]] += w->st_sigma[i] * w->value[w->st_tgt[i]];
@@ -126,7 +140,9 @@ static void update_values(ms_world *w)
     }
 }
 
-ms_status ms_firms_accounts(ms_world *w)
+/* Revenue, costs and operating profit of every firm from the current user
+ * counts (MODEL.md section 2 step 3). */
+static void operating_accounts(ms_world *w)
 {
     const ms_scenario *sc = w->sc;
     const int M = w->M, C = w->C, F = w->F;
@@ -156,9 +172,51 @@ ms_status ms_firms_accounts(ms_world *w)
         w->costs[f] = cost;
         w->profit[f] = rev - cost;
     }
-    /* Dividends, then subsidiaries' remaining profit to their owners. */
+}
+
+void ms_firms_accounts_init(ms_world *w)
+{
+    operating_accounts(w);
+    update_values(w);
     for (int f = 0; f < w->n_firms; f++)
-        w->net[f] = 0; /* dividends paid by f */
+        w->v_prev[f] = w->value[f];
+}
+
+/* A transfer inside a group: booked in both firms' flows, so --check sees
+ * that cash changed exactly by the recorded flows. */
+static void move_cash(ms_world *w, int from, int to, double x)
+{
+    w->cash[from] -= x;
+    w->flow_sum[from] -= x;
+    w->flow_abs[from] += fabs(x);
+    w->cash[to] += x;
+    w->flow_sum[to] += x;
+    w->flow_abs[to] += fabs(x);
+}
+
+/* The owners of g, nearest first, put up to `need` USD of their positive
+ * cash into g. */
+static void cover(ms_world *w, int g, double need)
+{
+    int f = g;
+    for (int hops = 0; need > 0 && w->owner[f] != f && hops < w->n_firms;
+         hops++) {
+        f = w->owner[f];
+        double t = w->cash[f] > 0 ? (w->cash[f] < need ? w->cash[f] : need) : 0;
+        if (t > 0) {
+            move_cash(w, f, g, t);
+            need -= t;
+        }
+    }
+}
+
+ms_status ms_firms_accounts(ms_world *w)
+{
+    const ms_scenario *sc = w->sc;
+    operating_accounts(w);
+    /* Dividends of independent firms to their stakeholders. */
+    for (int f = 0; f < w->n_firms; f++)
+        w->divpaid[f] = 0;
     for (int i = 0; i < w->n_stakes; i++) {
         int inv = w->st_inv[i], g = w->st_tgt[i];
         if (!w->alive[inv] || !w->alive[g] || !(w->profit[g] > 0))
@@ -166,16 +224,9 @@ ms_status ms_firms_accounts(ms_world *w)
         double d = w->st_sigma[i] * sc->model.payout * w->profit[g];
         w->outflow[g] += d;
         w->inflow[inv] += d;
-        w->net[g] += d;
+        w->divpaid[g] += d;
     }
-    for (int g = 0; g < w->n_firms; g++) {
-        int f = w->owner[g];
-        if (f == g || !w->alive[g])
-            continue;
-        double t = w->profit[g] - w->net[g];
-        w->outflow[g] += t;
-        w->inflow[f] += t;
-    }
+    /* Each firm's own flows. */
     for (int f = 0; f < w->n_firms; f++) {
         double flow = w->revenue[f] - w->costs[f] - w->spend[f] +
                       w->inflow[f] - w->outflow[f];
@@ -185,7 +236,24 @@ ms_status ms_firms_accounts(ms_world *w)
                           fabs(w->spend[f]) + fabs(w->inflow[f]) +
                           fabs(w->outflow[f]);
         w->spend[f] = w->inflow[f] = w->outflow[f] = 0;
-        /* Earmarked funds cannot exceed the cash that backs them. */
+    }
+    /* The internal capital market: a subsidiary pays its profit (after
+     * dividends) to its owner, and its owners cover its loss, then any cash
+     * it still lacks, while their cash allows. */
+    for (int g = 0; g < w->n_firms; g++) {
+        if (w->owner[g] == g || !w->alive[g])
+            continue;
+        double x = w->profit[g] - w->divpaid[g];
+        if (x > 0)
+            move_cash(w, g, w->owner[g], x);
+        else if (x < 0)
+            cover(w, g, -x);
+    }
+    for (int g = 0; g < w->n_firms; g++)
+        if (w->owner[g] != g && w->alive[g] && w->cash[g] < 0)
+            cover(w, g, -w->cash[g]);
+    /* Earmarked funds cannot exceed the cash that backs them. */
+    for (int f = 0; f < w->n_firms; f++) {
         double c = w->cash[f] > 0 ? w->cash[f] : 0;
         if (w->acq_fund[f] > c) w->acq_fund[f] = c;
         if (w->inv_fund[f] > c) w->inv_fund[f] = c;
@@ -195,25 +263,49 @@ ms_status ms_firms_accounts(ms_world *w)
     return MS_OK;
 }
 
-ms_status ms_firms_exit(ms_world *w)
+/* f leaves every market; its users re-choose in the next step. */
+static void close_firm(ms_world *w, int f)
 {
     const int M = w->M, C = w->C;
+    w->alive[f] = 0;
+    for (int m = 0; m < M; m++) {
+        w->present[(size_t)f * M + m] = 0;
+        for (int c = 0; c < C; c++)
+            w->launched[((size_t)f * C + c) * M + m] = 0;
+    }
+    w->acq_fund[f] = w->inv_fund[f] = w->entry_fund[f] = 0;
+    for (int g = 0; g < w->n_firms; g++)
+        if (g != f && w->owner[g] == f)
+            w->owner[g] = g; /* subsidiaries become independent */
+}
+
+/* Exit (MODEL.md section 2 step 4, version 2): a group head with negative
+ * cash for exit_patience steps leaves; an owner closes a subsidiary whose
+ * operating profit has been negative for divest_patience steps, taking
+ * over its remaining cash (or debt). A subsidiary never exits for cash. */
+ms_status ms_firms_exit(ms_world *w)
+{
+    const ms_model_spec *md = &w->sc->model;
     for (int f = 0; f < w->n_firms; f++) {
         if (!w->alive[f])
             continue;
-        w->neg_steps[f] = w->cash[f] < 0 ? w->neg_steps[f] + 1 : 0;
-        if (w->neg_steps[f] < w->sc->model.exit_patience)
+        w->loss_steps[f] = w->profit[f] < 0 ? w->loss_steps[f] + 1 : 0;
+        if (w->owner[f] != f) {
+            w->neg_steps[f] = 0;
+            if (w->loss_steps[f] < md->divest_patience)
+                continue;
+            int o = w->owner[f];
+            double left = w->cash[f];
+            move_cash(w, f, o, left);
+            close_firm(w, f);
+            w->owner[f] = f;
+            ms_world_event(w, MS_EV_EXIT, f, o, w->home[f], -1, left);
             continue;
-        w->alive[f] = 0;
-        for (int m = 0; m < M; m++) {
-            w->present[(size_t)f * M + m] = 0;
-            for (int c = 0; c < C; c++)
-                w->launched[((size_t)f * C + c) * M + m] = 0;
         }
-        w->acq_fund[f] = w->inv_fund[f] = w->entry_fund[f] = 0;
-        for (int g = 0; g < w->n_firms; g++)
-            if (g != f && w->owner[g] == f)
-                w->owner[g] = g; /* subsidiaries become independent */
+        w->neg_steps[f] = w->cash[f] < 0 ? w->neg_steps[f] + 1 : 0;
+        if (w->neg_steps[f] < md->exit_patience)
+            continue;
+        close_firm(w, f);
         ms_world_event(w, MS_EV_EXIT, f, -1, w->home[f], -1, w->cash[f]);
     }
     return MS_OK;
@@ -273,6 +365,8 @@ ms_status ms_firms_entry(ms_world *w)
                 w->bold[f] = 1;
                 w->learn[f] = MS_LEARN_FIXED;
                 w->value[f] = w->v_prev[f] = w->cash[f];
+                w->birth[f] = w->step;
+                w->loss_steps[f] = w->neg_steps[f] = 0;
                 ms_world_event(w, MS_EV_ENTRY, f, -1, m, c, md->entry_cash);
             }
         }

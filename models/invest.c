@@ -2,10 +2,12 @@
  * invest.c: ecosystem stakes (MODEL.md section 6).
  *
  * The investment budget accumulates in a fund. A target is the leading
- * local firm (most users, home in the market) in a market and category
- * where the investor's group is weak or absent, outside its group, with
- * room for another stake (stakes in it stay at most 1) and none from this
- * investor yet. The investor buys a stake sigma for sigma times the
+ * local firm (most users among the firms whose home is the market) in a
+ * market other than the investor's home and a category where the
+ * investor's group is weak or absent (version 2). It must be independent
+ * (a subsidiary of any group is never a target: its leader there is then
+ * no target at all), outside the investor's group, with room for another
+ * stake (stakes in it stay at most 1) and none from this investor yet. The investor buys a stake sigma for sigma times the
  * target's value; the money goes to the target as growth capital. Among
  * the targets it can afford it picks the one with most users.
  *
@@ -57,7 +59,8 @@ ms_status ms_invest_act(ms_world *w, int f, double budget)
     int64_t best_n = -1;
     for (int m = 0; m < M; m++)
         for (int c = 0; c < C; c++) {
-            if (ms_group_share(w, f, m, c) >= sc->model.weak_share)
+            if (m == w->home[f] ||
+                ms_group_share(w, f, m, c) >= sc->model.weak_share)
                 continue;
             /* The leading local firm of (m, c). */
             int lead = -1;
@@ -68,7 +71,7 @@ ms_status ms_invest_act(ms_world *w, int f, double budget)
                     lead = g;
                     lead_n = n[g];
                 }
-            if (lead < 0 || ms_group_of(w, lead) == f ||
+            if (lead < 0 || w->owner[lead] != lead || lead == f ||
                 has_stake(w, f, lead) ||
                 stakes_in(w, lead) + sigma > 1 + 1e-12)
                 continue;

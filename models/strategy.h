@@ -33,6 +33,10 @@ ms_status ms_localize_act(ms_world *w, int f, double budget);
 ms_status ms_acquire_act(ms_world *w, int f, double budget);
 ms_status ms_invest_act(ms_world *w, int f, double budget);
 void ms_acquire_upkeep(ms_world *w);
+/* The acquirer f's user-weighted quality lead over g (utils, >= 0) and
+ * the NPV of buying g, (exp(synergy * lead) - 1 - premium) * V_g (USD). */
+double ms_acquire_lead(const ms_world *w, int f, int g);
+double ms_acquire_npv(const ms_world *w, int f, int g);
 void ms_invest_upkeep(ms_world *w);
 
 /* Largest and smallest of k >= 1 independent Beta(3,3) draws. */

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2
 
 typedef struct arr {
     const char *name;
@@ -79,6 +79,8 @@ static int arrays(const ms_world *wc, arr *a)
     A(v_prev, F);
     A(growth, F);
     A(neg_steps, F);
+    A(loss_steps, F);
+    A(birth, F);
     A(entry_fund, F);
     A(acq_fund, F);
     A(inv_fund, F);

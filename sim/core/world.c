@@ -70,6 +70,9 @@ static ms_status alloc_state(ms_world *w)
     ALLOC(w->v_prev, F);
     ALLOC(w->growth, F);
     ALLOC(w->neg_steps, F);
+    ALLOC(w->loss_steps, F);
+    ALLOC(w->birth, F);
+    ALLOC(w->divpaid, F);
     ALLOC(w->entry_fund, F);
     ALLOC(w->acq_fund, F);
     ALLOC(w->inv_fund, F);
@@ -155,7 +158,8 @@ void ms_world_destroy(ms_world **wp)
         w->foreign_share, w->group_revenue, w->abroad_share, w->dpairs,
         w->net, w->ctab, w->tl_delta, w->tl_scratch, w->profit, w->vtmp,
         w->weights, w->beta, w->bold, w->learn, w->re_q, w->re_used,
-        w->v_prev, w->growth, w->neg_steps, w->entry_fund, w->acq_fund,
+        w->v_prev, w->growth, w->neg_steps, w->loss_steps, w->birth,
+        w->divpaid, w->entry_fund, w->acq_fund,
         w->inv_fund, w->blocked_target, w->blocked_until, w->st_inv,
         w->tnode_step, w->tnode_val,
         w->st_tgt, w->st_sigma, w->order, w->gusers, w->name_buf, w->ev};
@@ -385,9 +389,8 @@ static ms_status create(const ms_scenario *sc, int threads, ms_world *w)
                 w->cat_order[o++] = c;
     MS_CALL(init_firms(w));
     MS_CALL(init_consumers(w));
+    ms_firms_accounts_init(w);
     MS_CALL(ms_observe(w));
-    for (int f = 0; f < w->n_firms; f++)
-        w->value[f] = w->v_prev[f] = w->cash[f];
     MS_CALL(ms_targets_init(w));
     ms_targets_observe(w);
     return MS_OK;

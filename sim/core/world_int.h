@@ -141,7 +141,10 @@ struct ms_world {
     int *re_used;           /* [F] menu allocation in use, -1: the initial mix */
     double *v_prev;         /* [F] value at the last learning update */
     double *growth;         /* [F] value growth over the last period */
-    int *neg_steps;         /* [F] consecutive steps with negative cash */
+    int *neg_steps;         /* [F] consecutive steps with negative cash (group heads) */
+    int *loss_steps;        /* [F] consecutive steps with negative operating profit */
+    int64_t *birth;         /* [F] step the firm was created (0: scenario firms) */
+    double *divpaid;        /* [F] scratch: dividends paid this step, USD */
     double *entry_fund;     /* [F] localization budget set aside for entry, USD */
     double *acq_fund;       /* [F] acquisition fund, USD (earmarked cash) */
     double *inv_fund;       /* [F] investment fund, USD (earmarked cash) */
@@ -192,6 +195,9 @@ ms_status ms_view_prepare(ms_world *w);
 ms_status ms_firms_act(ms_world *w);
 ms_status ms_consumers_move(ms_world *w);
 ms_status ms_firms_accounts(ms_world *w);
+/* Accounts of record 0: revenue, costs and values from the initial users,
+ * with no cash booked (models/firm.c). */
+void ms_firms_accounts_init(ms_world *w);
 ms_status ms_firms_exit(ms_world *w);
 ms_status ms_firms_entry(ms_world *w);
 ms_status ms_learning_update(ms_world *w);

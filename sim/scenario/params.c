@@ -72,8 +72,11 @@ const ms_param ms_param_table[] = {
      MOD(var_uai), "variance of Hofstede uncertainty avoidance "
      "(Kogut-Singh)"},
     {MS_SEC_MODEL, "exit_patience", MS_P_INT, 6, 1, 1e6, 0, "steps",
-     MOD(exit_patience), "a firm with negative cash this many steps in a "
-     "row leaves every market"},
+     MOD(exit_patience), "a group head with negative cash this many steps "
+     "in a row leaves every market (subsidiaries never exit for cash)"},
+    {MS_SEC_MODEL, "divest_patience", MS_P_INT, 24, 1, 1e6, 0, "steps",
+     MOD(divest_patience), "an owner closes a subsidiary whose operating "
+     "profit has been negative this many steps in a row"},
     {MS_SEC_MODEL, "entry_rate", MS_P_REAL, 0, 0, 1000, 0, "1/year",
      MOD(entry_rate), "local start-ups per market and category: "
      "Poisson(entry_rate * dt) each step"},
@@ -124,6 +127,16 @@ const ms_param ms_param_table[] = {
      "investment targets are there"},
     {MS_SEC_MODEL, "premium", MS_P_REAL, 0.3, 0, 100, 0, "-",
      MOD(premium), "acquisition price = (1 + premium) * target value"},
+    {MS_SEC_MODEL, "synergy", MS_P_REAL, 1, 0, 100, 0, "1/util",
+     MOD(synergy), "NPV of a deal = (exp(synergy * lead) - 1 - premium) * "
+     "target value, lead = the acquirer's user-weighted quality lead over "
+     "the target; only deals with NPV > 0 happen"},
+    {MS_SEC_MODEL, "target_min_age", MS_P_INT, 12, 0, 1e6, 0, "steps",
+     MOD(target_min_age), "an acquisition target (an emerging winner) is "
+     "at least this old (scenario firms count as established)"},
+    {MS_SEC_MODEL, "target_min_share", MS_P_REAL, 0.05, 0, 1, 0, "-",
+     MOD(target_min_share), "an emerging winner holds at least this share "
+     "of the adopters of some category in its home market"},
     {MS_SEC_MODEL, "gamma_int", MS_P_REAL, 2, 0, 1000, 0, "1/year",
      MOD(gamma_int), "integration: a subsidiary closes 1 - exp(-gamma_int "
      "dt) of its quality gap to its owner each step"},

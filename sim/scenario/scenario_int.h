@@ -42,7 +42,8 @@ typedef struct ms_model_spec {
     double revenue_multiple;    /* firm value per USD of annual revenue */
     double var_pdi, var_idv, var_mas, var_uai; /* Hofstede variances (Kogut-Singh) */
     /* entry and exit */
-    int64_t exit_patience;      /* steps of negative cash before exit */
+    int64_t exit_patience;      /* steps of negative cash before a group head exits */
+    int64_t divest_patience;    /* steps of operating loss before an owner closes a subsidiary */
     double entry_rate;          /* start-ups per market and category per year */
     double entry_gap;           /* utils below the best local quality */
     double entry_sd;            /* utils: sd of the entrant's quality draw */
@@ -65,6 +66,9 @@ typedef struct ms_model_spec {
     /* acquire */
     double weak_share;          /* a group is weak in a market below this */
     double premium;             /* acquisition premium over value */
+    double synergy;             /* integration value per util of quality lead */
+    int64_t target_min_age;     /* steps: youngest acquisition target */
+    double target_min_share;    /* least adopter share of an emerging winner */
     double gamma_int;           /* per year: quality integration of subsidiaries */
     double deal_churn;          /* chance a target's user re-evaluates at the deal */
     /* invest */

@@ -109,7 +109,9 @@ static void test_experiment(void)
 
 /* An acquirer's group reaches foreign users sooner than organic entry at
  * the same budget. Measured: steps until the group holds 5% of market Y's
- * users (negated, so that sooner is larger). */
+ * users (negated, so that sooner is larger). The buyer's quality lead of
+ * 0.5 is above ln(1 + premium) = 0.262, so buying creates value (NPV > 0,
+ * MODEL.md section 5). */
 static double acquirer(int with, int seed)
 {
     ms_scenario *sc;
@@ -122,7 +124,7 @@ static double acquirer(int with, int seed)
         "  Y: {population: 20000, entry_cost: 3.0e8}\n"
         "categories: {shop: {initial_adopters: 0.6, arpu: 5, churn: 0.3}}\n"
         "firms:\n"
-        "  Buyer: {home: X, cash: 2.0e9, quality: {shop: 0.5},\n"
+        "  Buyer: {home: X, cash: 2.0e9, quality: {shop: 0.8},\n"
         "          strategy: {%s: 1}, beta: 1}\n"
         "  Target: {home: Y, cash: 2.0e8, quality: {shop: 0.3}}\n"
         "  Rival: {home: Y, cash: 2.0e8, quality: {shop: 0.3}}\n",
