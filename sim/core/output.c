@@ -587,7 +587,8 @@ static ms_status write_targets(ms_output *o, const ms_world *w)
     char *texts = ms_calloc((size_t)n, 512);
     double *sim = ms_calloc((size_t)n, sizeof *sim);
     double *exp_ = ms_calloc((size_t)n, sizeof *exp_);
-    double *tol = ms_calloc((size_t)n, sizeof *tol);
+    double *tol = ms_calloc((size_t)n * 3, sizeof *tol);
+    double *lo = tol ? tol + n : NULL, *hi = tol ? tol + 2 * n : NULL;
     int8_t *pass = ms_calloc((size_t)n, sizeof *pass);
     ms_status st = ids && meas && desc && unit && texts && sim && exp_ && tol &&
                            pass
@@ -604,7 +605,9 @@ static ms_status write_targets(ms_output *o, const ms_world *w)
             unit[i] = ms_measure_unit(&t->m);
             exp_[i] = t->expected;
             tol[i] = t->tolerance;
-            pass[i] = isnan(sim[i]) ? -1 : fabs(sim[i] - t->expected) <= t->tolerance;
+            lo[i] = t->lo;
+            hi[i] = t->hi;
+            pass[i] = isnan(sim[i]) ? -1 : ms_target_pass(t, sim[i]);
         }
         st = ms_h5_group(h, "/targets");
     }
@@ -624,7 +627,7 @@ static ms_status write_targets(ms_output *o, const ms_world *w)
     ms_h5var *v;
     if (st == MS_OK)
         st = ms_h5_var(h, "/targets", "expected", MS_H5_F64, 1, td, 0, "-",
-                       "value from the seed figure", &v);
+                       "value from the seed figure (NaN for a bound)", &v);
     if (st == MS_OK)
         st = ms_h5_write(v, exp_);
     if (st == MS_OK)
@@ -634,12 +637,25 @@ static ms_status write_targets(ms_output *o, const ms_world *w)
         st = ms_h5_write(v, sim);
     if (st == MS_OK)
         st = ms_h5_var(h, "/targets", "tolerance", MS_H5_F64, 1, td, 0, "-",
-                       "largest accepted |simulated - expected|", &v);
+                       "largest accepted |simulated - expected| (NaN for a "
+                       "bound)", &v);
     if (st == MS_OK)
         st = ms_h5_write(v, tol);
     if (st == MS_OK)
+        st = ms_h5_var(h, "/targets", "min", MS_H5_F64, 1, td, 0, "-",
+                       "smallest accepted value (expected - tolerance, or the "
+                       "bound min; -inf: none)", &v);
+    if (st == MS_OK)
+        st = ms_h5_write(v, lo);
+    if (st == MS_OK)
+        st = ms_h5_var(h, "/targets", "max", MS_H5_F64, 1, td, 0, "-",
+                       "largest accepted value (expected + tolerance, or the "
+                       "bound max; inf: none)", &v);
+    if (st == MS_OK)
+        st = ms_h5_write(v, hi);
+    if (st == MS_OK)
         st = ms_h5_var(h, "/targets", "pass", MS_H5_I8, 1, td, 0, "1",
-                       "1 within tolerance, 0 missed, -1 not computed", &v);
+                       "1 within [min, max], 0 missed, -1 not computed", &v);
     if (st == MS_OK)
         st = ms_h5_write(v, pass);
     ms_free(ids);

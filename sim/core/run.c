@@ -108,8 +108,7 @@ ms_status ms_run(const ms_scenario *sc, const ms_run_opts *op,
         if (op->targets_out || sc->n_targets <= 256) {
             ms_targets_results(w, v);
             for (int i = 0; i < sc->n_targets; i++)
-                res->n_missed += !(fabs(v[i] - sc->targets[i].expected) <=
-                                   sc->targets[i].tolerance);
+                res->n_missed += !ms_target_pass(&sc->targets[i], v[i]);
         }
     }
     res->steps_done = w->step;
@@ -156,9 +155,20 @@ void ms_targets_print(const ms_scenario *sc, const double *sim, FILE *out)
             "simulated", "tolerance", "");
     for (int i = 0; i < sc->n_targets; i++) {
         const ms_target *t = &sc->targets[i];
-        int pass = fabs(sim[i] - t->expected) <= t->tolerance;
-        fprintf(out, "%-44.44s %12.4g %12.4g %10.3g  %s\n", t->figure,
-                t->expected, sim[i], t->tolerance,
-                isnan(sim[i]) ? "not reached" : pass ? "ok" : "MISS");
+        int pass = ms_target_pass(t, sim[i]);
+        const char *verdict = isnan(sim[i]) ? "not reached" : pass ? "ok" : "MISS";
+        if (isnan(t->expected)) { /* a bound: show it in place of expected */
+            char lo[16] = "", hi[16] = "", b[40];
+            if (t->lo > -HUGE_VAL)
+                snprintf(lo, sizeof lo, ">= %.4g", t->lo);
+            if (t->hi < HUGE_VAL)
+                snprintf(hi, sizeof hi, "<= %.4g", t->hi);
+            snprintf(b, sizeof b, "%s%s%s", lo, lo[0] && hi[0] ? ", " : "", hi);
+            fprintf(out, "%-44.44s %12s %12.4g %10s  %s\n", t->figure, b,
+                    sim[i], "bound", verdict);
+        } else {
+            fprintf(out, "%-44.44s %12.4g %12.4g %10.3g  %s\n", t->figure,
+                    t->expected, sim[i], t->tolerance, verdict);
+        }
     }
 }

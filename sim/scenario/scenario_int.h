@@ -158,8 +158,15 @@ typedef struct ms_target {
     char *figure;                /* id in seeds/figures.yaml */
     char *description;           /* or NULL */
     ms_measure m;
-    double expected, tolerance;  /* in the measure's unit */
+    double expected, tolerance;  /* in the measure's unit; NaN for a bound */
+    double lo, hi;               /* accepted range: expected -+ tolerance, or
+                                    the bounds min / max (-inf / inf if absent) */
+    double scale;                /* calibration: distance counted as 1 (the
+                                    tolerance, or half the bound's size) */
 } ms_target;
+
+/* 1 if a simulated value meets the target (NaN: never). */
+int ms_target_pass(const ms_target *t, double sim);
 
 struct ms_scenario {
     char *source;               /* file name it was read from */

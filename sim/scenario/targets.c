@@ -11,6 +11,11 @@
  *       expected: 0.10
  *       tolerance: 0.03         # absolute, same unit; at most half of it
  *
+ * A figure the documents state as a bound ("under 1 billion USD") is a
+ * bound, not a made-up range: `max: 1.0e9` and/or `min: ...` instead of
+ * expected and tolerance. The target is met when the simulated value lies
+ * in [min, max].
+ *
  * Measures (in base units: people, USD/year, fractions):
  *   count    people using a category (market, category optional: all);
  *            with `firm`, the users of the firm's group
@@ -136,7 +141,7 @@ static int read_measure(tctx *t, const ms_ynode *n, const char *ctx,
     static const char *const allowed[] = {
         "figure", "description", "measure", "market", "category", "firm",
         "time", "from", "to", "of", "numerator", "denominator", "expected",
-        "tolerance", NULL};
+        "tolerance", "min", "max", NULL};
     int ok = 1;
     for (size_t k = 0; k < n->n; k++) {
         int known = 0;
@@ -145,11 +150,13 @@ static int read_measure(tctx *t, const ms_ynode *n, const char *ctx,
         if (!known || (depth > 0 && (!strcmp(n->keys[k], "figure") ||
                                      !strcmp(n->keys[k], "expected") ||
                                      !strcmp(n->keys[k], "tolerance") ||
+                                     !strcmp(n->keys[k], "min") ||
+                                     !strcmp(n->keys[k], "max") ||
                                      !strcmp(n->keys[k], "description")))) {
             err(t, n->key_nodes[k], "%s: unknown key '%s' (a target has "
                 "figure, measure, market, category, firm, time, from, to, "
-                "of, numerator, denominator, expected, tolerance, "
-                "description)", ctx, n->keys[k]);
+                "of, numerator, denominator, expected, tolerance, min, "
+                "max, description)", ctx, n->keys[k]);
             ok = 0;
         }
     }
@@ -247,6 +254,9 @@ static int read_measure(tctx *t, const ms_ynode *n, const char *ctx,
     return ok;
 }
 
+static void read_goal(tctx *t, const ms_ynode *n, const char *ctx,
+                      ms_target *tg);
+
 void ms_targets_read(ms_scenario *s, const ms_ynode *node,
                      void (*diag)(void *, const ms_ynode *, const char *),
                      void *ctx, int *oom)
@@ -283,23 +293,68 @@ void ms_targets_read(ms_scenario *s, const ms_ynode *node,
             else if (!(tg->description = ms_strdup(v->value)))
                 *oom = 1;
         }
-        v = ms_ynode_get(n, "expected");
-        if (!v)
-            err(&t, n, "%s: missing expected", ctx2);
-        else
-            number(&t, v, "expected", &tg->expected);
-        v = ms_ynode_get(n, "tolerance");
-        if (!v) {
-            err(&t, n, "%s: missing tolerance", ctx2);
-        } else if (number(&t, v, "tolerance", &tg->tolerance)) {
-            if (!(tg->tolerance > 0))
-                err(&t, v, "%s.tolerance: must be above 0", ctx2);
-            else if (tg->tolerance > fabs(tg->expected) / 2)
-                err(&t, v, "%s.tolerance: %g is wider than half the expected "
-                    "value %g; a target that loose tells nothing", ctx2,
-                    tg->tolerance, tg->expected);
-        }
+        read_goal(&t, n, ctx2, tg);
     }
+}
+
+/* What the target asks: `expected` with `tolerance`, or a figure the
+ * documents state as a bound, `max:` ("under 1 billion") and/or `min:`. */
+static void read_goal(tctx *t, const ms_ynode *n, const char *ctx,
+                      ms_target *tg)
+{
+    const ms_ynode *ve = ms_ynode_get(n, "expected");
+    const ms_ynode *vt = ms_ynode_get(n, "tolerance");
+    const ms_ynode *vlo = ms_ynode_get(n, "min");
+    const ms_ynode *vhi = ms_ynode_get(n, "max");
+    tg->expected = tg->tolerance = NAN;
+    tg->lo = -HUGE_VAL;
+    tg->hi = HUGE_VAL;
+    tg->scale = NAN;
+    if (vlo || vhi) {
+        if (ve || vt) {
+            err(t, ve ? ve : vt, "%s: give either expected and tolerance, or "
+                "a bound (min and/or max), not both", ctx);
+            return;
+        }
+        int ok = 1;
+        if (vlo)
+            ok &= number(t, vlo, "min", &tg->lo);
+        if (vhi)
+            ok &= number(t, vhi, "max", &tg->hi);
+        if (ok && !(tg->lo < tg->hi)) {
+            err(t, vhi ? vhi : vlo, "%s: min %g is not below max %g", ctx,
+                tg->lo, tg->hi);
+            return;
+        }
+        /* A miss by half the bound's size counts as one tolerance. */
+        double size = vhi && vlo ? (tg->hi - tg->lo) / 2
+                      : vhi      ? fabs(tg->hi) / 2
+                                 : fabs(tg->lo) / 2;
+        tg->scale = size > 0 ? size : 1;
+        return;
+    }
+    if (!ve)
+        err(t, n, "%s: missing expected (or a bound: min, max)", ctx);
+    else
+        number(t, ve, "expected", &tg->expected);
+    if (!vt) {
+        err(t, n, "%s: missing tolerance", ctx);
+    } else if (number(t, vt, "tolerance", &tg->tolerance)) {
+        if (!(tg->tolerance > 0))
+            err(t, vt, "%s.tolerance: must be above 0", ctx);
+        else if (tg->tolerance > fabs(tg->expected) / 2)
+            err(t, vt, "%s.tolerance: %g is wider than half the expected "
+                "value %g; a target that loose tells nothing", ctx,
+                tg->tolerance, tg->expected);
+    }
+    tg->lo = tg->expected - tg->tolerance;
+    tg->hi = tg->expected + tg->tolerance;
+    tg->scale = tg->tolerance;
+}
+
+int ms_target_pass(const ms_target *t, double sim)
+{
+    return !isnan(sim) && sim >= t->lo && sim <= t->hi;
 }
 
 void ms_targets_free(ms_scenario *s)
@@ -383,11 +438,25 @@ void ms_targets_emit(const ms_scenario *s, void (*put)(void *, const char *),
         snprintf(buf, sizeof buf, "  - figure: %s\n    ", t->figure);
         put(ctx, buf);
         emit_measure(s, &t->m, put, ctx, 0);
-        fmt_num(e, sizeof e, t->expected);
-        fmt_num(tol, sizeof tol, t->tolerance);
-        snprintf(buf, sizeof buf, "\n    expected: %s\n    tolerance: %s\n", e,
-                 tol);
-        put(ctx, buf);
+        if (isnan(t->expected)) {
+            put(ctx, "\n");
+            if (t->lo > -HUGE_VAL) {
+                fmt_num(e, sizeof e, t->lo);
+                snprintf(buf, sizeof buf, "    min: %s\n", e);
+                put(ctx, buf);
+            }
+            if (t->hi < HUGE_VAL) {
+                fmt_num(e, sizeof e, t->hi);
+                snprintf(buf, sizeof buf, "    max: %s\n", e);
+                put(ctx, buf);
+            }
+        } else {
+            fmt_num(e, sizeof e, t->expected);
+            fmt_num(tol, sizeof tol, t->tolerance);
+            snprintf(buf, sizeof buf, "\n    expected: %s\n    tolerance: %s\n",
+                     e, tol);
+            put(ctx, buf);
+        }
         if (t->description) {
             put(ctx, "    description: ");
             ms_yaml_put_quoted(put, ctx, t->description);

@@ -54,7 +54,7 @@ typedef struct cal {
     const ms_cal_opts *o;
     uint64_t seed;
     int n_targets;
-    double *expected, *tolerance, *mean;
+    double *expected, *lo, *hi, *scale, *mean; /* target; range; unit distance */
     int evaluations;
     ms_status failed;     /* first failure inside the objective */
 } cal;
@@ -102,7 +102,14 @@ static ms_status evaluate(cal *c, const double *x, double *obj)
     }
     double s = 0;
     for (int i = 0; i < c->n_targets; i++) {
-        double d = (c->mean[i] - c->expected[i]) / c->tolerance[i];
+        /* (mean - expected) / tolerance; for a bound, the distance outside
+         * it in units of half the bound's size (0 inside). */
+        double m = c->mean[i];
+        double d = !isnan(c->expected[i])
+                       ? (m - c->expected[i]) / c->scale[i]
+                   : m > c->hi[i] ? (m - c->hi[i]) / c->scale[i]
+                   : m < c->lo[i] ? (c->lo[i] - m) / c->scale[i]
+                                  : isnan(m) ? NAN : 0;
         s += isfinite(d) ? d * d : 1e6;
     }
     *obj = s / c->n_targets;
@@ -157,16 +164,21 @@ ms_status ms_calibrate(const char *path, ms_cal_free *frees, int n,
                         path);
     }
     c.expected = ms_calloc((size_t)c.n_targets, sizeof *c.expected);
-    c.tolerance = ms_calloc((size_t)c.n_targets, sizeof *c.tolerance);
+    c.lo = ms_calloc((size_t)c.n_targets, sizeof *c.lo);
+    c.hi = ms_calloc((size_t)c.n_targets, sizeof *c.hi);
+    c.scale = ms_calloc((size_t)c.n_targets, sizeof *c.scale);
     c.mean = ms_calloc((size_t)c.n_targets, sizeof *c.mean);
-    for (int i = 0; c.expected && c.tolerance && i < c.n_targets; i++) {
+    for (int i = 0; c.expected && c.lo && c.hi && c.scale && i < c.n_targets;
+         i++) {
         c.expected[i] = sc->targets[i].expected;
-        c.tolerance[i] = sc->targets[i].tolerance;
+        c.lo[i] = sc->targets[i].lo;
+        c.hi[i] = sc->targets[i].hi;
+        c.scale[i] = sc->targets[i].scale;
     }
     ms_scenario_destroy(&sc);
     gsl_multimin_fminimizer *mz = NULL;
     gsl_vector *z = gsl_vector_alloc((size_t)n), *step = gsl_vector_alloc((size_t)n);
-    if (!c.expected || !c.tolerance || !c.mean || !z || !step) {
+    if (!c.expected || !c.lo || !c.hi || !c.scale || !c.mean || !z || !step) {
         st = MS_ERROR(MS_ENOMEM, "out of memory");
         goto done;
     }
@@ -255,7 +267,9 @@ done:
     if (step)
         gsl_vector_free(step);
     ms_free(c.expected);
-    ms_free(c.tolerance);
+    ms_free(c.lo);
+    ms_free(c.hi);
+    ms_free(c.scale);
     ms_free(c.mean);
     ms_free(c.text);
     return st;

@@ -471,10 +471,25 @@ def check_targets(fpath, lines, figures, problems):
         desc = unquote(item["description"][0]) if "description" in item else ""
         if DERIVED in desc:
             continue
-        if "expected" not in item:
+        bound = fig.get("bound")
+        if "max" in item or "min" in item:
+            # A bound target: the figure must be stated as that bound.
+            key = "max" if "max" in item else "min"
+            if bound != {"max": "upper", "min": "lower"}[key]:
+                problems.add(fpath, item[key][1], "target %s is a %s: bound, but the "
+                             "figure is not stated as an %s bound in figures.yaml"
+                             % (fid, key, {"max": "upper", "min": "lower"}[key]))
+                continue
+        elif "expected" not in item:
             problems.add(fpath, start, "target for %s has no expected value" % fid)
             continue
-        raw, eline = unquote(item["expected"][0]), item["expected"][1]
+        elif bound in ("upper", "lower"):
+            problems.add(fpath, item["expected"][1], "target %s: the figure is an %s "
+                         "bound; check it as one (%s:), not as a range around a guessed "
+                         "value" % (fid, bound, "max" if bound == "upper" else "min"))
+            continue
+        key = "expected" if "expected" in item else "max" if "max" in item else "min"
+        raw, eline = unquote(item[key][0]), item[key][1]
         try:
             expected = float(raw)
         except ValueError:

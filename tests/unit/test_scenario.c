@@ -16,6 +16,7 @@
 #include "marketsim/ms_alloc.h"
 
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 static const char *src_path(const char *rel, char *buf, size_t size)
@@ -444,6 +445,42 @@ static void round_trip(const char *rel)
 }
 
 static void test_round_trip_default(void) { round_trip("scenarios/default.yaml"); }
+/* Holds a bound target (max:), which must emit and read back as one. */
+static void test_round_trip_live_commerce(void)
+{
+    round_trip("scenarios/live_commerce.yaml");
+}
+
+/* A figure stated as a bound is met anywhere inside it; a value with a
+ * tolerance within expected -+ tolerance; NaN never. */
+static void test_target_bounds(void)
+{
+    const char *text =
+        "markets: {US: {population: 2.0e6}}\n"
+        "categories: {shop: {p: 0.02}}\n"
+        "firms: {Amz: {home: US, quality: {shop: 1}}}\n"
+        "targets:\n"
+        "  - {figure: a, measure: count, max: 1.0e9}\n"
+        "  - {figure: b, measure: count, min: 10, max: 20}\n"
+        "  - {figure: c, measure: count, expected: 100, tolerance: 5}\n";
+    ms_scenario *s = load_text(text, NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL_FATAL(s->n_targets, 3);
+    const ms_target *t = s->targets;
+    CU_ASSERT(isnan(t[0].expected) && isnan(t[0].tolerance));
+    CU_ASSERT(ms_target_pass(&t[0], -5.0));
+    CU_ASSERT(ms_target_pass(&t[0], 1.0e9));
+    CU_ASSERT(!ms_target_pass(&t[0], 1.0000001e9));
+    CU_ASSERT(!ms_target_pass(&t[0], NAN));
+    CU_ASSERT(!ms_target_pass(&t[1], 9.99));
+    CU_ASSERT(ms_target_pass(&t[1], 15));
+    CU_ASSERT(!ms_target_pass(&t[1], 20.01));
+    CU_ASSERT_EQUAL(t[1].scale, 5);
+    CU_ASSERT(ms_target_pass(&t[2], 95) && ms_target_pass(&t[2], 105));
+    CU_ASSERT(!ms_target_pass(&t[2], 105.001));
+    CU_ASSERT_EQUAL(t[2].scale, 5);
+    ms_scenario_destroy(&s);
+}
 static void test_round_trip_bench(void) { round_trip("bench/consumers.yaml"); }
 
 /* Awkward values survive the round trip too: long decimals, a description
@@ -616,6 +653,9 @@ static void test_all_errors_in_one_pass(void)
 
 static const ms_unit_test tests[] = {
     {"default.yaml: file values and defaults", test_default_matches_file},
+    {"bound targets (min, max) and tolerances", test_target_bounds},
+    {"round trip of a scenario with a bound target",
+     test_round_trip_live_commerce},
     {"Kogut-Singh cultural distance", test_cultural_distance},
     {"--set reaches nested keys", test_set_overrides},
     {"round trip: default.yaml", test_round_trip_default},
