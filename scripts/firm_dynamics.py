@@ -27,7 +27,9 @@ Usage: scripts/firm_dynamics.py [--seed S] [--reps N] [--years Y]
 Firms are the slots with a non-empty name; start-ups are the firms that are
 not in the scenario. Sizes are measured for independent group heads (firms
 in business that own themselves); a group's size adds its subsidiaries'
-(revenue, users; `value` is taken as recorded). `--quick` is a smoke test:
+(revenue, users; `value` as recorded where the model consolidates it,
+MODEL.md version 2, else added up). Records before the first accounts (no
+firm has revenue yet) are left out. `--quick` is a smoke test:
 2 markets, 6 firms, 3 years, 1 replication, small agent counts.
 
 The binary is $MARKETSIM, else build/marketsim. `make firm-dynamics` runs
@@ -50,6 +52,7 @@ import yaml
 from scipy import stats
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIZES = ("revenue", "users", "value")
 DIMS = ("pdi", "idv", "mas", "uai")
 
 
@@ -174,18 +177,25 @@ def read_run(path, scenario_firms, size):
             own = np.nansum(own.reshape(own.shape[0], own.shape[1], -1), axis=2)
         else:
             own = fg[size][:]
+        rev = fg["revenue"][:] if "revenue" in fg else None
         events = f["events/events"][:] if "events/events" in f else None
+        scen = yaml.safe_load(text(f["scenario"][()])) if "scenario" in f else {}
+    # MODEL.md version 2 records consolidated values (it has `synergy`);
+    # before it, a group's value is the sum over the firms it owns.
+    consolidated = "synergy" in ((scen or {}).get("model") or {})
     keep = np.array([bool(n) for n in names]) & (alive != -1).any(axis=0)
     idx = np.flatnonzero(keep)
     T = len(time_)
     # group size of each independent head at each record
     S = np.full((T, len(names)), np.nan)
     for t in range(T):
+        if rev is not None and not (np.nan_to_num(rev[t]) > 0).any():
+            continue  # no accounts yet (record 0 before MODEL.md version 2)
         a = alive[t] == 1
         head = heads_of(np.where(owner[t] >= 0, owner[t], np.arange(len(names))))
         indep = a & (head == np.arange(len(names)))
         vals = np.nan_to_num(own[t], nan=0.0)
-        if size == "value":
+        if size == "value" and consolidated:
             S[t, indep] = vals[indep]
         else:
             agg = np.zeros(len(names))
@@ -223,6 +233,7 @@ def read_run(path, scenario_firms, size):
     startups = [j for j in idx if names[j] not in scenario_firms]
     n_alive = (alive[:, idx] == 1).sum(axis=1)
     return {"names": names, "idx": idx, "time": time_, "S": S,
+            "consolidated": consolidated,
             "birth": birth, "death": death, "bought": bought,
             "startups": startups, "n_alive": n_alive,
             "t0": float(time_[0]), "t_end": float(time_[-1])}
@@ -425,7 +436,7 @@ def verdict(key, mean, half, bought=math.nan):
     if note == "exit" and np.isfinite(bought) and bought >= 0.5:
         note = "owned"
     if np.isfinite(half) and mean - half <= hi and mean + half >= lo:
-        return "outside (95 % CI overlaps)", note
+        return "outside, CI overlaps", note
     return "outside", note
 
 
@@ -471,7 +482,7 @@ def main(argv=None):
     ap.add_argument("--people-per-agent", type=float, default=10000.0)
     ap.add_argument("--entry-rate", type=float, default=0.25,
                     help="start-ups per market and category per year")
-    ap.add_argument("--size", choices=("revenue", "users", "value"), default="revenue",
+    ap.add_argument("--size", choices=SIZES, default="revenue",
                     help="size measure (default revenue: consolidated group revenue)")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--scenario-out", help="also keep the generated scenario here")
@@ -507,17 +518,32 @@ def main(argv=None):
             print(f"firm_dynamics: {e}", file=sys.stderr)
             return 1
         runs = [read_run(o, set(w["firms"]), a.size) for o in outs]
+        others = {z: [read_run(o, set(w["firms"]), z) for o in outs]
+                  for z in SIZES if z != a.size}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.time() - t_start
-    page = report(a, w, runs, seeds, walls, elapsed)
+    page = report(a, w, runs, seeds, walls, elapsed, others)
     with open(a.output, "w", encoding="utf-8") as f:
         f.write(page)
     print(f"{os.path.relpath(a.output)} written ({len(runs)} runs, {elapsed:.0f} s)")
     return 0
 
 
-def report(a, w, runs, seeds, walls, elapsed):
+def size_stats(runs):
+    """Growth and size measures per replication: key -> list."""
+    out = {}
+    for r in runs:
+        x, g = growth_obs(r)
+        s = final_sizes(r)
+        for k, v in (("gibrat", gibrat(x, g)), ("kurt", kurtosis(g)),
+                     ("dll", laplace_minus_normal(g)), ("beta", vol_beta(x, g)),
+                     ("skew", skew(s)), ("zipf", hill(s))):
+            out.setdefault(k, []).append(v)
+    return out
+
+
+def report(a, w, runs, seeds, walls, elapsed, others=None):
     rows = {}  # key -> per-replication values
     extra = {}
 
@@ -578,9 +604,10 @@ def report(a, w, runs, seeds, walls, elapsed):
     L.append(f"- Wall time: {elapsed:.0f} s in all; runs "
              f"{', '.join(f'{x:.0f}' for x in walls)} s each (one thread, "
              f"{a.jobs} at a time).")
-    L.append(f"- Size: {'consolidated group revenue (the revenue of a head and its subsidiaries)' if a.size == 'revenue' else 'group users over markets and categories' if a.size == 'users' else 'firm value as recorded'} "
+    L.append(f"- Size: {'consolidated group revenue (the revenue of a head and its subsidiaries)' if a.size == 'revenue' else 'group users over markets and categories' if a.size == 'users' else 'consolidated group value (as recorded, MODEL.md version 2)' if runs[0]['consolidated'] else 'group value (the values of a head and its subsidiaries added)'} "
              f"({unit}), of independent group heads only (firms in business "
-             "that own themselves). Growth is the annual log growth of a head "
+             "that own themselves); records where no firm has revenue yet "
+             "(no accounts) are left out. Growth is the annual log growth of a head "
              "between consecutive yearly records where it is an independent "
              "head with positive size at both, minus the mean growth of that "
              "year in that run (removing the common diffusion trend).")
@@ -676,6 +703,25 @@ def report(a, w, runs, seeds, walls, elapsed):
                  f"excess kurtosis {fmt(kurtosis(pg), 2)}, Laplace minus normal "
                  f"log-likelihood {fmt(laplace_minus_normal(pg))} per observation, "
                  f"beta {fmt(vol_beta(px, pg))}.\n")
+    if others:
+        L.append("### The other size measures\n")
+        L.append("The growth and size measures with each size measure (same "
+                 "runs; the verdicts above are for " + a.size + "):\n")
+        tab = {a.size: size_stats(runs), **{z: size_stats(v) for z, v in others.items()}}
+        order = [a.size] + [z for z in SIZES if z in others]
+        L.append("| measure | range used | " + " | ".join(order) + " |")
+        L.append("|---|---|" + "---|" * len(order))
+        for k, lab in (("gibrat", "Gibrat slope"), ("kurt", "excess kurtosis"),
+                       ("dll", "Laplace minus normal log-likelihood"),
+                       ("beta", "volatility scaling beta"), ("skew", "skewness of size"),
+                       ("zipf", "upper-tail exponent (Hill)")):
+            cells = []
+            for z in order:
+                m, h = ci(tab[z][k])
+                cells.append(f"{fmt_ci(m, h, 2 if k in ('kurt', 'skew') else 3)} "
+                             f"({verdict(k, m, h)[0]})")
+            L.append(f"| {lab} | {rng_text(k)} | " + " | ".join(cells) + " |")
+        L.append("")
     L.append("## Mechanism notes\n")
     if notes:
         L.append("Chosen by rule for each measure outside its range (which side "

@@ -297,7 +297,15 @@ def page(m, res, args, cmd, wall, firm_name):
     L.append("| measure | best mix | not significantly different from the best | "
              "significantly below the best (Holm-adjusted p) |")
     L.append("|---|---|---|---|")
+    where = {}
+    for mk in m["markets"]:
+        v = sc["markets"][mk]
+        where[mk] = (f"openness {float(v.get('openness', 1)):g}, cultural distance "
+                     f"{fmt(distance(sc, home, mk), 2)}")
     for r in res:
+        mk = r["title"].split()[1] if r["title"].startswith("share ") else None
+        if mk in where and mk != home:
+            r = dict(r, title=f"{r['title']} ({where[mk]})")
         if r["best"] is None:
             L.append(f"| {r['title']} | n/a | | |")
             continue
