@@ -53,6 +53,8 @@ from scipy import stats
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZES = ("revenue", "users", "value")
+# model parameters that only MODEL.md version 2 (consolidated value) has
+V2_KEYS = {"synergy", "target_min_age", "target_min_share", "divest_patience"}
 DIMS = ("pdi", "idv", "mas", "uai")
 
 
@@ -180,9 +182,11 @@ def read_run(path, scenario_firms, size):
         rev = fg["revenue"][:] if "revenue" in fg else None
         events = f["events/events"][:] if "events/events" in f else None
         scen = yaml.safe_load(text(f["scenario"][()])) if "scenario" in f else {}
+        prov = (text(f.attrs.get("marketsim_version", "?")),
+                text(f.attrs.get("git_commit", "?")))
     # MODEL.md version 2 records consolidated values (it has `synergy`);
     # before it, a group's value is the sum over the firms it owns.
-    consolidated = "synergy" in ((scen or {}).get("model") or {})
+    consolidated = bool(V2_KEYS & set(((scen or {}).get("model") or {})))
     keep = np.array([bool(n) for n in names]) & (alive != -1).any(axis=0)
     idx = np.flatnonzero(keep)
     T = len(time_)
@@ -233,7 +237,7 @@ def read_run(path, scenario_firms, size):
     startups = [j for j in idx if names[j] not in scenario_firms]
     n_alive = (alive[:, idx] == 1).sum(axis=1)
     return {"names": names, "idx": idx, "time": time_, "S": S,
-            "consolidated": consolidated,
+            "consolidated": consolidated, "provenance": prov,
             "birth": birth, "death": death, "bought": bought,
             "startups": startups, "n_alive": n_alive,
             "t0": float(time_[0]), "t_end": float(time_[-1])}
@@ -352,7 +356,7 @@ RANGES = {
     "surv3": (0.50, 0.75, "about 60-65 % survive three years (BLS BED)"),
     "surv5": (0.40, 0.60, "about half survive five years (BLS BED)"),
     "exit_rate": (0.05, 0.12, "about 8-10 % of firms exit a year (US Census Business Dynamics Statistics)"),
-    "bought1": (0.0, 0.25, "fewer than a quarter bought within a year of birth (MODEL.md version 2 acceptance bound)"),
+    "bought1": (0.0, 0.25, "fewer than a quarter bought within a year of birth (acceptance bound of MODEL.md version 2, issue 10)"),
     "gibrat": (-0.10, 0.01, "about 0 (Gibrat's law) to slightly negative (Evans 1987; Hall 1987)"),
     "kurt": (1.0, math.inf, "tent-shaped, fat tails: well above 0 (Laplace: 3; Stanley et al. 1996)"),
     "dll": (0.0, math.inf, "Laplace fits better than normal: > 0 (Stanley et al. 1996; Bottazzi and Secchi 2006)"),
@@ -524,8 +528,10 @@ def main(argv=None):
         shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.time() - t_start
     page = report(a, w, runs, seeds, walls, elapsed, others)
-    with open(a.output, "w", encoding="utf-8") as f:
+    part = a.output + ".partial"    # the page appears whole or not at all
+    with open(part, "w", encoding="utf-8") as f:
         f.write(page)
+    os.replace(part, a.output)
     print(f"{os.path.relpath(a.output)} written ({len(runs)} runs, {elapsed:.0f} s)")
     return 0
 
@@ -569,7 +575,10 @@ def report(a, w, runs, seeds, walls, elapsed, others=None):
         n_bought += len(b)
         ages += b
         put("bought", len(b) / len(st) if st else math.nan)
-        put("bought1", sum(1 for x in b if x <= 1.0 + 1e-9) / len(st) if st else math.nan)
+        coh = [j for j in st if r["birth"][j] <= r["t_end"] - 1.0 + 1e-9]
+        b1 = [j for j in coh if j in r["bought"]
+              and r["bought"][j] - r["birth"][j] <= 1.0 + 1e-9]
+        put("bought1", len(b1) / len(coh) if coh else math.nan)
         x, g = growth_obs(r)
         pooled_x.append(x)
         pooled_g.append(g)
@@ -598,6 +607,7 @@ def report(a, w, runs, seeds, walls, elapsed, others=None):
            f" --firms {a.firms} --people-per-agent {a.people_per_agent:g}"
            f" --entry-rate {a.entry_rate:g} --size {a.size}")
     L.append(f"- Command: `{cmd}` (`make firm-dynamics` runs it with the defaults).")
+    L.append(f"- marketsim {runs[0]['provenance'][0]}, commit {runs[0]['provenance'][1]}.")
     L.append(f"- World seed {a.seed}; run seeds {', '.join(map(str, seeds))} "
              f"(`marketsim run WORLD --seed K`); `--scenario-out FILE` keeps the "
              "generated scenario.")
@@ -682,7 +692,7 @@ def report(a, w, runs, seeds, walls, elapsed, others=None):
     line("exits per year (firms)", "exits", 2, ranged=False)
     line("exit rate (exits per year / firms in business)", "exit_rate")
     line("start-ups ever acquired (share)", "bought", ranged=False)
-    line("start-ups acquired within a year of birth (share)", "bought1")
+    line("start-ups acquired within a year of birth (share of those born a year before the end)", "bought1")
     line("Gibrat slope (log growth on log size)", "gibrat")
     line("excess kurtosis of log growth", "kurt", 2)
     line("Laplace minus normal log-likelihood (per observation)", "dll")
@@ -698,6 +708,24 @@ def report(a, w, runs, seeds, walls, elapsed, others=None):
                  f"{sum(1 for x in ages if x <= 1 + 1e-9)} of {len(ages)} within a year.\n")
     else:
         L.append("No start-up was acquired.\n")
+    width = 5 if a.years >= 10 else 1
+    t0 = runs[0]["t0"]
+    edges = np.arange(0, a.years + width, width)
+    cnt_exit = np.zeros(len(edges) - 1, dtype=int)
+    cnt_birth = np.zeros(len(edges) - 1, dtype=int)
+    for r in runs:
+        for j in r["idx"]:
+            if j in r["death"]:
+                cnt_exit += np.histogram([r["death"][j] - t0], edges)[0]
+        for j in r["startups"]:
+            cnt_birth += np.histogram([r["birth"][j] - t0], edges)[0]
+    L.append(f"By {width}-year period (years since the start, all replications):\n")
+    L.append("| period | " + " | ".join(f"{int(lo)}-{int(hi)}" for lo, hi in
+                                         zip(edges[:-1], edges[1:])) + " |")
+    L.append("|---|" + "---|" * (len(edges) - 1))
+    L.append("| start-ups born | " + " | ".join(map(str, cnt_birth)) + " |")
+    L.append("| exits | " + " | ".join(map(str, cnt_exit)) + " |")
+    L.append("")
     if len(pg) > 3:
         L.append(f"Pooled over replications: Gibrat slope {fmt(gibrat(px, pg))}, "
                  f"excess kurtosis {fmt(kurtosis(pg), 2)}, Laplace minus normal "

@@ -46,6 +46,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DIMS = ("pdi", "idv", "mas", "uai")
 VAR_DEFAULT = {"pdi": 463.4, "idv": 562.8, "mas": 375.6, "uai": 541.4}
 ALPHA = 0.05
+# model parameters that only MODEL.md version 2 (consolidated value) has
+V2_KEYS = {"synergy", "target_min_age", "target_min_share", "divest_patience"}
 
 
 def text(v):
@@ -139,7 +141,7 @@ def measure(path, firm_name):
         adopters = mg["adopters"][:]
         sweep_text = text(f["sweep"][()])
         attrs = {k: text(v) for k, v in f.attrs.items()}
-    consolidated = "synergy" in (scen.get("model") or {})
+    consolidated = bool(V2_KEYS & set(scen.get("model") or {}))
     n_runs = len(choice)
     home = scen["firms"][firm_name]["home"]
     out = {"choice": choice, "values": values, "markets": markets, "home": home,
@@ -241,6 +243,8 @@ def page(m, res, args, cmd, wall, firm_name):
          "## How it was made\n",
          f"- Command: `{cmd}` (`make strategies`); the sweep: "
          f"`marketsim sweep {os.path.relpath(args.sweep, ROOT)}`.",
+         f"- marketsim {m['attrs'].get('marketsim_version', '?')}, commit "
+         f"{m['attrs'].get('git_commit', '?')}.",
          f"- Sweep seed {m['attrs'].get('sweep_seed', '?')}; run r's seed is "
          "`/runs/seed[r]` of the sweep file, derived from it (`marketsim run "
          "--seed` repeats one run alone).",
@@ -383,8 +387,10 @@ def main(argv=None):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     res = analyse(m)
-    with open(a.output, "w", encoding="utf-8") as f:
+    part = a.output + ".partial"    # the page appears whole or not at all
+    with open(part, "w", encoding="utf-8") as f:
         f.write(page(m, res, a, cmd, wall, firm_name))
+    os.replace(part, a.output)
     print(f"{os.path.relpath(a.output)} written ({int(m['done'].sum())} runs, {wall:.0f} s)")
     return 0
 
