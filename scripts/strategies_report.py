@@ -249,12 +249,14 @@ def page(m, res, args, cmd, wall, firm_name):
          "`/runs/seed[r]` of the sweep file, derived from it (`marketsim run "
          "--seed` repeats one run alone).",
          f"- {len(labels)} mixes of `{firm_name}` (home {home}), "
-         f"{int(reps.min()) if len(reps) else 0} to {int(reps.max()) if len(reps) else 0} "
-         f"finished replications each; {int(m['done'].sum())} runs of "
+         + (f"{int(reps.min())} to {int(reps.max())}" if len(reps) and reps.min() != reps.max()
+            else f"{int(reps.max()) if len(reps) else 0}")
+         + f" finished replications each; {int(m['done'].sum())} runs of "
          f"{len(m['done'])} done; wall time {wall:.0f} s "
          f"({args.jobs} thread(s)).",
          f"- Scenario `{os.path.relpath(os.path.join(os.path.dirname(args.sweep), yaml.safe_load(m['sweep_text'])['scenario']), ROOT)}`: "
-         f"{sc['run']['steps']} steps of {sc['run']['dt']:g} years, "
+         f"{sc['run']['steps'] * float(sc['run']['dt']):.3g} years ({sc['run']['steps']} "
+         f"steps of {float(sc['run']['dt']):.4g} years), "
          f"people_per_agent {sc['run']['people_per_agent']:g}, a record every "
          f"{(sc.get('output') or {}).get('every', 1)} steps.",
          "- Value: " + ("the recorded value, consolidated by the model (MODEL.md "
@@ -281,6 +283,15 @@ def page(m, res, args, cmd, wall, firm_name):
         L.append(f"| {mk} | {float(v['population']):.3g} | {float(v.get('openness', 1)):g} | "
                  f"{fmt(distance(sc, home, mk), 2)} | "
                  f"{float(v.get('presence_cost', 0)):.3g} | {nf} |")
+    L.append("")
+    L.append("### Firms\n")
+    L.append("| firm | home | quality | cash (USD) | beta (1/year) | mix |")
+    L.append("|---|---|---|---|---|---|")
+    for name, fd in sc["firms"].items():
+        q = ", ".join(f"{c} {float(v):g}" for c, v in (fd.get("quality") or {}).items())
+        mix = "swept" if name == firm_name else mix_label(fd.get("strategy") or {})
+        L.append(f"| {name} | {fd.get('home')} | {q} | {float(fd.get('cash', 0)):.3g} | "
+                 f"{float(fd.get('beta', 0)):g} | {mix} |")
     L.append("")
     L.append("## Results by mix\n")
     head = "| mix | n | " + " | ".join(r["title"] + (f" ({r['unit']})" if r["unit"] else "")

@@ -116,6 +116,8 @@ with tempfile.TemporaryDirectory() as tmp:
     mixes = spec["parameters"]["firms.Expander.strategy"]
     res = table_rows(page, "## Results by mix")
     check(len(res) == len(mixes), f"{len(res)} result rows for {len(mixes)} mixes")
+    check(all(row[1] == "2" for row in res),
+          f"--quick runs 2 replications per mix; the n column says {[r[1] for r in res]}")
     best = table_rows(page, "## Which mix is best where")
     header = [l for l in page.split("## Results by mix", 1)[-1].splitlines()
               if l.startswith("|")][:1]
