@@ -387,9 +387,9 @@ NOTES = {
 }
 
 MECHANISMS = {
-    "owned": "Most start-ups are acquired, and a group keeps its subsidiaries "
-             "in business (only group heads exit for lack of cash): survival "
-             "is high and exits are rare because acquisition replaces exit.",
+    "owned": "Most start-ups are acquired, and an acquired firm is funded by "
+             "its group rather than left to run out of cash: survival is high "
+             "and exits are rare because acquisition replaces exit.",
     "exit": "A firm leaves only after `exit_patience` steps of negative cash "
             "(MODEL.md section 2, step 4): a start-up whose entry cash covers its "
             "losses for years, or that a group owns and keeps, stays in business, "
