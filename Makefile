@@ -6,6 +6,10 @@
 #   make bench   benchmarks: bench/consumers.yaml, bench/strategies.yaml
 #   make docs    regenerate docs/PARAMETERS.md from the parameter table
 #   make scenarios-report  docs/SCENARIOS.md from 20 runs of each seed scenario
+#   make firm-dynamics  docs/FIRM-DYNAMICS.md: firm demography and growth of a
+#                generated world (scripts/firm_dynamics.py)
+#   make strategies  docs/STRATEGIES.md: which strategy mix wins where, from
+#                the sweep scenarios/sweeps/strategies.yaml
 #
 # BUILD=dir chooses the build folder; JOBS=n the parallel build jobs.
 
@@ -13,7 +17,8 @@ BUILD ?= build
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build run test test-asan bench docs clean scenarios-report
+.PHONY: all deps configure build run test test-asan bench docs clean scenarios-report \
+        firm-dynamics strategies
 
 all: build
 
@@ -62,6 +67,15 @@ docs: build
 # MARKETSIM=path overrides the binary (default $(BUILD)/marketsim).
 scenarios-report: build
 	@MARKETSIM=$${MARKETSIM:-$(BUILD)/marketsim} /usr/bin/python3 scripts/scenarios_report.py
+
+# A world of 8 markets and 40 firms with start-up entry, 30 years, 5 run
+# seeds; about a minute on 2 cores. MARKETSIM=path as above.
+firm-dynamics: build
+	@MARKETSIM=$${MARKETSIM:-$(BUILD)/marketsim} /usr/bin/python3 scripts/firm_dynamics.py
+
+# 10 strategy mixes x 20 replications (200 runs); about a minute on 2 cores.
+strategies: build
+	@MARKETSIM=$${MARKETSIM:-$(BUILD)/marketsim} /usr/bin/python3 scripts/strategies_report.py
 
 clean:
 	rm -rf $(BUILD)
