@@ -633,6 +633,13 @@ static int cmd_sweep(int argc, char **argv, int full_argc, char **full_argv)
         ms_par_finalize();
         return code;
     }
+    if (rank == 0 && !quiet && !dry &&
+        ms_sweep_points_checked(s) < ms_sweep_points(s))
+        fprintf(stderr, "marketsim: checked points 0 to %lld of %lld before "
+                "starting; a later point that would not start is recorded as "
+                "a failed run (/runs/status 2, with its message)\n",
+                (long long)ms_sweep_points_checked(s) - 1,
+                (long long)ms_sweep_points(s));
     if (dry) {
         st = rank == 0 ? ms_sweep_describe(s, si, sn, stdout) : MS_OK;
         ms_sweep_destroy(&s);
