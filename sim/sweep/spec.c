@@ -658,6 +658,7 @@ static ms_status load(const char *path, ms_sweep *s)
         FAIL(where_err(ms_ynode_get(root, "scenario"), "the scenario does "
                        "not load with this sweep's settings:\n%s", msg));
     }
+    FAIL(ms_scenario_check_round_trip(s->base));
     FAIL(ms_scenario_to_yaml(s->base, &s->base_yaml));
     /* Outputs and their interval. */
     s->every = s->base->output.every;
