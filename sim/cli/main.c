@@ -50,25 +50,52 @@ static void install_signals(void)
 
 static int verbose;
 
+/* Write text with control characters escaped (\x1b), line breaks kept:
+ * names and paths in messages come from files and arguments, and must not
+ * drive the terminal. C1 controls in UTF-8 (U+0080..U+009F) too. */
+static void put_safe(FILE *f, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+            fprintf(f, "\\x%02x", *p);
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            fprintf(f, "\\u%04x", p[1]);
+            p++;
+        } else
+            fputc(*p, f);
+    }
+}
+
 static int fail(ms_status st)
 {
     const char *msg = ms_error_message();
-    if (st == MS_EINPUT)
-        fprintf(stderr, "%s\n", msg);
-    else if (st == MS_EUSAGE)
-        fprintf(stderr, "marketsim: %s\n(see marketsim --help)\n", msg);
-    else
-        fprintf(stderr, "marketsim: error: %s\n", msg);
+    if (st == MS_EINPUT) {
+        put_safe(stderr, msg);
+        fputc('\n', stderr);
+    } else if (st == MS_EUSAGE) {
+        fputs("marketsim: ", stderr);
+        put_safe(stderr, msg);
+        fputs("\n(see marketsim --help)\n", stderr);
+    } else {
+        fputs("marketsim: error: ", stderr);
+        put_safe(stderr, msg);
+        fputc('\n', stderr);
+    }
     if (verbose || getenv("MARKETSIM_TRACE"))
         fprintf(stderr, "raised at:\n%s", ms_error_trace());
     return ms_status_exit_code(st);
 }
 
 static int usage_error(const char *fmt, const char *arg)
+    __attribute__((format(printf, 1, 0)));
+
+static int usage_error(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "marketsim: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(see marketsim --help)\n");
+    char msg[1024];
+    snprintf(msg, sizeof msg, fmt, arg);
+    fputs("marketsim: ", stderr);
+    put_safe(stderr, msg);
+    fputs("\n(see marketsim --help)\n", stderr);
     return 2;
 }
 
@@ -78,13 +105,16 @@ static int positional(const char *cmd, const char *what, const char *a,
                       const char **path)
 {
     if (a[0] == '-' && a[1]) {
-        fprintf(stderr, "marketsim: %s: unknown option %s\n"
-                "(see marketsim %s --help)\n", cmd, a, cmd);
+        fprintf(stderr, "marketsim: %s: unknown option ", cmd);
+        put_safe(stderr, a);
+        fprintf(stderr, "\n(see marketsim %s --help)\n", cmd);
         return 2;
     }
     if (*path) {
-        fprintf(stderr, "marketsim: %s: one %s at a time (got also %s)\n"
-                "(see marketsim %s --help)\n", cmd, what, a, cmd);
+        fprintf(stderr, "marketsim: %s: one %s at a time (got also ", cmd,
+                what);
+        put_safe(stderr, a);
+        fprintf(stderr, ")\n(see marketsim %s --help)\n", cmd);
         return 2;
     }
     *path = a;
@@ -333,6 +363,46 @@ static void warn_affinity(long threads)
 #endif
 }
 
+/* The figure catalogue that a scenario's targets cite:
+ * $MARKETSIM_FIGURES if set (set but empty: none), else seeds/figures.yaml
+ * in the scenario's folder or the nearest folder above it that has one
+ * (the repository the scenario belongs to). 0 when there is none. */
+static int find_catalogue(const char *scenario, char *buf, size_t size)
+{
+    const char *env = getenv("MARKETSIM_FIGURES");
+    if (env) {
+        snprintf(buf, size, "%s", env);
+        return env[0] != '\0';
+    }
+    char dir[4096];
+    if (!realpath(scenario, dir))
+        return 0;
+    struct stat st;
+    for (;;) {
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            return 0;
+        *slash = '\0';
+        if ((size_t)snprintf(buf, size, "%s/seeds/figures.yaml", dir) < size &&
+            stat(buf, &st) == 0 && S_ISREG(st.st_mode))
+            return 1;
+        if (!dir[0])
+            return 0;
+    }
+}
+
+/* What a loaded scenario must pass before validate or run accept it: it
+ * reads back from its resolved text (so its result file and checkpoints
+ * can restart and repeat it), and its targets cite known figures. */
+static ms_status check_loaded(const char *path, const ms_scenario *sc)
+{
+    MS_CALL(ms_scenario_check_round_trip(sc));
+    char cat[4200];
+    if (ms_scenario_target_count(sc) && find_catalogue(path, cat, sizeof cat))
+        MS_CALL(ms_scenario_check_figures(sc, cat));
+    return MS_OK;
+}
+
 static char *join_argv(int argc, char **argv)
 {
     size_t n = 1;
@@ -434,6 +504,10 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
         st = ms_scenario_load(scenario, sets, n_sets, &sc);
         if (st != MS_OK)
             return fail(st);
+        if ((st = check_loaded(scenario, sc)) != MS_OK) {
+            ms_scenario_destroy(&sc);
+            return fail(st);
+        }
         if (!out) {
             default_output(scenario, outbuf, sizeof outbuf);
             out = outbuf;
@@ -545,8 +619,10 @@ static int cmd_validate(int argc, char **argv)
                 worst = code;
             continue;
         }
-        char *yaml;
-        st = ms_scenario_to_yaml(sc, &yaml);
+        char *yaml = NULL;
+        st = check_loaded(files[i], sc);
+        if (st == MS_OK)
+            st = ms_scenario_to_yaml(sc, &yaml);
         ms_scenario_destroy(&sc);
         if (st != MS_OK) {
             int code = fail(st);
@@ -635,6 +711,13 @@ static int cmd_sweep(int argc, char **argv, int full_argc, char **full_argv)
         ms_par_finalize();
         return code;
     }
+    if (rank == 0 && !quiet && !dry &&
+        ms_sweep_points_checked(s) < ms_sweep_points(s))
+        fprintf(stderr, "marketsim: checked points 0 to %lld of %lld before "
+                "starting; a later point that would not start is recorded as "
+                "a failed run (/runs/status 2, with its message)\n",
+                (long long)ms_sweep_points_checked(s) - 1,
+                (long long)ms_sweep_points(s));
     if (dry) {
         st = rank == 0 ? ms_sweep_describe(s, si, sn, stdout) : MS_OK;
         ms_sweep_destroy(&s);

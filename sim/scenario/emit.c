@@ -103,6 +103,34 @@ void ms_yaml_put_quoted(void (*out)(void *ctx, const char *text), void *ctx,
     out(ctx, "\"");
 }
 
+/* Words a plain YAML scalar would read as something other than text. */
+static int special_word(const char *s)
+{
+    static const char *const words[] = {
+        "null", "Null", "NULL", "true", "True", "TRUE", "false", "False",
+        "FALSE", "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON",
+        "off", "Off", "OFF", "y", "Y", "n", "N", NULL};
+    for (int i = 0; words[i]; i++)
+        if (!strcmp(s, words[i]))
+            return 1;
+    return 0;
+}
+
+void ms_yaml_put_scalar(void (*out)(void *ctx, const char *text), void *ctx,
+                        const char *s)
+{
+    int plain = (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') ||
+                s[0] == '_';
+    for (const char *p = s; plain && *p; p++)
+        plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+                *p == '.';
+    if (plain && !special_word(s))
+        out(ctx, s);
+    else
+        ms_yaml_put_quoted(out, ctx, s);
+}
+
 static void put_text(void *ctx, const char *text)
 {
     put(ctx, "%s", text);
@@ -111,6 +139,28 @@ static void put_text(void *ctx, const char *text)
 static void put_quoted(buf *b, const char *s)
 {
     ms_yaml_put_quoted(put_text, b, s);
+}
+
+/* "  # used: {B: 2.5, C: 1}": the cultural distances the run uses from
+ * market self, when some are not given explicitly (a comment: they are
+ * derived, not inputs). */
+static void put_used_distances(buf *b, const ms_scenario *s, int self,
+                               const double *given)
+{
+    int M = s->n_markets, derived = 0;
+    for (int k = 0; k < M; k++)
+        derived |= k != self && isnan(given[k]);
+    if (!derived)
+        return;
+    put(b, "  # used: {");
+    for (int k = 0, first = 1; k < M; k++) {
+        if (k == self)
+            continue;
+        put(b, "%s%s: ", first ? "" : ", ", s->markets[k].name);
+        put_real(b, s->cd[self * M + k]);
+        first = 0;
+    }
+    put(b, "}");
 }
 
 static void emit_record(buf *b, const ms_scenario *s, ms_section sec,
@@ -174,12 +224,14 @@ static void emit_record(buf *b, const ms_scenario *s, ms_section sec,
             put(b, "{");
             for (int k = 0; k < len; k++) {
                 double v = arr[k];
+                /* Distances as given: the ones computed from Hofstede
+                 * scores are derived (and may lie outside the bounds of
+                 * an explicit one), so the reader computes them again
+                 * from the same scores and variances; the comment below
+                 * shows them. */
                 if (sec == MS_SEC_MARKET && p->offset ==
-                        offsetof(ms_market_spec, distance)) {
-                    if (k == self)
-                        continue;
-                    v = s->cd[self * M + k];
-                }
+                        offsetof(ms_market_spec, distance) && k == self)
+                    continue;
                 if (isnan(v))
                     continue;
                 put(b, "%s%s: ", first ? "" : ", ",
@@ -188,6 +240,9 @@ static void emit_record(buf *b, const ms_scenario *s, ms_section sec,
                 first = 0;
             }
             put(b, "}");
+            if (sec == MS_SEC_MARKET &&
+                p->offset == offsetof(ms_market_spec, distance))
+                put_used_distances(b, s, self, arr);
             break;
         }
         case MS_P_MARKET_SET:
@@ -263,6 +318,53 @@ ms_status ms_scenario_to_yaml(const ms_scenario *s, char **out)
     }
     *out = b.p;
     return MS_OK;
+}
+
+/* The first line where a and b differ (1-based), copied into la and lb. */
+static int first_difference(const char *a, const char *b, char *la,
+                            char *lb, size_t size)
+{
+    int line = 1;
+    const char *sa = a, *sb = b;
+    for (; *a && *a == *b; a++, b++)
+        if (*a == '\n') {
+            line++;
+            sa = a + 1;
+            sb = b + 1;
+        }
+    snprintf(la, size, "%.*s", (int)strcspn(sa, "\n"), sa);
+    snprintf(lb, size, "%.*s", (int)strcspn(sb, "\n"), sb);
+    return line;
+}
+
+ms_status ms_scenario_check_round_trip(const ms_scenario *s)
+{
+    const char *src = s->source ? s->source : "?";
+    char *a = NULL, *b = NULL;
+    MS_CALL(ms_scenario_to_yaml(s, &a));
+    ms_scenario *again = NULL;
+    ms_status st = ms_scenario_load_string(a, src, NULL, 0, &again);
+    if (st == MS_EINPUT) {
+        char msg[2048];
+        snprintf(msg, sizeof msg, "%s", ms_error_message());
+        st = MS_ERROR(MS_EINPUT, "%s: error: the resolved scenario (what "
+                      "result files and checkpoints store) does not read "
+                      "back, so the run could not be restarted or repeated "
+                      "from its file; the stored text gives:\n%s", src, msg);
+    } else if (st == MS_OK && (st = ms_scenario_to_yaml(again, &b)) == MS_OK &&
+               strcmp(a, b) != 0) {
+        char la[160], lb[160];
+        int line = first_difference(a, b, la, lb, sizeof la);
+        st = MS_ERROR(MS_EINPUT, "%s: error: the resolved scenario (what "
+                      "result files and checkpoints store) reads back as a "
+                      "different one, so the run could not be restarted or "
+                      "repeated from its file: its line %d '%s' becomes "
+                      "'%s'", src, line, la, lb);
+    }
+    ms_scenario_destroy(&again);
+    ms_free(a);
+    ms_free(b);
+    return st;
 }
 
 /* ---- the parameter reference ---- */

@@ -671,8 +671,17 @@ static void resolve_distances(ctxt *c, const ms_ynode *mroot)
                      s->markets[b].name, s->markets[a].name, ba);
             double v = !isnan(ab) ? ab : ba;
             if (isnan(v)) {
-                if (has_scores(&s->markets[a]) && has_scores(&s->markets[b]))
+                if (has_scores(&s->markets[a]) && has_scores(&s->markets[b])) {
                     v = kogut_singh(s, a, b);
+                    if (!isfinite(v) && a < b)
+                        diag(r, mk, "markets.%s: the cultural distance to "
+                             "'%s' from the Hofstede scores is %g: a "
+                             "variance model.var_pdi, var_idv, var_mas or "
+                             "var_uai is too small; raise it, or set "
+                             "markets.%s.distance: {%s: number}",
+                             s->markets[a].name, s->markets[b].name, v,
+                             s->markets[a].name, s->markets[b].name);
+                }
                 else if ((home_used[a] || home_used[b]) && a < b)
                     diag(r, mk,
                          "markets.%s: no cultural distance to '%s': give "

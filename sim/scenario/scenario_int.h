@@ -156,6 +156,7 @@ typedef struct ms_measure {
 
 typedef struct ms_target {
     char *figure;                /* id in seeds/figures.yaml */
+    int figure_line, figure_col; /* where the id is in the scenario (0: --set) */
     char *description;           /* or NULL */
     ms_measure m;
     double expected, tolerance;  /* in the measure's unit; NaN for a bound */
@@ -195,6 +196,10 @@ void ms_targets_emit(const ms_scenario *s, void (*put)(void *ctx,
                      void *ctx);
 /* Write s as a YAML double-quoted scalar that reads back unchanged. */
 void ms_yaml_put_quoted(void (*put)(void *ctx, const char *text), void *ctx,
+                        const char *s);
+/* Write s plain when it reads back as the same text (a name such as
+ * cn_gmv_2020), else double-quoted (ms_yaml_put_quoted). */
+void ms_yaml_put_scalar(void (*put)(void *ctx, const char *text), void *ctx,
                         const char *s);
 /* Unit of a measure's value ("people", "USD/year", "1"). */
 const char *ms_measure_unit(const ms_measure *m);

@@ -32,6 +32,7 @@
 
 #include "marketsim/ms_alloc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -71,12 +72,33 @@ static int number(tctx *t, const ms_ynode *n, const char *ctx, double *out)
     }
     errno = 0;
     double v = strtod(n->value, &end);
-    if (end == n->value || *end || !isfinite(v) || errno) {
-        err(t, n, "%s: expected a finite number, got '%s'", ctx, n->value);
+    int word = 0; /* strtod also reads hex, "inf" and "nan": refuse words */
+    for (const char *p = n->value; p < end; p++)
+        word |= isalpha((unsigned char)*p) && *p != 'e' && *p != 'E';
+    if (end == n->value || *end || !isfinite(v) || errno || word) {
+        err(t, n, "%s: expected a finite decimal number, got '%s'", ctx,
+            n->value);
         return 0;
     }
     *out = v;
     return 1;
+}
+
+/* A calendar year a measure is taken at: the nearest step (as
+ * sim/core/targets.c takes it) must be one of the run's, 0 to run.steps. */
+static int in_run(tctx *t, const ms_ynode *n, const char *ctx, double year)
+{
+    const ms_run_spec *r = &t->s->run;
+    if (!(r->dt > 0) || r->steps < 1)
+        return 1; /* run is wrong and reported on its own */
+    double step = floor((year - r->start_year) / r->dt + 0.5);
+    if (step >= 0 && step <= (double)r->steps)
+        return 1;
+    err(t, n, "%s: %s is outside the run, which covers the years %g to %g "
+        "(run.start_year + run.steps x run.dt); give a time inside it, or "
+        "lengthen the run", ctx, n->value, r->start_year,
+        r->start_year + (double)r->steps * r->dt);
+    return 0;
 }
 
 static int find(const char *name, int n, const char *(*get)(const ms_scenario *, int),
@@ -198,13 +220,23 @@ static int read_measure(tctx *t, const ms_ynode *n, const char *ctx,
             ok = 0;
         }
     }
-    if ((v = ms_ynode_get(n, "time")))
-        ok &= number(t, v, "time", &m->time);
+    char key_ctx[300];
+    if ((v = ms_ynode_get(n, "time"))) {
+        snprintf(key_ctx, sizeof key_ctx, "%s.time", ctx);
+        ok &= number(t, v, key_ctx, &m->time) &&
+              in_run(t, v, key_ctx, m->time);
+    }
     if (m->kind == MS_M_GROWTH) {
         v = ms_ynode_get(n, "from");
-        ok &= v ? number(t, v, "from", &m->from) : (err(t, n, "%s: growth needs from and to (years)", ctx), 0);
+        snprintf(key_ctx, sizeof key_ctx, "%s.from", ctx);
+        ok &= v ? number(t, v, key_ctx, &m->from) &&
+                      in_run(t, v, key_ctx, m->from)
+                : (err(t, n, "%s: growth needs from and to (years)", ctx), 0);
         v = ms_ynode_get(n, "to");
-        ok &= v ? number(t, v, "to", &m->to) : 0;
+        snprintf(key_ctx, sizeof key_ctx, "%s.to", ctx);
+        ok &= v ? number(t, v, key_ctx, &m->to) &&
+                      in_run(t, v, key_ctx, m->to)
+                : 0;
         snprintf(sub_ctx, sizeof sub_ctx, "%s.of", ctx);
         if (!(v = ms_ynode_get(n, "of"))) {
             err(t, n, "%s: growth needs `of: {measure: ...}`", ctx);
@@ -287,6 +319,10 @@ void ms_targets_read(ms_scenario *s, const ms_ynode *node,
                 "seeds/figures.yaml)", ctx2);
         else if (!(tg->figure = ms_strdup(v->value)))
             *oom = 1;
+        else {
+            tg->figure_line = v->line;
+            tg->figure_col = v->col;
+        }
         if ((v = ms_ynode_get(n, "description"))) {
             if (v->kind != MS_YNODE_SCALAR)
                 err(&t, v, "%s.description: expected text", ctx2);
@@ -317,10 +353,15 @@ static void read_goal(tctx *t, const ms_ynode *n, const char *ctx,
             return;
         }
         int ok = 1;
-        if (vlo)
-            ok &= number(t, vlo, "min", &tg->lo);
-        if (vhi)
-            ok &= number(t, vhi, "max", &tg->hi);
+        char key_ctx[96];
+        if (vlo) {
+            snprintf(key_ctx, sizeof key_ctx, "%s.min", ctx);
+            ok &= number(t, vlo, key_ctx, &tg->lo);
+        }
+        if (vhi) {
+            snprintf(key_ctx, sizeof key_ctx, "%s.max", ctx);
+            ok &= number(t, vhi, key_ctx, &tg->hi);
+        }
         if (ok && !(tg->lo < tg->hi)) {
             err(t, vhi ? vhi : vlo, "%s: min %g is not below max %g", ctx,
                 tg->lo, tg->hi);
@@ -333,13 +374,16 @@ static void read_goal(tctx *t, const ms_ynode *n, const char *ctx,
         tg->scale = size > 0 ? size : 1;
         return;
     }
+    char key_ctx[96];
+    snprintf(key_ctx, sizeof key_ctx, "%s.expected", ctx);
     if (!ve)
         err(t, n, "%s: missing expected (or a bound: min, max)", ctx);
     else
-        number(t, ve, "expected", &tg->expected);
+        number(t, ve, key_ctx, &tg->expected);
+    snprintf(key_ctx, sizeof key_ctx, "%s.tolerance", ctx);
     if (!vt) {
         err(t, n, "%s: missing tolerance", ctx);
-    } else if (number(t, vt, "tolerance", &tg->tolerance)) {
+    } else if (number(t, vt, key_ctx, &tg->tolerance)) {
         if (!(tg->tolerance > 0))
             err(t, vt, "%s.tolerance: must be above 0", ctx);
         else if (tg->tolerance > fabs(tg->expected) / 2)
@@ -378,48 +422,54 @@ static void fmt_num(char *out, size_t size, double v)
     }
 }
 
+/* put(ctx, a); put(ctx, b); ... up to a NULL: pieces of any length, so
+ * nothing is cut (no fixed buffer between the values and the text). */
+static void put_all(void (*put)(void *, const char *), void *ctx, ...)
+{
+    va_list ap;
+    va_start(ap, ctx);
+    for (const char *p; (p = va_arg(ap, const char *));)
+        put(ctx, p);
+    va_end(ap);
+}
+
+static void put_num(void (*put)(void *, const char *), void *ctx,
+                    const char *sep, const char *key, double v)
+{
+    char num[40];
+    fmt_num(num, sizeof num, v);
+    put_all(put, ctx, sep, key, ": ", num, (const char *)NULL);
+}
+
 static void emit_measure(const ms_scenario *s, const ms_measure *m,
                          void (*put)(void *, const char *), void *ctx,
                          int flow)
 {
-    char buf[512], num[40];
-    snprintf(buf, sizeof buf, "%smeasure: %s", flow ? "{" : "",
-             ms_measure_names[m->kind]);
-    put(ctx, buf);
+    put_all(put, ctx, flow ? "{" : "", "measure: ", ms_measure_names[m->kind],
+            (const char *)NULL);
     const char *sep = flow ? ", " : "\n    ";
-    if (m->market >= 0) {
-        snprintf(buf, sizeof buf, "%smarket: %s", sep, s->markets[m->market].name);
-        put(ctx, buf);
-    }
-    if (m->category >= 0) {
-        snprintf(buf, sizeof buf, "%scategory: %s", sep,
-                 s->categories[m->category].name);
-        put(ctx, buf);
-    }
-    if (m->firm >= 0) {
-        snprintf(buf, sizeof buf, "%sfirm: %s", sep, s->firms[m->firm].name);
-        put(ctx, buf);
-    }
-    if (!isnan(m->time)) {
-        fmt_num(num, sizeof num, m->time);
-        snprintf(buf, sizeof buf, "%stime: %s", sep, num);
-        put(ctx, buf);
-    }
+    /* Names are valid names (letters, digits, '_', '-'), plain in YAML. */
+    if (m->market >= 0)
+        put_all(put, ctx, sep, "market: ", s->markets[m->market].name,
+                (const char *)NULL);
+    if (m->category >= 0)
+        put_all(put, ctx, sep, "category: ", s->categories[m->category].name,
+                (const char *)NULL);
+    if (m->firm >= 0)
+        put_all(put, ctx, sep, "firm: ", s->firms[m->firm].name,
+                (const char *)NULL);
+    if (!isnan(m->time))
+        put_num(put, ctx, sep, "time", m->time);
     if (m->kind == MS_M_GROWTH) {
-        fmt_num(num, sizeof num, m->from);
-        snprintf(buf, sizeof buf, "%sfrom: %s", sep, num);
-        put(ctx, buf);
-        fmt_num(num, sizeof num, m->to);
-        snprintf(buf, sizeof buf, "%sto: %s%sof: ", sep, num, sep);
-        put(ctx, buf);
+        put_num(put, ctx, sep, "from", m->from);
+        put_num(put, ctx, sep, "to", m->to);
+        put_all(put, ctx, sep, "of: ", (const char *)NULL);
         emit_measure(s, m->a, put, ctx, 1);
     }
     if (m->kind == MS_M_RATIO) {
-        snprintf(buf, sizeof buf, "%snumerator: ", sep);
-        put(ctx, buf);
+        put_all(put, ctx, sep, "numerator: ", (const char *)NULL);
         emit_measure(s, m->a, put, ctx, 1);
-        snprintf(buf, sizeof buf, "%sdenominator: ", sep);
-        put(ctx, buf);
+        put_all(put, ctx, sep, "denominator: ", (const char *)NULL);
         emit_measure(s, m->b, put, ctx, 1);
     }
     if (flow)
@@ -434,29 +484,20 @@ void ms_targets_emit(const ms_scenario *s, void (*put)(void *, const char *),
     put(ctx, "targets:\n");
     for (int i = 0; i < s->n_targets; i++) {
         const ms_target *t = &s->targets[i];
-        char buf[512], e[40], tol[40];
-        snprintf(buf, sizeof buf, "  - figure: %s\n    ", t->figure);
-        put(ctx, buf);
+        put(ctx, "  - figure: ");
+        ms_yaml_put_scalar(put, ctx, t->figure);
+        put(ctx, "\n    ");
         emit_measure(s, &t->m, put, ctx, 0);
         if (isnan(t->expected)) {
-            put(ctx, "\n");
-            if (t->lo > -HUGE_VAL) {
-                fmt_num(e, sizeof e, t->lo);
-                snprintf(buf, sizeof buf, "    min: %s\n", e);
-                put(ctx, buf);
-            }
-            if (t->hi < HUGE_VAL) {
-                fmt_num(e, sizeof e, t->hi);
-                snprintf(buf, sizeof buf, "    max: %s\n", e);
-                put(ctx, buf);
-            }
+            if (t->lo > -HUGE_VAL)
+                put_num(put, ctx, "\n    ", "min", t->lo);
+            if (t->hi < HUGE_VAL)
+                put_num(put, ctx, "\n    ", "max", t->hi);
         } else {
-            fmt_num(e, sizeof e, t->expected);
-            fmt_num(tol, sizeof tol, t->tolerance);
-            snprintf(buf, sizeof buf, "\n    expected: %s\n    tolerance: %s\n",
-                     e, tol);
-            put(ctx, buf);
+            put_num(put, ctx, "\n    ", "expected", t->expected);
+            put_num(put, ctx, "\n    ", "tolerance", t->tolerance);
         }
+        put(ctx, "\n");
         if (t->description) {
             put(ctx, "    description: ");
             ms_yaml_put_quoted(put, ctx, t->description);
@@ -499,3 +540,60 @@ void ms_measure_text(const ms_scenario *s, const ms_measure *m, char *buf,
 }
 
 int ms_scenario_target_count(const ms_scenario *s) { return s->n_targets; }
+
+/* Text for a message, with control characters escaped (\x1b), so that an
+ * id read from a file cannot drive the terminal. */
+static void safe_text(char *out, size_t size, const char *s)
+{
+    size_t n = 0;
+    for (; *s && n + 5 < size; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch == 0x7f)
+            n += (size_t)snprintf(out + n, size - n, "\\x%02x", ch);
+        else
+            out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+}
+
+ms_status ms_scenario_check_figures(const ms_scenario *s,
+                                    const char *catalogue)
+{
+    if (!s->n_targets)
+        return MS_OK;
+    ms_ytree *t;
+    MS_CALL(ms_ytree_parse_file(catalogue, &t));
+    const ms_ynode *root = ms_ytree_root(t);
+    const ms_ynode *list = root && root->kind == MS_YNODE_MAP
+                               ? ms_ynode_get(root, "figures") : NULL;
+    if (!list || list->kind != MS_YNODE_SEQ) {
+        ms_ytree_destroy(&t);
+        return MS_ERROR(MS_EINPUT, "%s:1:1: error: a figure catalogue is a "
+                        "mapping with a `figures:` list of entries with an "
+                        "`id` (see seeds/README.md)", catalogue);
+    }
+    ms_status st = MS_OK;
+    for (int i = 0; i < s->n_targets && st == MS_OK; i++) {
+        const char *id = s->targets[i].figure;
+        int found = 0;
+        for (size_t k = 0; id && k < list->n && !found; k++) {
+            const ms_ynode *v = ms_ynode_get(list->items[k], "id");
+            found = v && v->kind == MS_YNODE_SCALAR && !strcmp(v->value, id);
+        }
+        if (found || !id)
+            continue;
+        char safe[256], where[600];
+        safe_text(safe, sizeof safe, id);
+        if (s->targets[i].figure_line > 0)
+            snprintf(where, sizeof where, "%s:%d:%d", s->source,
+                     s->targets[i].figure_line, s->targets[i].figure_col);
+        else
+            snprintf(where, sizeof where, "%s", s->source);
+        st = MS_ERROR(MS_EINPUT, "%s: error: targets[%d].figure: unknown "
+                      "figure '%s': a target cites the id of a figure in %s "
+                      "(add the figure there first, with its source)", where,
+                      i, safe, catalogue);
+    }
+    ms_ytree_destroy(&t);
+    return st;
+}

@@ -157,6 +157,15 @@ static void run_one(const ms_sweep *s, const layout *L, int64_t r,
         fail_msg(h, ms_error_message());
         goto out;
     }
+    /* Points past the ones checked at load (ms_sweep_points_checked). */
+    const char *why = ms_sweep_shape_change(s, sc);
+    if (why) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "its parameters change %s, and with them "
+                 "the shape of the outputs", why);
+        fail_msg(h, msg);
+        goto out;
+    }
     int t = 0;
     for (;;) {
         if (t < L->T && w->step == L->rec_step[t]) {
@@ -707,9 +716,9 @@ ms_status ms_sweep_describe(ms_sweep *s, int shard_i, int shard_n, FILE *out)
     memset(&L, 0, sizeof L);
     MS_CALL(make_layout(s, &L));
     const int64_t R = ms_sweep_run_count(s);
-    int64_t mine = 0;
-    for (int64_t r = 0; r < R; r++)
-        mine += ms_sweep_in_shard(r, shard_i, shard_n);
+    /* Runs r with r % shard_n == shard_i - 1 (ms_sweep_in_shard). */
+    int64_t mine = shard_n <= 1 ? R
+                                : R / shard_n + (R % shard_n > shard_i - 1);
     /* Memory of one run: build its world once and count. */
     size_t before = ms_alloc_live_bytes();
     ms_alloc_reset_peak();
@@ -733,6 +742,16 @@ ms_status ms_sweep_describe(ms_sweep *s, int shard_i, int shard_n, FILE *out)
     if (shard_n > 1)
         fprintf(out, "this shard     %d/%d: %lld runs\n", shard_i, shard_n,
                 (long long)mine);
+    if (s->n_checked == s->n_points)
+        fprintf(out, "checked        all %lld points start, with the base "
+                "scenario's shapes\n", (long long)s->n_points);
+    else
+        fprintf(out, "checked        points 0 to %lld of %lld (the first "
+                "%lld) start, with the base scenario's shapes; the others are "
+                "checked as their runs start, and one that would not start is "
+                "recorded as failed (/runs/status 2, /runs/message)\n",
+                (long long)s->n_checked - 1, (long long)s->n_points,
+                (long long)s->n_checked);
     for (int j = 0; j < s->n_params; j++) {
         const ms_sweep_param *p = &s->params[j];
         if (p->range)

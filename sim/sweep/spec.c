@@ -21,7 +21,16 @@
  * permutation per parameter, drawn from the sweep seed). Sobol points come
  * from gsl_qrng_sobol, skipping the origin. Every parameter setting is
  * checked against the scenario before anything runs: a sweep that would
- * fail on its first run fails at once, with the sweep file's line.
+ * fail on its first run fails at once, with the sweep file's line (all
+ * points up to MAX_CHECKED, the first MAX_CHECKED of larger designs;
+ * --dry-run says which).
+ *
+ * Refused because they would not mean what they say: run.seed in `set` or
+ * `parameters` (run r's seed is ms_rng_derive_seed(seed, r)); a key given
+ * twice or inside another (markets.CN and markets.CN.population: one would
+ * replace the other); keys with '=' or empty parts; designs whose points,
+ * runs or tables do not fit (sized from the counts, before anything is
+ * allocated).
  */
 #include "sweep/sweep_int.h"
 #include "scenario/yamltree.h"
@@ -39,8 +48,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_POINTS 10000000
+/* Runs one sweep file holds: its run dimension is an HDF5 int. */
+#define MAX_RUNS 2147483647.0
+/* Memory the sweep takes for its tables, before any run: per run its
+ * status, place in the task list, the /runs columns as they are written and
+ * the summary's index (8 + 8 + 3 * 8 + 1 + 8 + 8, rounded up); per point
+ * and parameter the design's value and choice (8 + 4). */
+#define RUN_BYTES 64.0
+#define CELL_BYTES 12.0
+/* Points checked before anything runs (each loads the scenario once). */
+#define MAX_CHECKED 10000
 
 static const char *const sweep_keys[] = {"scenario", "seed", "replications",
                                          "design", "samples", "parameters",
@@ -119,6 +139,16 @@ void ms_sweep_destroy(ms_sweep **sp)
 int64_t ms_sweep_run_count(const ms_sweep *s)
 {
     return s->n_points * s->replications;
+}
+
+int64_t ms_sweep_points(const ms_sweep *s)
+{
+    return s->n_points;
+}
+
+int64_t ms_sweep_points_checked(const ms_sweep *s)
+{
+    return s->n_checked;
 }
 
 uint64_t ms_sweep_run_seed(const ms_sweep *s, int64_t r)
@@ -263,19 +293,136 @@ static double scale(const ms_sweep_param *p, double u)
     return p->low + u * (p->high - p->low);
 }
 
+/* The seed of every run is the sweep's to give: run r gets
+ * ms_rng_derive_seed(seed, r), so replications differ and any run can be
+ * repeated alone. A key that sets run.seed would be overridden. */
+static int sets_seed(const char *key, const ms_ynode *value)
+{
+    if (!strcmp(key, "run.seed"))
+        return 1;
+    if (strcmp(key, "run") || !value)
+        return 0;
+    if (value->kind == MS_YNODE_MAP)
+        return ms_ynode_get(value, "seed") != NULL;
+    if (value->kind == MS_YNODE_SEQ)
+        for (size_t k = 0; k < value->n; k++)
+            if (value->items[k]->kind == MS_YNODE_MAP &&
+                ms_ynode_get(value->items[k], "seed"))
+                return 1;
+    return 0;
+}
+
+/* A key of `set` or `parameters` (sec) that means what it says. */
+static ms_status check_key(const ms_ynode *at, const char *sec,
+                           const char *key, const ms_ynode *value)
+{
+    if (strchr(key, '='))
+        return where_err(at, "%s: the key '%s' contains '='; a sweep key is "
+                         "a scenario path like markets.CN.openness, with "
+                         "its value after the colon", sec, key);
+    if (!key[0] || key[0] == '.' || key[strlen(key) - 1] == '.' ||
+        strstr(key, ".."))
+        return where_err(at, "%s: '%s' is not a scenario path like "
+                         "markets.CN.openness (no empty parts)", sec, key);
+    if (sets_seed(key, value))
+        return where_err(at, "%s.%s: a sweep gives every run its own seed, "
+                         "derived from the sweep's `seed` and the run index "
+                         "(ms_rng_derive_seed(seed, run), stored in "
+                         "/runs/seed), so run.seed cannot be %s; change the "
+                         "top-level `seed:` for other draws, or raise "
+                         "`replications:` for more of them", sec, key,
+                         !strcmp(sec, "set") ? "set" : "varied");
+    return MS_OK;
+}
+
+/* 1 if key a is key b or holds it (a = "markets.CN", b =
+ * "markets.CN.population"). */
+static int holds(const char *a, const char *b)
+{
+    size_t la = strlen(a);
+    return !strncmp(a, b, la) && (b[la] == '\0' || b[la] == '.');
+}
+
+/* No key of `set` and `parameters` may be given twice or inside another:
+ * a run applies them one after the other, so the later one would replace
+ * the earlier (or be replaced) while /runs records both. */
+static ms_status check_overlaps(const ms_ynode *set, const ms_ynode *par)
+{
+    const ms_ynode *secs[2] = {set, par};
+    const char *names[2] = {"set", "parameters"};
+    for (int sb = 0; sb < 2; sb++) {
+        const ms_ynode *B = secs[sb];
+        if (!B || B->kind != MS_YNODE_MAP)
+            continue;
+        for (size_t j = 0; j < B->n; j++)
+            for (int sa = 0; sa <= sb; sa++) {
+                const ms_ynode *A = secs[sa];
+                if (!A || A->kind != MS_YNODE_MAP)
+                    continue;
+                size_t na = sa == sb ? j : A->n;
+                for (size_t i = 0; i < na; i++) {
+                    const char *a = A->keys[i], *b = B->keys[j];
+                    if (!holds(a, b) && !holds(b, a))
+                        continue;
+                    char where[512];
+                    ms_ynode_where(A->key_nodes[i], where, sizeof where);
+                    if (!strcmp(a, b))
+                        return where_err(B->key_nodes[j], "%s.%s: also "
+                                         "given in %s (%s); give each key "
+                                         "once", names[sb], b, names[sa],
+                                         where);
+                    const char *outer = holds(a, b) ? a : b;
+                    const char *inner = holds(a, b) ? b : a;
+                    return where_err(B->key_nodes[j], "%s.%s overlaps "
+                                     "%s.%s (%s): %s holds %s, so one "
+                                     "setting would replace the other in "
+                                     "every run; give each setting once "
+                                     "(vary %s alone, or give whole values "
+                                     "of %s)", names[sb], b, names[sa], a,
+                                     where, outer, inner, inner, outer);
+                }
+            }
+    }
+    return MS_OK;
+}
+
+/* The size of the design, from its counts alone (nothing allocated or
+ * looped over per run): refused before any work when the points, the runs
+ * or the memory of their tables are beyond what a sweep can hold. */
+static ms_status size_design(ms_sweep *s, const ms_ynode *at)
+{
+    double np = 1;
+    if (s->design == MS_DESIGN_GRID)
+        for (int j = 0; j < s->n_params; j++)
+            np *= s->params[j].n_values;
+    else
+        np = (double)s->samples;
+    double runs = np * (double)s->replications;
+    double bytes = np * (s->n_params ? s->n_params : 1) * CELL_BYTES +
+                   runs * RUN_BYTES;
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGE_SIZE);
+    double mem = pages > 0 && psize > 0 ? (double)pages * psize : 0;
+    if (np <= MAX_POINTS && runs <= MAX_RUNS &&
+        !(mem > 0 && bytes > 0.8 * mem))
+        return MS_OK;
+    return where_err(at, "the design has %.0f points x %lld replications = "
+                     "%.0f runs, whose tables alone take %.3g GB of memory; "
+                     "a sweep holds at most %d points, %.0f runs and 80%% of "
+                     "this machine's %.1f GB; use fewer %s or replications, "
+                     "or split the study into several sweep files", np,
+                     (long long)s->replications, runs, bytes / 1e9,
+                     MAX_POINTS, MAX_RUNS, mem / 1e9,
+                     s->design == MS_DESIGN_GRID ? "values" : "samples");
+}
+
 static ms_status make_points(ms_sweep *s, const ms_ynode *at)
 {
     int64_t np = 1;
-    if (s->design == MS_DESIGN_GRID) {
-        for (int j = 0; j < s->n_params; j++) {
+    if (s->design == MS_DESIGN_GRID)
+        for (int j = 0; j < s->n_params; j++)
             np *= s->params[j].n_values;
-            if (np > MAX_POINTS)
-                return where_err(at, "the grid has more than %d points",
-                                 MAX_POINTS);
-        }
-    } else {
+    else
         np = s->samples;
-    }
     s->n_points = np;
     size_t cells = (size_t)np * (size_t)(s->n_params ? s->n_params : 1);
     s->point_value = ms_calloc(cells, sizeof *s->point_value);
@@ -349,6 +496,19 @@ static ms_status make_points(ms_sweep *s, const ms_ynode *at)
     return MS_OK;
 }
 
+const char *ms_sweep_shape_change(const ms_sweep *s, const ms_scenario *sc)
+{
+    const ms_scenario *b = s->base;
+    if (sc->n_markets != b->n_markets || sc->n_categories != b->n_categories ||
+        sc->n_firms != b->n_firms)
+        return "the markets, categories or firms";
+    if (sc->run.steps != b->run.steps)
+        return "run.steps";
+    if (sc->model.max_entrants != b->model.max_entrants)
+        return "model.max_entrants";
+    return NULL;
+}
+
 /* Check that one run's settings give a scenario of the base's shape. */
 static ms_status check_point(ms_sweep *s, int64_t r, const ms_ynode *at)
 {
@@ -367,15 +527,7 @@ static ms_status check_point(ms_sweep *s, int64_t r, const ms_ynode *at)
         snprintf(msg, sizeof msg, "%s", ms_error_message());
         return where_err(at, "a run of this sweep would not start:\n%s", msg);
     }
-    const ms_scenario *b = s->base;
-    const char *why = NULL;
-    if (sc->n_markets != b->n_markets || sc->n_categories != b->n_categories ||
-        sc->n_firms != b->n_firms)
-        why = "the markets, categories or firms";
-    else if (sc->run.steps != b->run.steps)
-        why = "run.steps";
-    else if (sc->model.max_entrants != b->model.max_entrants)
-        why = "model.max_entrants";
+    const char *why = ms_sweep_shape_change(s, sc);
     ms_scenario_destroy(&sc);
     if (why)
         return where_err(at, "parameters change %s, and with them the shape "
@@ -466,6 +618,19 @@ static ms_status load(const char *path, ms_sweep *s)
         FAIL(where_err(root, "samples: an lhs or sobol design needs the "
                        "number of points"));
     }
+    /* Keys of set and parameters: each a scenario path that means what
+     * it says, none given twice or inside another. */
+    {
+        const ms_ynode *set = ms_ynode_get(root, "set");
+        const ms_ynode *par = ms_ynode_get(root, "parameters");
+        for (int sec = 0; sec < 2; sec++) {
+            const ms_ynode *m = sec ? par : set;
+            for (size_t k = 0; m && m->kind == MS_YNODE_MAP && k < m->n; k++)
+                FAIL(check_key(m->key_nodes[k], sec ? "parameters" : "set",
+                               m->keys[k], m->items[k]));
+        }
+        FAIL(check_overlaps(set, par));
+    }
     /* Settings for every run, and the base scenario they give. */
     if ((n = ms_ynode_get(root, "set"))) {
         if (n->kind != MS_YNODE_MAP)
@@ -493,6 +658,7 @@ static ms_status load(const char *path, ms_sweep *s)
         FAIL(where_err(ms_ynode_get(root, "scenario"), "the scenario does "
                        "not load with this sweep's settings:\n%s", msg));
     }
+    FAIL(ms_scenario_check_round_trip(s->base));
     FAIL(ms_scenario_to_yaml(s->base, &s->base_yaml));
     /* Outputs and their interval. */
     s->every = s->base->output.every;
@@ -550,12 +716,22 @@ static ms_status load(const char *path, ms_sweep *s)
                            "ranges {low, high}, not lists", n->keys[j],
                            s->design == MS_DESIGN_LHS ? "lhs" : "sobol"));
     }
+    {
+        const ms_ynode *at = ms_ynode_get(root, "samples");
+        if (s->replications > 1 || !at)
+            at = ms_ynode_get(root, "replications");
+        FAIL(size_design(s, at ? at : n ? n : root));
+    }
     FAIL(make_points(s, n ? n : root));
-    /* Every point must give a valid scenario of the same shape (checking
-     * them is cheap next to running them; huge designs check the first
-     * 10000 and the rest fail, if at all, as runs marked failed). */
-    for (int64_t p = 0; p < s->n_points && p < 10000; p++)
+    /* Every point must give a valid scenario of the same shape. Checking
+     * one loads the scenario (about 0.5 ms for the default one), so a
+     * design of more than MAX_CHECKED points has its first MAX_CHECKED
+     * checked here (--dry-run and the sweep say so); a later point that
+     * would not start is recorded as a failed run with its message. */
+    for (int64_t p = 0; p < s->n_points && p < MAX_CHECKED; p++) {
         FAIL(check_point(s, p * s->replications, n ? n : root));
+        s->n_checked++;
+    }
 #undef FAIL
 done:
     ms_ytree_destroy(&t);

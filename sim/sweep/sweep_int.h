@@ -37,6 +37,7 @@ struct ms_sweep {
     int n_fixed;
     char **fixed;          /* "key=value" applied to every run */
     int64_t n_points;
+    int64_t n_checked;     /* points 0 .. n_checked - 1 were checked to start */
     double *point_value;   /* [n_points * n_params]: number, or the index of
                               a non-numeric list value */
     int *point_choice;     /* [n_points * n_params]: list index, or -1 */
@@ -50,6 +51,9 @@ struct ms_sweep {
 ms_status ms_sweep_run_sets(const ms_sweep *s, int64_t r, char **sets,
                             int *n_sets);
 uint64_t ms_sweep_run_seed(const ms_sweep *s, int64_t r);
+/* What in sc differs from the base scenario and so from the layout of the
+ * outputs ("run.steps", ...), or NULL when it has the base's shape. */
+const char *ms_sweep_shape_change(const ms_sweep *s, const ms_scenario *sc);
 int ms_sweep_in_shard(int64_t r, int shard_i, int shard_n);
 
 #endif

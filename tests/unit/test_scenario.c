@@ -526,6 +526,159 @@ static void test_round_trip_awkward(void)
     ms_scenario_destroy(&b);
 }
 
+/* Two markets with Hofstede scores, for the targets and distance cases. */
+#define TWO_MARKETS                                                          \
+    "run: {steps: 12, dt: 1/12, start_year: 2020}\n"                        \
+    "markets:\n"                                                            \
+    "  A: {population: 1000, pdi: 80, idv: 20, mas: 66, uai: 30}\n"          \
+    "  B: {population: 1000, pdi: 40, idv: 91, mas: 62, uai: 46}\n"          \
+    "categories: {x: {}}\n"                                                 \
+    "firms: {f: {home: A, quality: {x: 0}}, g: {home: B, quality: {x: 0}}}\n"
+
+/* Resolved YAML that must read back: ms_scenario_check_round_trip agrees,
+ * and the text loads to a scenario that prints the same. */
+static ms_scenario *reads_back(const char *text)
+{
+    ms_scenario *a = load_text(text, NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    ms_status st = ms_scenario_check_round_trip(a);
+    if (st != MS_OK)
+        printf("\n    %s\n", ms_error_message());
+    CU_ASSERT_EQUAL(st, MS_OK);
+    char *ya, *yb;
+    CU_ASSERT_EQUAL_FATAL(ms_scenario_to_yaml(a, &ya), MS_OK);
+    ms_scenario *b = load_text(ya, NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_EQUAL_FATAL(ms_scenario_to_yaml(b, &yb), MS_OK);
+    CU_ASSERT_STRING_EQUAL(ya, yb);
+    CU_ASSERT_EQUAL(memcmp(a->cd, b->cd, sizeof(double) * (size_t)a->n_markets *
+                                             (size_t)a->n_markets), 0);
+    ms_free(ya);
+    ms_free(yb);
+    ms_scenario_destroy(&a);
+    return b;
+}
+
+/* Figure ids of any text and length, and distances computed from scores
+ * beyond the bound of an explicit one, survive the round trip (the
+ * resolved YAML quotes by content, has no fixed buffers, and gives derived
+ * distances only as a comment). */
+static void test_round_trip_derived(void)
+{
+    size_t live = ms_alloc_live_bytes();
+    static const char *const figs[] = {"a: b #c", "- x", "[x", "true", "null",
+                                       "7", "'q'", "line\nbreak", "\x1b[31m"};
+    for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
+        char text[2048];
+        char esc[64];
+        size_t n = 0;
+        for (const char *p = figs[i]; *p; p++) {
+            if (*p == '\n')
+                n += (size_t)snprintf(esc + n, sizeof esc - n, "\\n");
+            else if (*p == '\x1b')
+                n += (size_t)snprintf(esc + n, sizeof esc - n, "\\e");
+            else if (*p == '"' || *p == '\\')
+                n += (size_t)snprintf(esc + n, sizeof esc - n, "\\%c", *p);
+            else
+                esc[n++] = *p, esc[n] = '\0';
+        }
+        snprintf(text, sizeof text, TWO_MARKETS
+                 "targets:\n  - {figure: \"%s\", measure: count, market: A, "
+                 "expected: 100, tolerance: 10}\n", esc);
+        ms_scenario *b = reads_back(text);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        CU_ASSERT_STRING_EQUAL(b->targets[0].figure, figs[i]);
+        ms_scenario_destroy(&b);
+    }
+    /* A figure id of 2000 characters, past any line buffer. */
+    char *text = ms_malloc(4096);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    int n = snprintf(text, 4096, TWO_MARKETS "targets:\n  - figure: ");
+    for (int i = 0; i < 2000; i++)
+        text[n++] = (char)('a' + i % 26);
+    snprintf(text + n, 4096 - (size_t)n, "\n    measure: share\n"
+             "    category: x\n    expected: 0.5\n    tolerance: 0.1\n"
+             "    time: 2020.5\n");
+    ms_scenario *b = reads_back(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_EQUAL(strlen(b->targets[0].figure), 2000);
+    CU_ASSERT_EQUAL(b->targets[0].m.time, 2020.5);
+    ms_scenario_destroy(&b);
+    ms_free(text);
+    /* var_pdi: 1 makes the Kogut-Singh distance 402.4, above the bound
+     * 100 of an explicit distance: it is computed again, not read. */
+    b = reads_back("model: {var_pdi: 1}\n" TWO_MARKETS);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    const ms_model_spec *mo = &b->model;
+    MS_ASSERT_NEAR(b->cd[1], (40.0 * 40 / mo->var_pdi + 71.0 * 71 / mo->var_idv +
+                              4.0 * 4 / mo->var_mas + 16.0 * 16 / mo->var_uai) /
+                                 4, 1e-9);
+    CU_ASSERT(b->cd[1] > 100);
+    ms_scenario_destroy(&b);
+    /* An explicit distance one way and a computed one another. */
+    b = reads_back("run: {steps: 12}\n"
+                   "markets:\n"
+                   "  A: {population: 1000, pdi: 80, idv: 20, mas: 66, uai: 30,"
+                   " distance: {C: 2.5}}\n"
+                   "  B: {population: 1000, pdi: 40, idv: 91, mas: 62, uai: 46}\n"
+                   "  C: {population: 1000}\n"
+                   "categories: {x: {}}\n"
+                   "firms: {f: {home: A, quality: {x: 0}}}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_EQUAL(b->cd[0 * 3 + 2], 2.5);
+    CU_ASSERT_EQUAL(b->cd[2 * 3 + 0], 2.5);
+    ms_scenario_destroy(&b);
+    CU_ASSERT_EQUAL(ms_alloc_live_bytes(), live);
+}
+
+static void expect_bad(const char *text, const char *const *sets, int n,
+                       const char *want1, const char *want2);
+
+/* Targets: numbers are decimal like every other field; a time must be one
+ * of the run's (not measured at the last step instead); ids are checked
+ * against a catalogue. A distance that overflows is refused. */
+static void test_targets_checked(void)
+{
+    expect_bad(TWO_MARKETS "targets:\n  - {figure: f, measure: count, "
+               "market: A, expected: 0x10, tolerance: 0.1}\n", NULL, 0,
+               "t.yaml:8:54: error: targets[0].expected: expected a finite "
+               "decimal number, got '0x10'", NULL);
+    expect_bad(TWO_MARKETS "targets:\n  - {figure: f, measure: count, "
+               "market: A, time: 2031, expected: 10, tolerance: 1}\n", NULL,
+               0, "t.yaml:8:50: error: targets[0].time: 2031 is outside the "
+               "run", "the years 2020 to 2021");
+    expect_bad(TWO_MARKETS "targets:\n  - {figure: f, measure: growth, from: "
+               "2019, to: 2021, of: {measure: count}, expected: 1, "
+               "tolerance: 0.1}\n", NULL, 0,
+               "targets[0].from: 2019 is outside the run", NULL);
+    /* The last step (2021) and the first (2020) are inside. */
+    ms_scenario *s = load_text(TWO_MARKETS "targets:\n  - {figure: f, "
+                               "measure: growth, from: 2020, to: 2021, of: "
+                               "{measure: count}, expected: 1, tolerance: "
+                               "0.1}\n", NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL(s);
+    ms_scenario_destroy(&s);
+    expect_bad("model: {var_pdi: 1e-307}\n" TWO_MARKETS, NULL, 0,
+               "t.yaml:4:3: error: markets.A: the cultural distance to 'B' "
+               "from the Hofstede scores is inf", "model.var_pdi");
+    /* The catalogue: known ids pass, unknown ones name FILE:LINE:COL. */
+    char cat[4096];
+    src_path("seeds/figures.yaml", cat, sizeof cat);
+    s = load_text(TWO_MARKETS "targets:\n  - {figure: alibaba_company_age, "
+                  "measure: count, expected: 10, tolerance: 1}\n", NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(ms_scenario_check_figures(s, cat), MS_OK);
+    ms_scenario_destroy(&s);
+    s = load_text(TWO_MARKETS "targets:\n  - {figure: no_such_figure, "
+                  "measure: count, expected: 10, tolerance: 1}\n", NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(ms_scenario_check_figures(s, cat), MS_EINPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ms_error_message(), "t.yaml:8:14: error: "
+                                  "targets[0].figure: unknown figure "
+                                  "'no_such_figure'"));
+    ms_scenario_destroy(&s);
+}
+
 static double dt_of(const char *val)
 {
     char set[128];
@@ -661,6 +814,9 @@ static const ms_unit_test tests[] = {
     {"round trip: default.yaml", test_round_trip_default},
     {"round trip: bench/consumers.yaml", test_round_trip_bench},
     {"round trip: awkward values", test_round_trip_awkward},
+    {"round trip: figure ids, derived distances", test_round_trip_derived},
+    {"targets: decimal numbers, times in the run, known ids",
+     test_targets_checked},
     {"fractions a/b", test_fractions},
     {"errors name FILE:LINE:COL", test_error_positions},
     {"missing file", test_load_file_errors},

@@ -31,6 +31,19 @@ int ms_scenario_target_count(const ms_scenario *s);
  * reads back to the same scenario. Caller frees with ms_free. */
 ms_status ms_scenario_to_yaml(const ms_scenario *s, char **out);
 
+/* MS_OK if the resolved YAML reads back to the same scenario (it prints to
+ * the very same text), as it must for a result file or checkpoint to
+ * restart or repeat the run; else MS_EINPUT saying what does not read
+ * back. `validate` and `run` check it before they start. */
+ms_status ms_scenario_check_round_trip(const ms_scenario *s);
+
+/* Check the targets' figure ids against the figure catalogue at
+ * `catalogue` (seeds/figures.yaml: a `figures:` list of entries with an
+ * `id`); MS_EINPUT with the scenario's FILE:LINE:COL for an unknown id or
+ * a catalogue that cannot be read. */
+ms_status ms_scenario_check_figures(const ms_scenario *s,
+                                    const char *catalogue);
+
 /* Print the parameter reference: plain text, or a Markdown table. */
 void ms_params_print(FILE *f, int markdown);
 

@@ -28,6 +28,11 @@ ms_status ms_sweep_load_string(const char *text, const char *path,
                                ms_sweep **out);
 void ms_sweep_destroy(ms_sweep **s);
 int64_t ms_sweep_run_count(const ms_sweep *s);
+/* Points of the design, and how many of them (the first ones) were checked
+ * at load to give a scenario that starts, with the base's shapes: all of
+ * them up to 10000. */
+int64_t ms_sweep_points(const ms_sweep *s);
+int64_t ms_sweep_points_checked(const ms_sweep *s);
 
 /* Print what a sweep will do: runs, points, estimated size and memory. */
 ms_status ms_sweep_describe(ms_sweep *s, int shard_i, int shard_n, FILE *out);
