@@ -19,8 +19,8 @@ docs/OUTPUT.md documents the files.
 Install: from the repository root, into a virtual environment that sees
 Debian's python3-h5py, -xarray, -pandas, -matplotlib:
 
-    python3 -m venv --system-site-packages ~/venv/marketsim
-    ~/venv/marketsim/bin/pip install --no-index --no-build-isolation .
+    python3 -m venv --system-site-packages ~/venvs/marketsim
+    ~/venvs/marketsim/bin/pip install --no-index --no-build-isolation .
 """
 from .reader import *  # noqa: F401,F403  (open_run, open_sweep, ...: the reader's API)
 from .api import (SimulatorError, checkout_roots, events, find_binary,  # noqa: F401

@@ -139,44 +139,35 @@ def find_binary(exe=None):
 def _yaml_value(v):
     """A Python value as the YAML text `--set KEY=VALUE` takes: str as is
     (it is parsed as YAML: "1/12", "[CN, ID]"), others in flow style."""
+    if hasattr(v, "tolist"):                  # numpy scalars and arrays
+        v = v.tolist()
     if isinstance(v, str):
         return v
     if v is None:
         raise ValueError("an override of None: give a value (the simulator has no null)")
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, (int, float)):
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
         return repr(v)
     import yaml
-    if hasattr(v, "tolist"):                  # numpy scalars and arrays
-        v = v.tolist()
     text = yaml.safe_dump(v, default_flow_style=True, width=1 << 30)
     return text.strip().removesuffix("...").strip()
 
 
-def _flatten(overrides, prefix=""):
-    """{"markets": {"CN": {"openness": 0.5}}, "run.steps": 24} as
-    [("markets.CN.openness", 0.5), ("run.steps", 24)]: nested dicts are
-    merged key by key (to replace a whole mapping, give its YAML text)."""
-    out = []
-    for k, v in overrides.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and v:
-            out += _flatten(v, key + ".")
-        else:
-            out.append((key, v))
-    return out
-
-
 def _sets(overrides):
-    """`--set KEY=VALUE` arguments for a dict of overrides."""
+    """`--set KEY=VALUE` arguments for a dict of overrides: each key a
+    scenario key as `--set` takes it (`markets.CN.openness`), each value
+    what it gets; a dict or list value replaces the whole entry, as with
+    `--set firms.Alibaba.strategy={acquire: 1}`."""
     if overrides is None:
         return []
     if not isinstance(overrides, dict):
         raise TypeError(f"overrides: a dict of scenario keys to values, e.g. "
                         f"{{'run.steps': 24}}, not {type(overrides).__name__}")
     args = []
-    for k, v in _flatten(overrides):
+    for k, v in overrides.items():
         args += ["--set", f"{k}={_yaml_value(v)}"]
     return args
 
@@ -245,10 +236,11 @@ def run(scenario, overrides=None, *, out=None, seed=None, steps=None, threads=No
 
     `scenario` is a scenario file (path) or a dict holding a whole
     scenario (as the YAML file would). `overrides` is a dict of scenario
-    keys to values, passed as `--set KEY=VALUE`: dotted keys
-    (`{"markets.CN.openness": 0.5}`) or nested dicts (`{"markets": {"CN":
-    {"openness": 0.5}}}`, merged key by key); lists and strings as YAML
-    (`"1/12"`, `["CN", "ID"]`). `seed` is `--seed`, `steps` sets
+    keys to values, each passed as `--set KEY=VALUE` (`marketsim params`
+    lists the keys): `{"markets.CN.openness": 0.5, "firms.Alibaba.strategy":
+    {"acquire": 1}, "firms.Amazon.markets": ["US", "CN"]}`; a dict or list
+    replaces the whole entry, a str is YAML text (`"1/12"`). `seed` is
+    `--seed`, `steps` sets
     run.steps, `threads` is `--threads` (results do not depend on it),
     `check` adds `--check` (the model's invariants). `exe` as in
     `find_binary`.
@@ -320,7 +312,7 @@ def sweep(spec, overrides=None, *, out=None, threads=None, include_unfinished=Fa
             doc["scenario"] = os.path.join(base, os.fspath(sc))
         if overrides:
             fixed = dict(doc.get("set") or {})
-            fixed.update(_flatten(overrides))
+            fixed.update(overrides)
             doc["set"] = fixed
         written = path = _write_yaml(doc, stem)
     else:

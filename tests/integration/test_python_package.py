@@ -67,9 +67,9 @@ USE = textwrap.dedent("""\
     print("version", ms.__version__)
     assert not ms.__file__.startswith(src + os.sep), ms.__file__
 
-    # A scenario file with overrides (dotted and nested), into a file here.
-    ds = ms.run(tiny, {"run.steps": 2, "markets": {"CN": {"openness": 0.75}}},
-                out="out/tiny.h5")
+    # A scenario file with overrides (a number, a mapping), into a file here.
+    ds = ms.run(tiny, {"run.steps": 2, "markets.CN.openness": 0.75,
+                       "firms.Jd.strategy": {"acquire": 1}}, out="out/tiny.h5")
     assert ds.attrs["path"] == os.path.abspath("out/tiny.h5"), ds.attrs["path"]
     assert ds.attrs["status"] == "complete", ds.attrs["status"]
     assert int(ds.attrs["steps_done"]) == 2, ds.attrs["steps_done"]
@@ -77,6 +77,8 @@ USE = textwrap.dedent("""\
     sc = ms.scenario(ds)
     assert sc["markets"]["CN"]["openness"] == 0.75, sc["markets"]["CN"]
     assert sc["run"]["steps"] == 2, sc["run"]
+    mix = sc["firms"]["Jd"]["strategy"]
+    assert mix["acquire"] == 1 and mix["experiment"] == mix["invest"] == 0, mix
     assert {"Ali", "Amz", "Jd"} <= set(ds.firm.values.tolist()), ds.firm.values
     with h5py.File("out/tiny.h5", "r") as f:
         raw = f["market/adopters"][()]
