@@ -362,6 +362,7 @@ def targets(path):
 # --------------------------------------------------------------------------
 # Running the simulator
 
+
 def marketsim_binary(exe=None):
     """Path of the marketsim binary: `exe`, else env MARKETSIM, else
     build/marketsim of the checkout, else PATH (`marketsim.api.find_binary`).

@@ -30,7 +30,6 @@ MS_PYTHON (Debian's python3).
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import textwrap
 import unittest
