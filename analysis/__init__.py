@@ -1,5 +1,6 @@
-"""Python readers and plots for marketsim result files.
-
-`analysis.marketsim` reads run and sweep files into xarray and pandas;
-`analysis.plot` draws overview figures (`python3 -m analysis.plot FILE.h5`).
+"""The marketsim Python package lives in analysis/marketsim/ (install it
+with pip, see README.md). This folder is a package too, so that from the
+repository root `from analysis import marketsim as ms` works without
+installing; `PYTHONPATH=analysis` gives `import marketsim` and
+`python3 -m marketsim.plot FILE.h5`.
 """

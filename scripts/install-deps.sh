@@ -10,20 +10,25 @@
 #   Fedora:  gcc cmake make pkgconf gsl-devel hdf5-devel openmpi-devel
 #            libyaml-devel CUnit-devel python3-h5py python3-pandas
 #            python3-xarray python3-matplotlib python3-nbconvert
+#            python3-pyyaml python3-pip
 #            clang compiler-rt libomp-devel valgrind
 #            (Random123 is header-only: copy its include/ folder)
 #   macOS:   brew install cmake gsl hdf5 open-mpi libyaml cunit libomp
 #            (Random123 from https://github.com/DEShawResearch/random123)
 set -eu
 
-# The last line is for the reliability tests: clang with libFuzzer and its
+# python3-pip, -setuptools, -wheel and -venv install the Python package
+# (pyproject.toml) into a virtual environment without downloading
+# anything (tests/integration/test_python_package.py). The last line is
+# for the reliability tests: clang with libFuzzer and its
 # OpenMP (tests/fuzz/run-fuzz.sh builds the whole project with clang), and
 # valgrind (tests/integration/test_valgrind.sh).
 PKGS="build-essential cmake pkg-config
 libgsl-dev librandom123-dev libhdf5-dev hdf5-tools
 libopenmpi-dev openmpi-bin libyaml-dev libcunit1-dev
 python3 python3-h5py python3-numpy python3-pandas python3-xarray
-python3-h5netcdf python3-matplotlib jupyter-nbconvert python3-ipykernel
+python3-h5netcdf python3-matplotlib python3-yaml jupyter-nbconvert python3-ipykernel
+python3-pip python3-setuptools python3-wheel python3-venv
 clang libclang-rt-14-dev libomp-14-dev valgrind"
 
 check_only=0

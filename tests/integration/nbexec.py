@@ -18,6 +18,10 @@ PY = os.environ.get("MS_PYTHON") or "/usr/bin/python3"
 CELL_TIMEOUT = 600
 
 
+#: the folders of tmp that kernel_env() gives Jupyter and IPython
+JUPYTER_DIRS = ("jupyter", "runtime", "ipython")
+
+
 def kernel_env(tmp, src, drop=(), **extra):
     """The environment for notebooks run in tmp: small settings
     (MS_NOTEBOOK_SMALL=1), TMPDIR=tmp, the repository on PYTHONPATH, the
@@ -58,16 +62,22 @@ def execute(notebook, tmp, name, env, **more):
            "--ExecutePreprocessor.kernel_name=python3",
            f"--ExecutePreprocessor.timeout={CELL_TIMEOUT}",
            "--output-dir", tmp, "--output", name, notebook]
+    before = set(os.listdir(tmp))
     t0 = time.monotonic()
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp,
                        env=dict(env, **more))
-    return r, out, time.monotonic() - t0
+    secs = time.monotonic() - t0
+    # What the notebook left in its temporary folder (TMPDIR is tmp), not
+    # counting the executed notebook and Jupyter's own folders.
+    r.leftovers = sorted(set(os.listdir(tmp)) - before - {name, *JUPYTER_DIRS})
+    return r, out, secs
 
 
 def check_executed(tc, r, out, min_cells, min_figures):
     """Assert, on the unittest.TestCase tc, that an execute() result ran
-    whole: exit 0, at least min_cells code cells and every one executed, no
-    error output, at least min_figures figures. Returns the text the
+    whole: exit 0, at least min_cells code cells and every one executed,
+    nothing left in the temporary folder, no error output, at least
+    min_figures figures. Returns the text the
     notebook printed, for the test's own checks."""
     import nbformat
     tc.assertEqual(r.returncode, 0, f"notebook failed:\n{r.stderr[-3000:]}")
@@ -75,6 +85,8 @@ def check_executed(tc, r, out, min_cells, min_figures):
     code = [c for c in nb.cells if c.cell_type == "code"]
     tc.assertGreaterEqual(len(code), min_cells)
     tc.assertTrue(all(c.execution_count for c in code), "a code cell did not run")
+    tc.assertEqual(getattr(r, "leftovers", []), [],
+                   "the notebook left files in the temporary folder (TMPDIR)")
     outputs = [o for c in code for o in c.outputs]
     tc.assertFalse([o for o in outputs if o.output_type == "error"])
     images = [o for o in outputs if "image/png" in o.get("data", {})]

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""`python3 -m analysis.plot` writes the overview PNGs of a run file.
+"""`python3 -m marketsim.plot` writes the overview PNGs of a run file.
 
 Runs the default scenario for 24 steps into a temporary folder, runs the
 plot command on it, and checks that it printed and wrote exactly the six
@@ -34,8 +34,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def plot_cmd(*args):
-    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([PY, "-m", "analysis.plot", *args], cwd=SRC, env=env,
+    env = dict(os.environ, PYTHONPATH=os.path.join(SRC, "analysis") + os.pathsep
+               + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([PY, "-m", "marketsim.plot", *args], cwd=SRC, env=env,
                           capture_output=True, text=True)
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""analysis/marketsim.py reads what the simulator writes.
+"""analysis/marketsim/reader.py reads what the simulator writes.
 
 Runs the simulator into a temporary folder (the default scenario for 24
 steps, and a run with many start-ups that exit), then checks the reader
@@ -32,7 +32,7 @@ import numpy as np
 SRC = os.environ.get("MS_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, SRC)
-from analysis import marketsim as ms  # noqa: E402
+from analysis.marketsim import reader as ms  # noqa: E402
 
 EXE = os.environ.get("MARKETSIM") or os.path.join(SRC, "build", "marketsim")
 SCENARIO = os.path.join(SRC, "scenarios", "default.yaml")

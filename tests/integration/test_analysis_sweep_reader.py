@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""analysis/marketsim.py reads the sweep files `marketsim sweep` writes.
+"""analysis/marketsim/reader.py reads the sweep files `marketsim sweep` writes.
 
 Runs scenarios/sweeps/strategy_small.yaml (27 short runs) three ways into a
 temporary folder: one process, `mpirun -n 3` (rank 0 writes, two ranks
@@ -42,7 +42,7 @@ import yaml
 SRC = os.environ.get("MS_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, SRC)
-from analysis import marketsim as ms  # noqa: E402
+from analysis.marketsim import reader as ms  # noqa: E402
 
 EXE = os.environ.get("MARKETSIM") or os.path.join(SRC, "build", "marketsim")
 SWEEP = os.path.join(SRC, "scenarios", "sweeps", "strategy_small.yaml")

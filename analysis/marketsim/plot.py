@@ -1,9 +1,10 @@
 """Overview figures of a marketsim result file.
 
-Command line (from the repository root)::
+Command line (with the package installed, or PYTHONPATH=analysis in the
+repository)::
 
-    /usr/bin/python3 -m analysis.plot results/default.h5            # PNGs next to the file
-    /usr/bin/python3 -m analysis.plot results/default.h5 -o plots/  # into plots/
+    python3 -m marketsim.plot results/default.h5            # PNGs next to the file
+    python3 -m marketsim.plot results/default.h5 -o plots/  # into plots/
 
 For a run file it writes six PNGs, named STEM.NAME.png (`RUN_FIGURES`):
 adoption (adopters / potential per market and category), shares (user
@@ -17,7 +18,7 @@ scenario's `output.datasets` left out is skipped with a note on stderr.
 Exit status 0, or 2 for a file that is not a marketsim result.
 
 In Python each figure is a function of the Dataset from
-`analysis.marketsim.open_run` that returns a matplotlib Figure (Agg
+`marketsim.open_run` that returns a matplotlib Figure (Agg
 canvas, no pyplot state), e.g. `adoption_figure(ds)`; a notebook shows it
 by ending a cell with it.
 """
@@ -30,7 +31,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 import numpy as np
 
-from analysis import marketsim as ms
+from . import reader as ms
 
 RUN_FIGURES = ("adoption", "shares", "concentration", "weights", "money", "events")
 SWEEP_FIGURES = ("sweep_adoption",)
@@ -262,7 +263,7 @@ def write_overview(path, outdir=None):
     for name, (draw, needs) in figs.items():
         missing = [v for v in needs if v not in ds]
         if missing:       # dropped by the scenario's output.datasets
-            print(f"analysis.plot: {path}: no {name} figure, the file has no "
+            print(f"marketsim.plot: {path}: no {name} figure, the file has no "
                   f"{', '.join(missing)} (output.datasets)", file=sys.stderr)
             continue
         out = os.path.join(outdir, f"{stem}.{name}.png")
@@ -273,7 +274,7 @@ def write_overview(path, outdir=None):
 
 def main(argv=None):
     p = argparse.ArgumentParser(
-        prog="python3 -m analysis.plot",
+        prog="python3 -m marketsim.plot",
         description="Write overview PNGs of a marketsim result file. For a run file: "
                     + ", ".join(RUN_FIGURES) + " (adoption per market and category, "
                     "user shares by group in the main category, HHI and foreign share, "
@@ -288,7 +289,7 @@ def main(argv=None):
     try:
         written = write_overview(args.file, args.outdir)
     except (ValueError, FileNotFoundError) as e:
-        print(f"analysis.plot: {e}", file=sys.stderr)
+        print(f"marketsim.plot: {e}", file=sys.stderr)
         return 2
     for w in written:
         print(w)

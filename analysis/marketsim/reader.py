@@ -9,7 +9,7 @@ shares.
 
 Examples (from the repository root, after `make run`)::
 
-    from analysis import marketsim as ms
+    import marketsim as ms
 
     ds = ms.open_run("results/default.h5")     # /market and /firm in one Dataset
     ds.attrs["seed"], ds.attrs["status"]        # root attributes ("20201111", "complete")
@@ -152,9 +152,9 @@ def check_schema(path):
         newer = (v is not None and v > max(SCHEMA_VERSIONS[title]))
         raise ValueError(
             f"{path}: '{title}' with schema_version {found}; this reader "
-            f"(analysis/marketsim.py) understands {_understood()}"
-            + ("; the file is newer than the reader: update analysis/marketsim.py"
-               if newer else ""))
+            f"(marketsim.reader) understands {_understood()}"
+            + ("; the file is newer than the reader: update the marketsim "
+               "package (analysis/marketsim/ in the checkout)" if newer else ""))
     return "run" if title == RUN_TITLE else "sweep"
 
 
@@ -362,18 +362,13 @@ def targets(path):
 # --------------------------------------------------------------------------
 # Running the simulator
 
-#: the repository root (the folder holding analysis/)
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 def marketsim_binary(exe=None):
     """Path of the marketsim binary: `exe`, else env MARKETSIM, else
-    ROOT/build/marketsim. Raises FileNotFoundError if it is not there."""
-    exe = exe or os.environ.get("MARKETSIM") or os.path.join(ROOT, "build", "marketsim")
-    if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
-        raise FileNotFoundError(f"{exe}: no marketsim binary; build it with `make` or "
-                                "set MARKETSIM to its path")
-    return exe
+    build/marketsim of the checkout, else PATH (`marketsim.api.find_binary`).
+    Raises FileNotFoundError saying what was tried if there is none."""
+    from .api import find_binary
+    return find_binary(exe)
 
 
 def run_scenario(scenario_file, out, steps=None, sets=(), seed=None, exe=None):
