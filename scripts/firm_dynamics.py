@@ -126,7 +126,12 @@ def world(seed, n_markets=8, n_firms=40, years=30, people_per_agent=10000.0,
                        f"start-up entry, {years} years (world seed {seed}).",
         "run": {"steps": 12 * years, "dt": "1/12", "seed": 1,
                 "people_per_agent": people_per_agent, "start_year": 2000},
-        "model": {"entry_rate": entry_rate, "entry_cash": 3.0e7,
+        # Entrants are heterogeneous (Jovanovic 1982): on average well below
+        # the best local firm, with a wide spread, so a few are good and
+        # most are not; seed money of about a year of a median market's
+        # presence cost, so that one that does not win users runs out.
+        "model": {"entry_rate": entry_rate, "entry_cash": 8.0e6,
+                  "entry_gap": 1.5, "entry_sd": 1.0,
                   "entry_beta": 0.2, "cost_experiment": 5.0e7,
                   "max_entrants": int(math.ceil(entry_rate * n_markets
                                                 * len(cats) * years * 2 + 20))},
@@ -636,6 +641,9 @@ def report(a, w, runs, seeds, walls, elapsed, others=None):
              f"by month (dt 1/12), a record a year, people_per_agent "
              f"{a.people_per_agent:g}; entry_rate {mo['entry_rate']} per market "
              f"and category per year, entry_cash {mo['entry_cash']:g} USD, "
+             f"entry_gap {mo['entry_gap']:g} and entry_sd {mo['entry_sd']:g} utils "
+             "(heterogeneous entrants: most well below the best local firm, a "
+             "few above it), "
              f"entry_beta {mo['entry_beta']}, cost_experiment "
              f"{mo['cost_experiment']:g} USD, max_entrants {mo['max_entrants']}; "
              "other model parameters at their defaults (docs/PARAMETERS.md).\n")
