@@ -66,7 +66,7 @@ EVENT_KINDS = ("launch", "entry", "exit", "enter_market", "acquisition",
 TARGET_COLUMNS = {
     "target": "object", "measure": "object", "description": "object",
     "unit": "object", "expected": "float64", "simulated": "float64",
-    "tolerance": "float64", "pass": "int8",
+    "tolerance": "float64", "min": "float64", "max": "float64", "pass": "int8",
 }
 
 #: per-run coordinates of a sweep, from /runs
@@ -340,9 +340,11 @@ def targets(path):
 
     One row per target, columns: target (figure id), measure (share,
     count, revenue, growth, ratio), description, unit, expected,
-    simulated, tolerance (absolute, in `unit`) and pass (1 pass, 0 miss,
-    -1 not computed). An empty DataFrame with these columns if the file has
-    no /targets group.
+    simulated, tolerance (absolute, in `unit`), min and max (the accepted
+    range: expected -+ tolerance, or for a figure stated as a bound its
+    bound, with expected and tolerance NaN and -inf/inf for a side without
+    one) and pass (1 pass, 0 miss, -1 not computed). An empty DataFrame with
+    these columns if the file has no /targets group.
     """
     path = os.fspath(path)
     check_schema(path)
@@ -352,6 +354,10 @@ def targets(path):
         g = f["targets"]
         cols = {}
         for c, t in TARGET_COLUMNS.items():
+            if c in ("min", "max") and c not in g and "expected" in g and "tolerance" in g:
+                sign = -1 if c == "min" else 1   # files written before bound targets
+                cols[c] = np.asarray(g["expected"][()] + sign * g["tolerance"][()], dtype=t)
+                continue
             if c not in g:
                 raise ValueError(f"{path}: /targets has no {c!r} (has {sorted(g)})")
             v = g[c][()]

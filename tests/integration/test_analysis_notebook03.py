@@ -71,7 +71,7 @@ class Notebook03(unittest.TestCase):
         shipped = [p for p in glob.glob(os.path.join(SRC, "scenarios", "*.yaml"))
                    if os.path.basename(p) != "default.yaml"]
         self.assertIn(f"{len(shipped)} scenarios, 2 replications each", text)
-        self.assertIn("target means within tolerance", text)
+        self.assertIn("target means inside their accepted range", text)
         print(f"notebook 03 executed in {secs:.1f} s", file=sys.stderr)
 
     def test_assertions_bite(self):
