@@ -153,10 +153,10 @@ static const out_def defs[] = {
     {"/market", "adopters", MS_H5_F64, SH_MC, "1", "adopters (people)",
      "people using the category (adopter agents times people_per_agent)",
      NULL, f_adopters, 0},
-    {"/market", "gmv", MS_H5_F64, SH_MC, "USD/year", "GMV",
+    {"/market", "gmv", MS_H5_F64, SH_MC, "USD/year", "merchandise value",
      "gross merchandise value of the category's users (0 where gmv is not "
      "given)", NULL, f_gmv, 0},
-    {"/market", "hhi", MS_H5_F64, SH_MC, "1", "HHI",
+    {"/market", "hhi", MS_H5_F64, SH_MC, "1", "Herfindahl index",
      "Herfindahl index of user shares by owner group (NaN without adopters)",
      NULL, f_hhi, 0},
     {"/market", "foreign_share", MS_H5_F64, SH_MC, "1", "foreign share",
