@@ -354,7 +354,10 @@ def sweep_summary(path):
             f"{path}: no /summary yet: the sweep did not finish; complete it "
             f"with `marketsim sweep SWEEP.yaml -o {path} --resume` (the "
             f"summary is written when a sweep ends)")
-    return _value_labels(_read_group(path, "summary"), "point")
+    s = _read_group(path, "summary")
+    if "home" in s.dims:                  # as in open_sweep
+        s = s.rename({"home": "startup_home"})
+    return _value_labels(s, "point")
 
 
 def _value_labels(ds, dim):

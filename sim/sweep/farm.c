@@ -44,7 +44,8 @@
 /* Start-up aggregates per (home market, entry category), over time: what
  * /startups holds. Start-ups differ from run to run, so they are never
  * kept one by one: slot K is a different firm in each run. */
-enum { SU_ENTERED, SU_ALIVE, SU_USERS, SU_REVENUE, SU_CASH, SU_VALUE, N_SU };
+enum { SU_ENTERED, SU_ALIVE, SU_USERS, SU_REVENUE, SU_CASH, SU_VALUE,
+       SU_MARKET_USERS, N_SU };
 static const struct {
     const char *name, *units, *long_name, *description;
 } su_vars[N_SU] = {
@@ -58,6 +59,10 @@ static const struct {
      "their revenue in the step, annualized, summed"},
     {"cash", "USD", "start-up cash", "their cash, summed"},
     {"value", "USD", "start-up value", "their firm value V, summed"},
+    {"market_users", "1", "start-up users (people)",
+     "people using start-ups, by the market and category where they use "
+     "them (dimensions market, category instead of home, category): with "
+     "/firm/users of the scenario's firms, the adopters"},
 };
 
 enum { ST_PENDING = 0, ST_DONE = 1, ST_FAILED = 2 };
@@ -171,6 +176,9 @@ static void startups_record(const layout *L, const ms_world *w,
         su[SU_REVENUE * plane + at] += w->revenue[f] / w->dt;
         su[SU_CASH * plane + at] += w->cash[f];
         su[SU_VALUE * plane + at] += w->value[f];
+        for (int x = 0; x < M * C; x++)
+            su[SU_MARKET_USERS * plane + (size_t)t * M * C + x] +=
+                (double)w->users[(size_t)x * w->F + f] * w->ppa;
     }
 }
 
@@ -467,9 +475,13 @@ static ms_status write_layout(farm *fm)
     MS_CALL(ms_h5_dim_names(h, "/startups", "home", mnames, L->M,
                             "home market"));
     MS_CALL(ms_h5_dim_names(h, "/startups", "category", cnames, L->C,
-                            "entry category"));
+                            "category"));
+    MS_CALL(ms_h5_dim_names(h, "/startups", "market", mnames, L->M,
+                            "market"));
     for (int k = 0; k < N_SU; k++) {
-        const char *sd[4] = {"run", "time", "home", "category"};
+        const char *sd[4] = {"run", "time", k == SU_MARKET_USERS ? "market"
+                                                                 : "home",
+                             "category"};
         char path[128];
         MS_CALL(ms_h5_var_indexed(h, "/startups", su_vars[k].name, MS_H5_F64,
                                   4, sd, su_vars[k].units,

@@ -55,7 +55,8 @@ static ms_status summarize_var(ms_h5 *h, const char *group, const char *name,
         /* Aggregates of start-ups over (home, category): summarized as
          * startups_X. */
         if (!strcmp(name, "run") || !strcmp(name, "time") ||
-            !strcmp(name, "home") || !strcmp(name, "category"))
+            !strcmp(name, "home") || !strcmp(name, "category") ||
+            !strcmp(name, "market"))
             return MS_OK;
         MS_CALL(ms_h5_attr_read(h, path, "units", units, sizeof units));
         MS_CALL(ms_h5_attr_read(h, path, "long_name", lname, sizeof lname));
@@ -64,7 +65,7 @@ static ms_status summarize_var(ms_h5 *h, const char *group, const char *name,
         m.long_name = lname;
         m.type = MS_H5_F64;
         m.ndims = 2;
-        m.dims[0] = "home";
+        m.dims[0] = !strcmp(name, "market_users") ? "market" : "home";
         m.dims[1] = "category";
         snprintf(prefixed, sizeof prefixed, "startups_%s", name);
         out_name = prefixed;
