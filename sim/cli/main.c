@@ -417,10 +417,12 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
     ms_scenario *sc;
     char outbuf[4096];
     ms_status st;
+    int64_t restart_at = 0;
     if (restart) {
         int64_t at;
         st = ms_run_checkpoint_scenario(restart, &sc, outbuf, sizeof outbuf,
                                         &at);
+        restart_at = at;
         if (st != MS_OK)
             return fail(st);
         if (!out)
@@ -454,6 +456,8 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
         warn_affinity(threads);
     ms_progress prog;
     ms_progress_init(&prog, "steps", quiet);
+    if (restart)
+        ms_progress_from(&prog, restart_at);
     install_signals();
     double targets[256];
     ms_run_opts op = {.out_path = out, .threads = (int)threads,
