@@ -191,7 +191,7 @@ def _read_group(path, group):
     with f:
         g = f[group]
         sizes = {n: d.shape[0] for n, d in g.items()
-                 if isinstance(d, h5py.Dataset) and d.is_scale}
+                 if isinstance(d, h5py.Dataset) and h5py.h5ds.is_scale(d.id)}
         # The time coordinate is written after the data of a record: read
         # the records it has.
         variables = {}
@@ -199,7 +199,7 @@ def _read_group(path, group):
             if not isinstance(d, h5py.Dataset):
                 continue
             dims = [(dd[0].name.rsplit("/", 1)[-1] if len(dd) else f"phony_dim_{i}")
-                    for i, dd in enumerate(d.dims)] if not d.is_scale else [name]
+                    for i, dd in enumerate(d.dims)] if name not in sizes else [name]
             cut = tuple(slice(0, sizes.get(dn, n)) for dn, n in zip(dims, d.shape))
             attrs = {k: _plain(v) for k, v in d.attrs.items()
                      if k not in ("DIMENSION_LIST", "REFERENCE_LIST", "CLASS", "NAME")}
