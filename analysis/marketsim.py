@@ -239,8 +239,10 @@ def open_run(path):
     with dimensions time, market, category, firm and strategy:
 
     - coordinates: `time` (year), `step` (steps done, over time), `market`,
-      `category`, `strategy`, `firm` (names; unused slots dropped), `home`
-      (home market, over firm), `slot` (the firm's index in the file);
+      `category`, `strategy`, `firm` (the firms that existed, each under its
+      own name: scenario firms, then start-ups in birth order), `home`
+      (home market, over firm), `slot` (the firm's index in the file),
+      `date` (datetime64, over time);
     - e.g. `adopters[time, market, category]` (people),
       `users[time, firm, market, category]` (people),
       `revenue[time, firm]` (USD/year), `weights[time, firm, strategy]` (1);
@@ -391,7 +393,8 @@ def events(path):
     Columns (docs/OUTPUT.md): step (0-based step of the event), time (year
     at the end of that step), kind (str: launch, entry, exit, enter_market,
     acquisition, blocked_deal, stake), actor_id/actor, target_id/target,
-    market_id/market, category_id/category (ids are file slots, -1 and ""
+    market_id/market, category_id/category (ids are indices along firm,
+    market and category, -1 and ""
     when not concerned) and amount (USD). Strings are decoded to str. An
     empty DataFrame with these columns if the run had no events.
     """
