@@ -117,8 +117,13 @@ class SweepReader(unittest.TestCase):
         self.assertEqual(dict(sw.sizes), {"run": n_runs, "time": steps // every + 1, "market": 3,
                                           "category": 2, "firm": len(ms.scenario(sw)["firms"]),
                                           "strategy": 4, "startup_home": 3})
+        # Scenario firms one by one plus start-ups together: every adopter.
+        tot = sw.users.sum("firm") + sw.startups_market_users
+        has = (sw.adopters > 0).values
+        np.testing.assert_allclose((tot / sw.adopters.where(sw.adopters > 0)).values[has], 1,
+                                   rtol=0, atol=1e-9)
         startups = ["startups_" + v for v in ("entered", "in_business", "users", "revenue",
-                                                "cash", "value")]
+                                                "cash", "value", "market_users")]
         self.assertEqual(sorted(sw.data_vars),
                          sorted(spec["outputs"] + ["population", "potential"] + startups))
         self.assertEqual(sw.adopters.dims, ("run", "time", "market", "category"))
