@@ -271,6 +271,36 @@ out:
 
 /* ---- the file ---- */
 
+/* `date` over time beside the calendar years, as in run files (a CF time
+ * coordinate xarray decodes to dates). */
+static ms_status sweep_dates(ms_h5 *h, const char *group,
+                             const ms_scenario *sc, const double *times,
+                             int T)
+{
+    char since[64], path[64];
+    snprintf(since, sizeof since, "seconds since %04ld-01-01 00:00:00",
+             (long)floor(sc->run.start_year));
+    double *secs = ms_calloc((size_t)T + 1, sizeof *secs);
+    if (!secs)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    for (int t = 0; t < T; t++)
+        secs[t] = round(ms_output_days(sc->run.start_year, times[t]) * 86400);
+    const char *td[1] = {"time"};
+    ms_h5var *v;
+    ms_status st = ms_h5_var(h, group, "date", MS_H5_F64, 1, td, 0, since,
+                             "date", &v);
+    if (st == MS_OK)
+        st = ms_h5_write(v, secs);
+    ms_free(secs);
+    snprintf(path, sizeof path, "%s/date", group);
+    if (st == MS_OK)
+        st = ms_h5_attr_str(h, path, "calendar", "proleptic_gregorian");
+    if (st == MS_OK)
+        st = ms_h5_attr_str(h, path, "description", "the record's time as "
+                            "a date (see /market/date of a run file)");
+    return st;
+}
+
 static ms_status write_layout(farm *fm)
 {
     const ms_sweep *s = fm->s;
@@ -426,6 +456,8 @@ static ms_status write_layout(farm *fm)
             st = ms_h5_dim_values(h, groups[g], "time", times, L->T, "year",
                                   "time");
         if (st == MS_OK)
+            st = sweep_dates(h, groups[g], sc, times, L->T);
+        if (st == MS_OK)
             st = ms_h5_dim_names(h, groups[g], "market", mnames, L->M,
                                  "market");
         if (st == MS_OK)
@@ -515,6 +547,7 @@ static ms_status write_layout(farm *fm)
         char path[256];
         snprintf(path, sizeof path, "%s/%s", m.group, m.name);
         MS_CALL(ms_output_describe(h, path, &m));
+        MS_CALL(ms_h5_attr_str(h, path, "coordinates", "date"));
         MS_CALL(ms_h5_attr_i64(h, path, "sweep_run_axis", 0));
     }
     return MS_OK;
