@@ -181,7 +181,7 @@ def check_run(a, b, seed_b):
     check(rev[1] == {"money": 1, "time": -1} and cash[1] == {"money": 1} and
           abs(rev[0] * year[0] - cash[0]) < 1e-9, "revenue is cash per year")
     check(parse_unit(fa.users.attrs["units"])[1] == {}, "people counts are dimensionless")
-    print(f"units parsed with the {how}")
+    print(f"units parsed with {how}")
 
     # events: xarray and the documented h5py recipe agree, as str
     ev_x = xr.open_dataset(a, engine="h5netcdf", group="events").to_dataframe()
