@@ -479,21 +479,6 @@ ms_status ms_h5_var_names(ms_h5 *f, const char *group, const char *name,
     return describe(f, path, NULL, long_name);
 }
 
-ms_status ms_h5_names_rewrite(ms_h5 *f, const char *path,
-                              const char *const *names, int n)
-{
-    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
-    H5TRY(d, "open a names dataset");
-    hid_t t = vlen_str_type();
-    herr_t w = t < 0 ? -1 : (n ? H5Dwrite(d, t, H5S_ALL, H5S_ALL,
-                                          H5P_DEFAULT, names) : 0);
-    if (t >= 0)
-        H5Tclose(t);
-    H5Dclose(d);
-    H5TRY(w, "rewrite a names dataset");
-    return MS_OK;
-}
-
 static hid_t file_type(ms_h5type t)
 {
     switch (t) {

@@ -95,10 +95,6 @@ ms_status ms_h5_dim_names(ms_h5 *f, const char *group, const char *dim,
 ms_status ms_h5_dim_values(ms_h5 *f, const char *group, const char *dim,
                            const double *values, int n, const char *units,
                            const char *long_name);
-/* Rewrite the values of an existing 1-D names dataset (e.g. firm names
- * once start-ups have entered). */
-ms_status ms_h5_names_rewrite(ms_h5 *f, const char *path,
-                              const char *const *names, int n);
 /* A coordinate of names that grows (firms as they are born): fixed-length
  * UTF-8 strings of `len` bytes (variable-length strings cannot be written
  * in single-writer mode), n names to start with; and a names variable over
