@@ -217,7 +217,7 @@ def sweep_adoption_figure(sw):
                 x = a.sel(market=m, category=c).isel(run=np.flatnonzero(sw.point.values == p))
                 mean, sd = x.mean("run"), x.std("run")
                 first = np.flatnonzero(sw.point.values == p)[0]
-                label = ", ".join(f"{'.'.join(v.split('.')[-2:])}={float(sw[v].values[first]):g}"
+                label = ", ".join(ms.param_label(sw, v, first, short=True)
                                   for v in varied) or f"point {int(p)}"
                 ax.plot(sw.time, mean, color=colors[int(p)], label=f"{label} (n={x.sizes['run']})")
                 ax.fill_between(sw.time.values, (mean - sd).values, (mean + sd).values,

@@ -31,9 +31,12 @@ returns, so a file can be rewritten or deleted while its Dataset is in use.
 
 Missing values follow the file: NaN for floats (a firm before it enters,
 a share without adopters), -1 for integers (`owner`, `alive` before
-entry). Unused firm slots (empty names) are dropped; `slot` keeps each
-firm's index in the file, which is what `owner` and the events' `*_id`
-columns refer to.
+entry); xarray's CF decoding turns the integer ones that carry a
+`_FillValue` (`alive`, `presence`, `owner`) into floats with NaN. The
+`firm` dimension holds the firms that existed, each under its own name;
+`slot` keeps each firm's index in the file, which is what `owner` and the
+events' `*_id` columns refer to. A run still being written
+(`NAME.h5.partial`, status `running`) is read as far as it got.
 
 Files this reader does not understand (another HDF5 file, a newer
 schema_version) raise ValueError from `check_schema`, which every opener
@@ -49,7 +52,7 @@ import xarray as xr
 RUN_TITLE = "marketsim run"
 SWEEP_TITLE = "marketsim sweep"
 #: schema versions this reader understands, by the file's `title` attribute
-SCHEMA_VERSIONS = {RUN_TITLE: (1,), SWEEP_TITLE: (1,)}
+SCHEMA_VERSIONS = {RUN_TITLE: (2,), SWEEP_TITLE: (2,)}
 
 #: columns of `events`, in the file's order, with their dtypes
 EVENT_COLUMNS = {
@@ -106,6 +109,18 @@ def _understood():
                      for t, v in SCHEMA_VERSIONS.items())
 
 
+def _h5open(path):
+    """An h5py.File for reading; a file being written (a run in progress, a
+    sweep whose writer was killed) is opened in single-writer/multiple-reader
+    mode. Returns (file, swmr)."""
+    try:
+        return h5py.File(path, "r"), False
+    except OSError as e:
+        if "already open for write" not in str(e) and "unable to lock" not in str(e):
+            raise
+    return h5py.File(path, "r", libver="latest", swmr=True), True
+
+
 def check_schema(path):
     """Check that `path` is a marketsim result file this reader understands.
 
@@ -120,20 +135,20 @@ def check_schema(path):
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")
     try:
-        f = h5py.File(path, "r")
+        f, swmr = _h5open(path)
     except OSError as e:
-        if "already open for write" in str(e):
-            raise ValueError(
-                f"{path}: the sweep writing this file was killed; finish it "
-                f"with `marketsim sweep SWEEP.yaml -o {path} --resume`, or "
-                f"clear the mark with `h5clear -s {path}` to read the runs "
-                f"it finished") from None
         raise ValueError(
             f"{path}: not an HDF5 file ({e}); schema_version found: none; "
             f"this reader understands {_understood()}") from None
     with f:
         title = _text(f.attrs["title"]) if "title" in f.attrs else None
         version = _plain(f.attrs["schema_version"]) if "schema_version" in f.attrs else None
+    if swmr and title == SWEEP_TITLE:
+        raise ValueError(
+            f"{path}: the sweep writing this file was killed; finish it "
+            f"with `marketsim sweep SWEEP.yaml -o {path} --resume`, or "
+            f"clear the mark with `h5clear -s {path}` to read the runs "
+            f"it finished")
     found = "none" if version is None else repr(version)
     if title is None:
         raise ValueError(
@@ -165,13 +180,38 @@ def _root_attrs(f):
 
 def _read_group(path, group):
     """One HDF5 group as an xarray.Dataset, loaded into memory, file closed."""
-    with xr.open_dataset(path, engine="h5netcdf", group=group) as d:
-        return d.load()
+    try:
+        with xr.open_dataset(path, engine="h5netcdf", group=group) as d:
+            return d.load()
+    except OSError:
+        pass
+    # A run being written: xarray cannot open it in single-writer mode, so
+    # read it with h5py and decode it the same way (CF conventions).
+    f, _ = _h5open(path)
+    with f:
+        g = f[group]
+        sizes = {n: d.shape[0] for n, d in g.items()
+                 if isinstance(d, h5py.Dataset) and h5py.h5ds.is_scale(d.id)}
+        # The time coordinate is written after the data of a record: read
+        # the records it has.
+        variables = {}
+        for name, d in g.items():
+            if not isinstance(d, h5py.Dataset):
+                continue
+            dims = [(dd[0].name.rsplit("/", 1)[-1] if len(dd) else f"phony_dim_{i}")
+                    for i, dd in enumerate(d.dims)] if name not in sizes else [name]
+            cut = tuple(slice(0, sizes.get(dn, n)) for dn, n in zip(dims, d.shape))
+            attrs = {k: _plain(v) for k, v in d.attrs.items()
+                     if k not in ("DIMENSION_LIST", "REFERENCE_LIST", "CLASS", "NAME")}
+            variables[name] = xr.Variable(dims, d[cut] if d.ndim else d[()], attrs)
+    coords = {n: variables.pop(n) for n in list(variables) if n in sizes}
+    return xr.decode_cf(xr.Dataset(variables, coords=coords))
 
 
 def _has(path, name):
     """Whether the file holds the group or dataset `name`."""
-    with h5py.File(path, "r") as f:
+    f, _ = _h5open(path)
+    with f:
         return name in f
 
 
@@ -181,8 +221,8 @@ def _scalar_text(f, name):
 
 
 def _tidy_firms(ds):
-    """Name lists as coordinates; drop unused firm slots, keeping `slot`."""
-    ds = ds.set_coords([v for v in ("step", "home") if v in ds.data_vars])
+    """Name lists as coordinates; `slot` keeps each firm's index."""
+    ds = ds.set_coords([v for v in ("step", "home", "date") if v in ds.data_vars])
     if "firm" not in ds.dims:
         return ds
     ds = ds.assign_coords(slot=("firm", np.arange(ds.sizes["firm"], dtype=np.int64)))
@@ -199,8 +239,10 @@ def open_run(path):
     with dimensions time, market, category, firm and strategy:
 
     - coordinates: `time` (year), `step` (steps done, over time), `market`,
-      `category`, `strategy`, `firm` (names; unused slots dropped), `home`
-      (home market, over firm), `slot` (the firm's index in the file);
+      `category`, `strategy`, `firm` (the firms that existed, each under its
+      own name: scenario firms, then start-ups in birth order), `home`
+      (home market, over firm), `slot` (the firm's index in the file),
+      `date` (datetime64, over time);
     - e.g. `adopters[time, market, category]` (people),
       `users[time, firm, market, category]` (people),
       `revenue[time, firm]` (USD/year), `weights[time, firm, strategy]` (1);
@@ -218,9 +260,14 @@ def open_run(path):
     parts = [_read_group(path, g) for g in ("market", "firm") if _has(path, g)]
     ds = xr.merge(parts, join="exact", combine_attrs="override")
     ds = _tidy_firms(ds)
-    with h5py.File(path, "r") as f:
+    f, _ = _h5open(path)
+    with f:
         attrs = _root_attrs(f)
         attrs["scenario"] = _scalar_text(f, "scenario")
+    if attrs.get("status") == "running":
+        # Attributes are not updated while the file is written: the last
+        # record says how far the run got.
+        attrs["steps_done"] = int(ds["step"].values[-1]) if ds.sizes.get("time") else 0
     attrs["path"] = os.path.abspath(path)
     ds.attrs = attrs
     return ds
@@ -249,6 +296,9 @@ def open_sweep(path, include_unfinished=False):
     runs = _read_group(path, "runs")
     n_run = runs.sizes["run"]
     parts = [_read_group(path, g) for g in ("market", "firm") if _has(path, g)]
+    if _has(path, "startups"):
+        su = _read_group(path, "startups").rename({"home": "startup_home"})
+        parts.append(su.rename({v: "startups_" + v for v in su.data_vars}))
     ds = xr.merge(parts, join="exact", combine_attrs="override") if parts else xr.Dataset()
     if "run" not in ds.dims:
         # A writer that attached the /runs/run scale from another group may
@@ -278,9 +328,6 @@ def open_sweep(path, include_unfinished=False):
             idx = runs[v].values.astype(int)
             ds = ds.assign_coords({v + "_value": ("run", np.array(
                 [texts[i] if 0 <= i < len(texts) else "" for i in idx], dtype=object))})
-    for v in ("name", "home"):
-        if v in ds.variables and ds[v].dtype.kind == "S":
-            ds[v] = xr.apply_ufunc(np.char.decode, ds[v], "utf-8")
     if not include_unfinished:
         ds = ds.isel(run=np.flatnonzero(status == meanings.index("done")))
     ds = _tidy_firms(ds)
@@ -309,29 +356,57 @@ def sweep_summary(path):
             f"{path}: no /summary yet: the sweep did not finish; complete it "
             f"with `marketsim sweep SWEEP.yaml -o {path} --resume` (the "
             f"summary is written when a sweep ends)")
-    return _read_group(path, "summary")
+    s = _read_group(path, "summary")
+    if "home" in s.dims:                  # as in open_sweep
+        s = s.rename({"home": "startup_home"})
+    return _value_labels(s, "point")
+
+
+def _value_labels(ds, dim):
+    """For each varied parameter whose values are not numbers (stored as
+    the index of the value in its `values` attribute), a coordinate
+    `KEY_value` over `dim` with the value's text, for labels and legends."""
+    for v in list(ds.variables):
+        values = _text(ds[v].attrs.get("values", "")) if dim in ds[v].dims else ""
+        if values:
+            texts = values.rstrip("\n").split("\n")
+            idx = np.nan_to_num(ds[v].values.astype(float), nan=-1).astype(int)
+            ds = ds.assign_coords({v + "_value": (dim, np.array(
+                [texts[i] if 0 <= i < len(texts) else "" for i in idx], dtype=object))})
+    return ds
+
+
+def param_label(ds, key, i, short=False):
+    """Readable `KEY=VALUE` text of varied parameter `key` at position `i`
+    of its dimension (run or point): the value's text for non-numeric
+    parameters (e.g. `Alibaba.strategy={acquire: 1}`), else the number;
+    `short` keeps the last two parts of the key."""
+    name = ".".join(key.split(".")[-2:]) if short else key
+    if key + "_value" in ds.coords:
+        return f"{name}={_text(ds[key + '_value'].values[i])}"
+    return f"{name}={float(ds[key].values[i]):g}"
 
 
 def events(path):
-    """The event table /events/events as a pandas.DataFrame, one row per event.
+    """The event table /events as a pandas.DataFrame, one row per event.
 
     Columns (docs/OUTPUT.md): step (0-based step of the event), time (year
     at the end of that step), kind (str: launch, entry, exit, enter_market,
     acquisition, blocked_deal, stake), actor_id/actor, target_id/target,
-    market_id/market, category_id/category (ids are file slots, -1 and ""
+    market_id/market, category_id/category (ids are indices along firm,
+    market and category, -1 and ""
     when not concerned) and amount (USD). Strings are decoded to str. An
     empty DataFrame with these columns if the run had no events.
     """
     path = os.fspath(path)
     check_schema(path)
-    with h5py.File(path, "r") as f:
-        table = f["events/events"][()] if "events/events" in f else None
-    if table is None or len(table) == 0:
+    if not _has(path, "events/event"):
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EVENT_COLUMNS.items()})
-    df = pd.DataFrame({name: table[name] for name in table.dtype.names})
-    for name in table.dtype.names:
-        if table.dtype[name].kind in "SOU":
-            df[name] = [_text(x) for x in df[name]]
+    table = _read_group(path, "events")
+    n = min(table[c].size for c in EVENT_COLUMNS)     # a run being written
+    df = pd.DataFrame({c: table[c].values[:n] for c in EVENT_COLUMNS})
+    for c, t in EVENT_COLUMNS.items():
+        df[c] = [_text(x) for x in df[c]] if t == "object" else df[c].astype(t)
     return df
 
 

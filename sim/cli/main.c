@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "cli/progress.h"
+#include "marketsim/ms_export.h"
 
 #include "marketsim/ms_alloc.h"
 #include "marketsim/ms_calibrate.h"
@@ -134,6 +135,7 @@ static const char *main_help =
     "  merge SHARD... -o F join the shard files of a sweep\n"
     "  calibrate SCENARIO  fit free parameters to the scenario's targets\n"
     "  info FILE           what a result file holds, with key figures\n"
+    "  export FILE --csv D the file's tables as tidy CSV files in folder D\n"
     "  params              every scenario parameter: default, bounds, unit\n"
     "\n"
     "options:\n"
@@ -248,6 +250,30 @@ static const char *info_help =
     "\n"
     "Print what a result file holds (attributes, groups, datasets with\n"
     "their shapes and units) and its key figures at the last record.\n";
+
+static const char *export_help =
+    "usage: marketsim export FILE.h5 --csv DIR\n"
+    "\n"
+    "Write the tables of a run or sweep file as CSV files in DIR (created\n"
+    "if missing), for R, Stata or a spreadsheet. Tables are tidy (long):\n"
+    "one column per dimension, then one per variable, one row per\n"
+    "combination of the dimensions. A run file gives markets.csv (time,\n"
+    "market, category), firms.csv (time, firm) and firms_by_*.csv (users\n"
+    "by market and category, quality, localization, weights), events.csv\n"
+    "and targets.csv; a sweep file the same with a leading run column, plus\n"
+    "runs.csv (each run's point, seed, status and varied parameters),\n"
+    "summary*.csv (mean and sd per point) and startups*.csv. Facts that\n"
+    "do not change over time (population, a firm's home, a point's\n"
+    "parameters) and step and date are repeated in each table they belong\n"
+    "to, so every table reads alone.\n"
+    "\n"
+    "The first line of each file gives the units of the columns\n"
+    "(\"# units: year,,,1,USD/year\", empty for names), the second the\n"
+    "column names. Missing values are NA. Read them with, e.g.\n"
+    "  R:      read.csv(\"DIR/markets.csv\", skip = 1)\n"
+    "  pandas: pd.read_csv(\"DIR/markets.csv\", skiprows=1)\n"
+    "  Stata:  import delimited DIR/markets.csv, varnames(2) rowrange(3)\n"
+    "Columns and units are those of docs/OUTPUT.md.\n";
 
 static const char *params_help =
     "usage: marketsim params [--markdown]\n"
@@ -489,10 +515,12 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
     ms_scenario *sc;
     char outbuf[4096];
     ms_status st;
+    int64_t restart_at = 0;
     if (restart) {
         int64_t at;
         st = ms_run_checkpoint_scenario(restart, &sc, outbuf, sizeof outbuf,
                                         &at);
+        restart_at = at;
         if (st != MS_OK)
             return fail(st);
         if (!out)
@@ -530,6 +558,8 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
         warn_affinity(threads);
     ms_progress prog;
     ms_progress_init(&prog, "steps", quiet);
+    if (restart)
+        ms_progress_from(&prog, restart_at);
     install_signals();
     double targets[256];
     ms_run_opts op = {.out_path = out, .threads = (int)threads,
@@ -647,6 +677,33 @@ static int cmd_info(int argc, char **argv)
     if (argc != 1)
         return usage_error("%s", "info: give one result file");
     ms_status st = ms_info_print(argv[0], stdout, 0);
+    return st == MS_OK ? 0 : fail(st);
+}
+
+static int cmd_export(int argc, char **argv)
+{
+    if (want_help(argc, argv)) {
+        fputs(export_help, stdout);
+        return 0;
+    }
+    const char *file = NULL, *dir = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--csv")) {
+            if (i + 1 >= argc)
+                return usage_error("%s needs a folder, e.g. --csv results/csv",
+                                   argv[i]);
+            dir = argv[++i];
+        } else {
+            int rc = positional("export", "result file", argv[i], &file);
+            if (rc)
+                return rc;
+        }
+    }
+    if (!file || !dir)
+        return usage_error("%s", "export: give a result file and --csv DIR, "
+                           "e.g. marketsim export results/default.h5 --csv "
+                           "results/default-csv");
+    ms_status st = ms_export_csv(file, dir, stdout);
     return st == MS_OK ? 0 : fail(st);
 }
 
@@ -954,5 +1011,7 @@ static int dispatch(int argc, char **argv)
         return cmd_calibrate(argc - 2, argv + 2);
     if (!strcmp(cmd, "params"))
         return cmd_params(argc - 2, argv + 2);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(argc - 2, argv + 2);
     return usage_error("unknown command '%s'", cmd);
 }

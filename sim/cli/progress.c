@@ -7,6 +7,7 @@
 
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 void ms_progress_init(ms_progress *p, const char *what, int quiet)
@@ -14,9 +15,22 @@ void ms_progress_init(ms_progress *p, const char *what, int quiet)
     p->what = what;
     p->quiet = quiet;
     p->tty = isatty(2);
+    /* MARKETSIM_PROGRESS_SECONDS: seconds between lines when stderr is not
+     * a terminal (default 5; 0 prints a line per step). */
+    const char *e = getenv("MARKETSIM_PROGRESS_SECONDS");
+    char *end = NULL;
+    double g = e ? strtod(e, &end) : -1;
+    p->gap = (e && end != e && g >= 0) ? g : 5.0;
     p->start = p->last = omp_get_wtime();
     p->last_done = 0;
+    p->base = 0;
     p->drawn = 0;
+}
+
+void ms_progress_from(ms_progress *p, int64_t base)
+{
+    p->base = base > 0 ? base : 0;
+    p->last_done = p->base;
 }
 
 static void fmt_time(char *buf, size_t size, double s)
@@ -38,13 +52,13 @@ void ms_progress_update(void *vp, int64_t done, int64_t total)
         return;
     double now = omp_get_wtime();
     int final = done >= total;
-    double gap = p->tty ? 0.1 : 5.0;
+    double gap = p->tty ? 0.1 : p->gap;
     if (!final && now - p->last < gap)
         return;
-    if (final && !p->tty && now - p->start < gap)
+    if (final && !p->tty && now - p->start < gap && gap > 0)
         return; /* short work: no line at all */
     double el = now - p->start;
-    double rate = el > 0 ? (double)done / el : 0;
+    double rate = el > 0 ? (double)(done - p->base) / el : 0;
     char eta[32];
     fmt_time(eta, sizeof eta, rate > 0 ? (double)(total - done) / rate : -1);
     double frac = total > 0 ? (double)done / (double)total : 1;
@@ -59,9 +73,13 @@ void ms_progress_update(void *vp, int64_t done, int64_t total)
                 rate, p->what, eta);
         p->drawn = 1;
     } else {
-        fprintf(stderr, "marketsim: %lld/%lld %s (%.0f%%), %.1f %s/s, ETA %s\n",
-                (long long)done, (long long)total, p->what, 100 * frac, rate,
-                p->what, eta);
+        char here[64] = "";
+        if (p->base > 0)
+            snprintf(here, sizeof here, ", %lld in this process",
+                     (long long)(done - p->base));
+        fprintf(stderr, "marketsim: %lld/%lld %s (%.0f%%)%s, %.1f %s/s, ETA "
+                "%s\n", (long long)done, (long long)total, p->what,
+                100 * frac, here, rate, p->what, eta);
     }
     fflush(stderr);
     p->last = now;

@@ -96,7 +96,7 @@ static int arrays(const ms_world *wc, arr *a)
 
 ms_status ms_checkpoint_write(const char *path, const ms_world *w,
                               const void *runfile, size_t runfile_bytes,
-                              const char *out_path)
+                              const char *out_path, double wall_seconds)
 {
     ms_h5 *h;
     MS_CALL(ms_h5_create(path, &h));
@@ -111,6 +111,7 @@ ms_status ms_checkpoint_write(const char *path, const ms_world *w,
     if (st == MS_OK) st = ms_h5_attr_i64(h, "/", "firm_slots", w->F);
     if (st == MS_OK) st = ms_h5_attr_i64(h, "/", "sizeof_long", (int64_t)sizeof(long));
     if (st == MS_OK) st = ms_h5_attr_str(h, "/", "output", out_path ? out_path : "");
+    if (st == MS_OK) st = ms_h5_attr_f64(h, "/", "wall_seconds", wall_seconds);
     int64_t ints[7] = {w->n_firms, w->entrants, w->entrants_dropped,
                        w->ev_dropped, w->n_partners, w->n_stakes, w->step};
     if (st == MS_OK) st = ms_h5_bytes(h, "/counters", ints, sizeof ints);
@@ -220,4 +221,20 @@ ms_status ms_checkpoint_load(const char *path, ms_world *w, void **runfile,
         st = ms_h5_bytes_read(h, "/runfile", runfile, runfile_bytes);
     ms_h5_close(&h, 1);
     return st;
+}
+
+double ms_checkpoint_wall(const char *path)
+{
+    ms_h5 *h;
+    if (ms_h5_open_ro(path, &h) != MS_OK) {
+        ms_error_clear();
+        return 0;
+    }
+    char buf[64];
+    double wall = 0;
+    if (ms_h5_attr_read(h, "/", "wall_seconds", buf, sizeof buf) == MS_OK)
+        wall = strtod(buf, NULL);
+    ms_error_clear();
+    ms_h5_close(&h, 1);
+    return wall > 0 ? wall : 0;
 }

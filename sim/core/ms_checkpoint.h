@@ -11,10 +11,11 @@
 #include <stdint.h>
 
 /* Write the world's state, and the run file's bytes so far, to path
- * (atomically). out_path is the run file the checkpoint continues. */
+ * (atomically). out_path is the run file the checkpoint continues;
+ * wall_seconds the run's wall time so far (over all its restarts). */
 ms_status ms_checkpoint_write(const char *path, const ms_world *w,
                               const void *runfile, size_t runfile_bytes,
-                              const char *out_path);
+                              const char *out_path, double wall_seconds);
 /* What a checkpoint continues: its scenario (caller frees with ms_free),
  * its run file's path and the step it was taken at. */
 ms_status ms_checkpoint_info(const char *path, char **scenario_yaml,
@@ -23,5 +24,8 @@ ms_status ms_checkpoint_info(const char *path, char **scenario_yaml,
  * return the run file's bytes (caller frees). */
 ms_status ms_checkpoint_load(const char *path, ms_world *w, void **runfile,
                              size_t *runfile_bytes);
+/* The wall time the run had taken when the checkpoint was written, s (0
+ * for a checkpoint that does not say). */
+double ms_checkpoint_wall(const char *path);
 
 #endif

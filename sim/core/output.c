@@ -16,7 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 1
+/* 2: firms as they exist (a growing firm dimension), events as columns,
+ * CF attributes, readable while written. */
+#define SCHEMA_VERSION 2
 
 typedef enum { SH_MC, SH_F, SH_FMC, SH_FC, SH_FM, SH_FS } shape;
 
@@ -24,7 +26,8 @@ typedef struct out_def {
     const char *group, *name;
     ms_h5type type;
     shape sh;
-    const char *units, *long_name;
+    const char *units, *long_name, *description;
+    const char *flags;   /* flag_meanings of the values 0, 1, ... or NULL */
     void (*fill)(const ms_world *w, void *buf);
     int always;   /* written even when output.datasets leaves it out */
 } out_def;
@@ -143,48 +146,56 @@ static void f_alive(const ms_world *w, void *b)
         o[f] = f < w->n_firms ? (int8_t)w->alive[f] : -1;
 }
 
+/* Units follow udunits (CF): "1" for counts of people and for shares,
+ * "USD" for stocks, "USD/year" for annualized flows. long_name is the
+ * short label plots put on axes; description says what the value is. */
 static const out_def defs[] = {
-    {"/market", "adopters", MS_H5_F64, SH_MC, "people",
-     "people using the category (adopters A, times people_per_agent)",
-     f_adopters, 0},
-    {"/market", "gmv", MS_H5_F64, SH_MC, "USD/year",
+    {"/market", "adopters", MS_H5_F64, SH_MC, "1", "adopters (people)",
+     "people using the category (adopter agents times people_per_agent)",
+     NULL, f_adopters, 0},
+    {"/market", "gmv", MS_H5_F64, SH_MC, "USD/year", "merchandise value",
      "gross merchandise value of the category's users (0 where gmv is not "
-     "given)", f_gmv, 0},
-    {"/market", "hhi", MS_H5_F64, SH_MC, "1",
+     "given)", NULL, f_gmv, 0},
+    {"/market", "hhi", MS_H5_F64, SH_MC, "1", "Herfindahl index",
      "Herfindahl index of user shares by owner group (NaN without adopters)",
-     f_hhi, 0},
-    {"/market", "foreign_share", MS_H5_F64, SH_MC, "1",
-     "share of users served by firms whose home is another market",
+     NULL, f_hhi, 0},
+    {"/market", "foreign_share", MS_H5_F64, SH_MC, "1", "foreign share",
+     "share of users served by firms whose home is another market", NULL,
      f_foreign, 0},
-    {"/firm", "users", MS_H5_F64, SH_FMC, "people",
-     "users of the firm (n, times people_per_agent)", f_users, 0},
-    {"/firm", "revenue", MS_H5_F64, SH_F, "USD/year",
-     "revenue in the step, annualized (R / dt)", f_revenue, 0},
-    {"/firm", "costs", MS_H5_F64, SH_F, "USD/year",
-     "serving and presence costs in the step, annualized (K / dt)", f_costs,
-     0},
-    {"/firm", "cash", MS_H5_F64, SH_F, "USD", "cash W at the end of the step",
-     f_cash, 0},
-    {"/firm", "value", MS_H5_F64, SH_F, "USD",
-     "firm value V = revenue_multiple * R/dt + W + stakes", f_value, 0},
-    {"/firm", "quality", MS_H5_F64, SH_FC, "utils",
-     "log-quality a (NaN: does not offer the category)", f_quality, 0},
-    {"/firm", "localization", MS_H5_F64, SH_FM, "1",
-     "localization L (1 at home)", f_loc, 0},
-    {"/firm", "presence", MS_H5_I8, SH_FM, "1",
-     "1 where the firm is present and in business, else 0", f_presence, 0},
-    {"/firm", "weights", MS_H5_F64, SH_FS, "1",
-     "strategy mix w (sums to 1 over strategies)", f_weights, 0},
-    {"/firm", "owner", MS_H5_I32, SH_F, "1",
-     "index of the owning firm (itself unless acquired)", f_owner, 0},
-    {"/firm", "group_revenue", MS_H5_F64, SH_F, "USD/year",
+    {"/firm", "users", MS_H5_F64, SH_FMC, "1", "users (people)",
+     "people using the firm (user agents times people_per_agent)", NULL,
+     f_users, 0},
+    {"/firm", "revenue", MS_H5_F64, SH_F, "USD/year", "revenue",
+     "revenue in the step, annualized (R / dt)", NULL, f_revenue, 0},
+    {"/firm", "costs", MS_H5_F64, SH_F, "USD/year", "costs",
+     "serving and presence costs in the step, annualized (K / dt)", NULL,
+     f_costs, 0},
+    {"/firm", "cash", MS_H5_F64, SH_F, "USD", "cash",
+     "cash W at the end of the step", NULL, f_cash, 0},
+    {"/firm", "value", MS_H5_F64, SH_F, "USD", "value",
+     "firm value V = revenue_multiple * R/dt + W + stakes", NULL, f_value, 0},
+    {"/firm", "quality", MS_H5_F64, SH_FC, "1", "quality",
+     "log-quality a, in utils (NaN: does not offer the category)", NULL,
+     f_quality, 0},
+    {"/firm", "localization", MS_H5_F64, SH_FM, "1", "localization",
+     "localization L (1 at home)", NULL, f_loc, 0},
+    {"/firm", "presence", MS_H5_I8, SH_FM, "1", "presence",
+     "1 where the firm is present and in business, else 0; -1 (fill) "
+     "before the firm entered", "absent present", f_presence, 0},
+    {"/firm", "weights", MS_H5_F64, SH_FS, "1", "strategy weight",
+     "strategy mix w (sums to 1 over strategies)", NULL, f_weights, 0},
+    {"/firm", "owner", MS_H5_I32, SH_F, "1", "owner index",
+     "index along firm of the owning firm (itself unless acquired); -1 "
+     "(fill) before the firm entered", NULL, f_owner, 0},
+    {"/firm", "group_revenue", MS_H5_F64, SH_F, "USD/year", "group revenue",
      "revenue of the group the firm heads, annualized (NaN if it is owned)",
-     f_group_revenue, 0},
-    {"/firm", "abroad_share", MS_H5_F64, SH_F, "1",
-     "share of group revenue earned outside the head's home market",
+     NULL, f_group_revenue, 0},
+    {"/firm", "abroad_share", MS_H5_F64, SH_F, "1", "abroad share",
+     "share of group revenue earned outside the head's home market", NULL,
      f_abroad, 0},
-    {"/firm", "alive", MS_H5_I8, SH_F, "1",
-     "1 while in business, 0 after exit, -1 before entry", f_alive, 1},
+    {"/firm", "alive", MS_H5_I8, SH_F, "1", "in business",
+     "1 while in business, 0 after exit; -1 (fill) before entry",
+     "exited in_business", f_alive, 1},
 };
 
 #define N_DEFS ((int)(sizeof defs / sizeof defs[0]))
@@ -221,6 +232,8 @@ void ms_outvar_get(int i, ms_outvar_meta *m)
     m->name = d->name;
     m->units = d->units;
     m->long_name = d->long_name;
+    m->description = d->description;
+    m->flags = d->flags;
     m->type = d->type;
     m->ndims = shape_dims(d->sh, m->dims);
 }
@@ -252,7 +265,10 @@ void ms_outvar_fill(int i, const ms_world *w, void *buf) { defs[i].fill(w, buf);
 struct ms_output {
     ms_h5 *h5;
     ms_h5var *var[N_DEFS];     /* NULL when not kept */
-    ms_h5var *time[2], *step[2];
+    ms_h5var *time[2], *step[2], *date[2];
+    ms_h5var *firm, *home;     /* the growing firm coordinate and homes */
+    int nf;                    /* firms in the file so far */
+    double flushed;            /* monotonic time of the last flush, s */
     ms_h5var *events;
     ms_h5_event_row *rows;     /* [cap_ev] */
     const char **fnames, **homes; /* [F] borrowed from the world */
@@ -268,6 +284,36 @@ static int kept(const ms_scenario *sc, const out_def *d)
         if (!strcmp(sc->output.datasets[i], d->name))
             return 1;
     return 0;
+}
+
+ms_status ms_output_describe(ms_h5 *h, const char *path,
+                             const ms_outvar_meta *m)
+{
+    MS_CALL(ms_h5_attr_str(h, path, "description", m->description));
+    if (m->flags) {
+        static const int8_t vals[] = {0, 1, 2, 3, 4, 5, 6, 7};
+        int n = 1;
+        for (const char *c = m->flags; *c; c++)
+            n += *c == ' ';
+        MS_CALL(ms_h5_attr_flags(h, path, vals, n, m->flags));
+    }
+    return MS_OK;
+}
+
+static int is_leap(long y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+double ms_output_days(double start, double year)
+{
+    long y0 = (long)floor(start), y = (long)floor(year);
+    double days = 0;
+    for (long k = y0; k < y; k++)
+        days += is_leap(k) ? 366 : 365;
+    for (long k = y; k < y0; k++)
+        days -= is_leap(k) ? 366 : 365;
+    return days + (year - (double)y) * (is_leap(y) ? 366 : 365);
 }
 
 static void fill_firm_names(ms_output *o, const ms_world *w)
@@ -295,6 +341,8 @@ static ms_status write_header(ms_output *o, const ms_world *w,
     MS_CALL(ms_h5_attr_i64(h, "/", "steps", sc->run.steps));
     MS_CALL(ms_h5_attr_i64(h, "/", "steps_done", 0));
     MS_CALL(ms_h5_attr_f64(h, "/", "dt", sc->run.dt));
+    MS_CALL(ms_h5_attr_f64(h, "/", "start_year", sc->run.start_year));
+    MS_CALL(ms_h5_attr_str(h, "/", "Conventions", "CF-1.8"));
     MS_CALL(ms_h5_attr_f64(h, "/", "people_per_agent", w->ppa));
     MS_CALL(ms_h5_attr_i64(h, "/", "consumers", (int64_t)w->N));
     MS_CALL(ms_h5_attr_i64(h, "/", "threads", info ? info->threads : 0));
@@ -323,33 +371,55 @@ static ms_status write_dims(ms_output *o, const ms_world *w)
         mnames[m] = sc->markets[m].name;
     for (int c = 0; c < w->C; c++)
         cnames[c] = sc->categories[c].name;
+    char since[64];
+    snprintf(since, sizeof since, "seconds since %04ld-01-01 00:00:00",
+             (long)floor(sc->run.start_year));
     const char *groups[2] = {"/market", "/firm"};
     for (int g = 0; g < 2; g++) {
+        char path[64];
         MS_CALL(ms_h5_group(o->h5, groups[g]));
-        MS_CALL(ms_h5_dim_record(o->h5, groups[g], "time", "year",
-                                 "calendar time (start_year + step * dt)",
+        MS_CALL(ms_h5_dim_record(o->h5, groups[g], "time", "year", "time",
                                  &o->time[g]));
+        snprintf(path, sizeof path, "%s/time", groups[g]);
+        MS_CALL(ms_h5_attr_str(o->h5, path, "description", "calendar time "
+                               "of the record, start_year + step * dt"));
+        MS_CALL(ms_h5_attr_str(o->h5, path, "axis", "T"));
         MS_CALL(ms_h5_dim_names(o->h5, groups[g], "market", mnames, w->M,
                                 "market"));
         MS_CALL(ms_h5_dim_names(o->h5, groups[g], "category", cnames, w->C,
                                 "product category"));
         const char *tdim[1] = {"time"};
         MS_CALL(ms_h5_var(o->h5, groups[g], "step", MS_H5_I64, 1, tdim, 1,
-                          "steps", "steps done at this record", &o->step[g]));
+                          "1", "step", &o->step[g]));
+        snprintf(path, sizeof path, "%s/step", groups[g]);
+        MS_CALL(ms_h5_attr_str(o->h5, path, "description",
+                               "steps done at the record"));
+        MS_CALL(ms_h5_var(o->h5, groups[g], "date", MS_H5_F64, 1, tdim, 1,
+                          since, "date", &o->date[g]));
+        snprintf(path, sizeof path, "%s/date", groups[g]);
+        MS_CALL(ms_h5_attr_str(o->h5, path, "calendar", "proleptic_gregorian"));
+        MS_CALL(ms_h5_attr_str(o->h5, path, "description", "the record's "
+                               "time as a date: January 1 of each whole "
+                               "year, a fraction of a year as that share of "
+                               "its days"));
     }
-    /* Firms: the dimension holds every id the run may create; names of
-     * firms not yet created are empty until the file is closed. */
+    /* Firms: the dimension holds the firms created so far and grows as
+     * start-ups enter. */
     fill_firm_names(o, w);
-    ms_status st = ms_h5_dim_names(o->h5, "/firm", "firm", o->fnames, w->F,
-                                   "firm");
-    if (st == MS_OK)
-        st = ms_h5_var_names(o->h5, "/firm", "home", "firm", o->homes, w->F,
-                             "home market of the firm");
-    if (st == MS_OK)
-        st = ms_h5_dim_names(o->h5, "/firm", "strategy", ms_strategy_names,
-                             MS_N_STRATEGIES, "strategy (in the order firms "
-                             "carry them out)");
-    MS_CALL(st);
+    o->nf = w->n_firms;
+    MS_CALL(ms_h5_dim_names_grow(o->h5, "/firm", "firm", MS_NAME_MAX,
+                                 o->fnames, w->n_firms, "firm", &o->firm));
+    MS_CALL(ms_h5_attr_str(o->h5, "/firm/firm", "description", "firm names: "
+                           "the scenario's firms, then start-ups "
+                           "(new-MARKET-CATEGORY-K) in the order they "
+                           "entered"));
+    MS_CALL(ms_h5_var_names_grow(o->h5, "/firm", "home", "firm", MS_NAME_MAX,
+                                 o->homes, w->n_firms, "home market",
+                                 &o->home));
+    MS_CALL(ms_h5_dim_names(o->h5, "/firm", "strategy", ms_strategy_names,
+                            MS_N_STRATEGIES, "strategy"));
+    MS_CALL(ms_h5_attr_str(o->h5, "/firm/strategy", "description",
+                           "strategies, in the order firms carry them out"));
 
     /* Static market facts. */
     double pop[MS_MAX_MARKETS];
@@ -358,20 +428,23 @@ static ms_status write_dims(ms_output *o, const ms_world *w)
     const char *mdim[1] = {"market"};
     ms_h5var *v;
     MS_CALL(ms_h5_var(o->h5, "/market", "population", MS_H5_F64, 1, mdim, 0,
-                      "people", "people represented (agents times "
-                      "people_per_agent)", &v));
+                      "1", "population (people)", &v));
+    MS_CALL(ms_h5_attr_str(o->h5, "/market/population", "description",
+                           "people represented (agents times "
+                           "people_per_agent)"));
     MS_CALL(ms_h5_write(v, pop));
     double *pot = o->buf;
     FOR_MC pot[m * w->C + c] = (double)w->K[m * w->C + c] * w->ppa;
     const char *mcdim[2] = {"market", "category"};
     MS_CALL(ms_h5_var(o->h5, "/market", "potential", MS_H5_F64, 2, mcdim, 0,
-                      "people", "people who can ever adopt (kappa N, times "
-                      "people_per_agent)", &v));
+                      "1", "potential (people)", &v));
+    MS_CALL(ms_h5_attr_str(o->h5, "/market/potential", "description",
+                           "people who can ever adopt (kappa N, times "
+                           "people_per_agent)"));
     MS_CALL(ms_h5_write(v, pot));
     MS_CALL(ms_h5_group(o->h5, "/events"));
-    MS_CALL(ms_h5_events(o->h5, "/events/events", "what firms did: launch, "
-                         "entry, exit, enter_market, acquisition, "
-                         "blocked_deal, stake (amount in USD)", &o->events));
+    MS_CALL(ms_h5_events(o->h5, "/events", (size_t)w->cap_ev, "what firms "
+                         "did, one row per event", &o->events));
     return MS_OK;
 }
 
@@ -396,6 +469,12 @@ static ms_status open_all(ms_output *o, const ms_world *w,
         int nd = 1 + shape_dims(d->sh, dims + 1);
         MS_CALL(ms_h5_var(o->h5, d->group, d->name, d->type, nd, dims, 1,
                           d->units, d->long_name, &o->var[i]));
+        char path[128];
+        ms_outvar_meta m;
+        ms_outvar_get(i, &m);
+        snprintf(path, sizeof path, "%s/%s", d->group, d->name);
+        MS_CALL(ms_output_describe(o->h5, path, &m));
+        MS_CALL(ms_h5_attr_str(o->h5, path, "coordinates", "step date"));
     }
     return MS_OK;
 }
@@ -407,9 +486,13 @@ ms_status ms_output_open(const char *path, const ms_world *w,
 {
     ms_output *o;
     MS_CALL(output_alloc(w, &o));
-    ms_status st = ms_h5_create(path, &o->h5);
+    ms_status st = ms_h5_create_swmr(path, &o->h5);
     if (st == MS_OK)
         st = open_all(o, w, info);
+    if (st == MS_OK)
+        st = ms_h5_flush(o->h5);
+    if (st == MS_OK)
+        st = ms_h5_start_swmr(o->h5);
     if (st != MS_OK) {
         ms_error_frame(__FILE__, __LINE__, __func__);
         ms_output_discard(&o);
@@ -483,6 +566,18 @@ ms_status ms_output_resume(const char *path, const ms_world *w,
         snprintf(vp, sizeof vp, "%s/step", groups[g]);
         if (st == MS_OK)
             st = ms_h5_var_open(o->h5, vp, MS_H5_I64, &o->step[g]);
+        snprintf(vp, sizeof vp, "%s/date", groups[g]);
+        if (st == MS_OK)
+            st = ms_h5_var_open(o->h5, vp, MS_H5_F64, &o->date[g]);
+    }
+    if (st == MS_OK)
+        st = ms_h5_var_open(o->h5, "/firm/firm", MS_H5_STR, &o->firm);
+    if (st == MS_OK)
+        st = ms_h5_var_open(o->h5, "/firm/home", MS_H5_STR, &o->home);
+    if (st == MS_OK) {
+        int64_t dims[8];
+        ms_h5_var_shape(o->firm, dims);
+        o->nf = (int)dims[0];
     }
     for (int i = 0; i < N_DEFS && st == MS_OK; i++) {
         if (!kept(w->sc, &defs[i]))
@@ -491,11 +586,13 @@ ms_status ms_output_resume(const char *path, const ms_world *w,
         st = ms_h5_var_open(o->h5, vp, defs[i].type, &o->var[i]);
     }
     if (st == MS_OK)
-        st = ms_h5_var_open(o->h5, "/events/events", MS_H5_STR, &o->events);
+        st = ms_h5_events_open(o->h5, "/events", (size_t)w->cap_ev,
+                               &o->events);
     if (st == MS_OK) {
         int64_t dims[8];
         ms_h5_var_shape(o->time[0], dims);
         o->rec = dims[0];
+        st = ms_h5_start_swmr(o->h5);
     }
     if (st != MS_OK) {
         ms_output_discard(&o);
@@ -531,19 +628,44 @@ ms_status ms_output_record(ms_output *o, const ms_world *w)
 {
     double t = w->sc->run.start_year + (double)w->step * w->dt;
     int64_t step = w->step;
-    for (int g = 0; g < 2; g++) {
-        MS_CALL(ms_h5_write_scalar_record(o->time[g], o->rec, t));
-        MS_CALL(ms_h5_write_record(o->step[g], o->rec, &step));
+    if (w->n_firms > o->nf) {
+        /* Start-ups entered: grow the firm dimension (the fill functions
+         * lay records out firm first, so a record's first n_firms slabs
+         * are the firms that exist). */
+        fill_firm_names(o, w);
+        MS_CALL(ms_h5_names_append(o->firm, o->fnames, w->n_firms));
+        MS_CALL(ms_h5_names_append(o->home, o->homes, w->n_firms));
+        for (int i = 0; i < N_DEFS; i++)
+            if (o->var[i] && !strcmp(defs[i].group, "/firm"))
+                MS_CALL(ms_h5_extend(o->var[i], 1, w->n_firms));
+        o->nf = w->n_firms;
     }
+    /* Data first, the time coordinates last: a reader following the file
+     * sees a record once its time is there. */
     for (int i = 0; i < N_DEFS; i++) {
         if (!o->var[i])
             continue;
         defs[i].fill(w, o->buf);
         MS_CALL(ms_h5_write_record(o->var[i], o->rec, o->buf));
     }
+    /* Whole seconds, so that dates decode exactly. */
+    double secs = round(ms_output_days(w->sc->run.start_year, t) * 86400);
+    for (int g = 0; g < 2; g++) {
+        MS_CALL(ms_h5_write_record(o->step[g], o->rec, &step));
+        MS_CALL(ms_h5_write_scalar_record(o->date[g], o->rec, secs));
+        MS_CALL(ms_h5_write_scalar_record(o->time[g], o->rec, t));
+    }
     o->rec++;
-    MS_CALL(ms_h5_attr_i64(o->h5, "/", "steps_done", w->step));
-    return MS_OK;
+    /* Readers following the file see what was flushed; flushing every
+     * record of a fast run would cost more than the run, so at most
+     * twice a second. */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double sec = (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+    if (sec - o->flushed < 0.5)
+        return MS_OK;
+    o->flushed = sec;
+    return ms_h5_flush_records(o->h5);
 }
 
 ms_status ms_output_events(ms_output *o, const ms_world *w)
@@ -674,7 +796,12 @@ ms_status ms_output_finish(ms_output **op, const ms_world *w,
                            const char *status, double wall_seconds)
 {
     ms_output *o = *op;
-    ms_status st = ms_h5_attr_str(o->h5, "/", "status", status);
+    /* Leave single-writer mode to write attributes and new groups. */
+    ms_status st = ms_h5_reopen(o->h5);
+    if (st == MS_OK)
+        st = ms_h5_attr_str(o->h5, "/", "status", status);
+    if (st == MS_OK)
+        st = ms_h5_attr_i64(o->h5, "/", "steps_done", w->step);
     if (st == MS_OK)
         st = ms_h5_attr_i64(o->h5, "/", "entrants", w->entrants);
     if (st == MS_OK)
@@ -684,12 +811,6 @@ ms_status ms_output_finish(ms_output **op, const ms_world *w,
         st = ms_h5_attr_i64(o->h5, "/", "events_dropped", w->ev_dropped);
     if (st == MS_OK && w->sc->n_targets)
         st = write_targets(o, w);
-    if (st == MS_OK) {
-        fill_firm_names(o, w);
-        st = ms_h5_names_rewrite(o->h5, "/firm/firm", o->fnames, w->F);
-    }
-    if (st == MS_OK)
-        st = ms_h5_names_rewrite(o->h5, "/firm/home", o->homes, w->F);
     if (st == MS_OK)
         st = ms_h5_attr_f64(o->h5, "/", "wall_seconds", wall_seconds);
     /* Phase timers. */

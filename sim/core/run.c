@@ -14,21 +14,29 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Wall time of the run, s: before this process (a restarted run) plus
+ * since t0. */
+static double wall_now(double before, double t0)
+{
+    return before + omp_get_wtime() - t0;
+}
+
 static ms_status checkpoint(ms_world *w, ms_output *o,
-                            const ms_run_opts *op)
+                            const ms_run_opts *op, double wall)
 {
     void *bytes = NULL;
     size_t n = 0;
     if (o)
         MS_CALL(ms_output_snapshot(o, &bytes, &n));
     ms_status st = ms_checkpoint_write(op->checkpoint_path, w, bytes, n,
-                                       op->out_path);
+                                       op->out_path, wall);
     ms_free(bytes);
     return st;
 }
 
 static ms_status run_loop(ms_world *w, ms_output *o, const ms_run_opts *op,
-                          int fresh, int *interrupted)
+                          int fresh, int *interrupted, double before,
+                          double t0)
 {
     const ms_scenario *sc = w->sc;
     const int64_t steps = sc->run.steps, every = sc->output.every;
@@ -46,12 +54,12 @@ static ms_status run_loop(ms_world *w, ms_output *o, const ms_run_opts *op,
             MS_CALL(ms_output_record(o, w));
         if (op->checkpoint_path && op->checkpoint_every > 0 &&
             w->step % op->checkpoint_every == 0 && w->step < steps)
-            MS_CALL(checkpoint(w, o, op));
+            MS_CALL(checkpoint(w, o, op, wall_now(before, t0)));
         if (op->progress)
             op->progress(op->progress_ctx, w->step, steps);
     }
     if (*interrupted && op->checkpoint_path)
-        MS_CALL(checkpoint(w, o, op));
+        MS_CALL(checkpoint(w, o, op, wall_now(before, t0)));
     /* The last state is always written, also when interrupted (after the
      * checkpoint, which must not hold this extra record). */
     if (o && *interrupted && w->step % every != 0)
@@ -80,7 +88,9 @@ ms_status ms_run(const ms_scenario *sc, const ms_run_opts *op,
     ms_output *o = NULL;
     ms_run_info info = {op->command, w->n_threads};
     ms_status st = MS_OK;
+    double before = 0; /* wall time of the run before this process, s */
     if (op->restart_path) {
+        before = ms_checkpoint_wall(op->restart_path);
         void *bytes = NULL;
         size_t n = 0;
         st = ms_checkpoint_load(op->restart_path, w, &bytes, &n);
@@ -97,7 +107,7 @@ ms_status ms_run(const ms_scenario *sc, const ms_run_opts *op,
     }
     int interrupted = 0;
     if (st == MS_OK)
-        st = run_loop(w, o, op, !op->restart_path, &interrupted);
+        st = run_loop(w, o, op, !op->restart_path, &interrupted, before, t0);
     ms_status chk = MS_OK;
     if (st == MS_OK && op->check && !interrupted)
         chk = ms_world_check(w);
@@ -114,7 +124,7 @@ ms_status ms_run(const ms_scenario *sc, const ms_run_opts *op,
     res->steps_done = w->step;
     res->interrupted = interrupted;
     res->consumers = w->N;
-    res->wall_seconds = omp_get_wtime() - t0;
+    res->wall_seconds = wall_now(before, t0);
     res->n_phases = ms_world_phase_count();
     for (int i = 0; i < res->n_phases && i < 16; i++) {
         res->phase_name[i] = ms_world_phase_name(i);

@@ -25,6 +25,9 @@ struct ms_h5var {
     int ndims, record;
     hsize_t dims[MAX_DIMS];   /* current extent (dims[0] grows if record) */
     ms_h5var *next;           /* list of all, for closing */
+    ms_h5var *cols[16];       /* events table: one variable per column */
+    char *scratch;            /* events table: one column of `cap` rows */
+    size_t cap;
 };
 
 typedef struct dim {
@@ -32,6 +35,7 @@ typedef struct dim {
     hid_t dset;
     hsize_t size;             /* 0 for the record dimension */
     int record;
+    int grow;                 /* extensible (a coordinate that grows) */
     struct dim *next;
 } dim;
 
@@ -147,14 +151,20 @@ static void drop_handle(ms_h5 *f)
     ms_free(f);
 }
 
-ms_status ms_h5_create(const char *path, ms_h5 **out)
+static hid_t latest_fapl(int clear);
+
+static ms_status create_file(const char *path, int latest, ms_h5 **out)
 {
     quiet();
     *out = NULL;
     ms_h5 *f;
     MS_CALL(new_handle(path, 0, &f));
     errno = 0;
-    f->file = H5Fcreate(f->partial, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fapl = latest ? latest_fapl(0) : H5P_DEFAULT;
+    f->file = fapl < 0 ? -1 : H5Fcreate(f->partial, H5F_ACC_TRUNC, H5P_DEFAULT,
+                                        fapl);
+    if (latest && fapl >= 0)
+        H5Pclose(fapl);
     if (f->file < 0) {
         int e = errno;
         H5Eclear2(H5E_DEFAULT);
@@ -169,25 +179,26 @@ ms_status ms_h5_create(const char *path, ms_h5 **out)
     return MS_OK;
 }
 
-const char *ms_h5_path(const ms_h5 *f) { return f->path; }
-
-ms_status ms_h5_flush(ms_h5 *f)
+ms_status ms_h5_create(const char *path, ms_h5 **out)
 {
-    H5TRY(H5Fflush(f->file, H5F_SCOPE_GLOBAL), "flush the file");
-    return MS_OK;
+    return create_file(path, 0, out);
 }
 
-ms_status ms_h5_close(ms_h5 **fp, int keep)
+ms_status ms_h5_create_swmr(const char *path, ms_h5 **out)
 {
-    if (!fp || !*fp)
-        return MS_OK;
-    ms_h5 *f = *fp;
+    return create_file(path, 1, out);
+}
+
+/* Close every dataset handle of f (not the file). */
+static int close_handles(ms_h5 *f)
+{
     int bad = 0;
     for (ms_h5var *v = f->vars, *nx; v; v = nx) {
         nx = v->next;
         bad |= H5Dclose(v->dset) < 0;
         if (v->ctype > 0)
             H5Tclose(v->ctype);
+        ms_free(v->scratch);
         ms_free(v);
     }
     for (dim *d = f->dims, *nx; d; d = nx) {
@@ -197,7 +208,47 @@ ms_status ms_h5_close(ms_h5 **fp, int keep)
         ms_free(d->name);
         ms_free(d);
     }
+    f->vars = NULL;
+    f->dims = NULL;
+    return bad;
+}
+
+ms_status ms_h5_reopen(ms_h5 *f)
+{
+    int bad = close_handles(f);
     bad |= H5Fclose(f->file) < 0;
+    f->file = -1;
+    if (bad)
+        return h5fail(__FILE__, __LINE__, "close the file", f->partial);
+    hid_t fapl = latest_fapl(0);
+    f->file = fapl < 0 ? -1 : H5Fopen(f->partial, H5F_ACC_RDWR, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    H5TRY(f->file, "reopen the file");
+    return MS_OK;
+}
+
+const char *ms_h5_path(const ms_h5 *f) { return f->path; }
+
+ms_status ms_h5_flush(ms_h5 *f)
+{
+    H5TRY(H5Fflush(f->file, H5F_SCOPE_GLOBAL), "flush the file");
+    return MS_OK;
+}
+
+ms_status ms_h5_flush_records(ms_h5 *f)
+{
+    H5TRY(H5Fflush(f->file, H5F_SCOPE_GLOBAL), "write a record (flush)");
+    return MS_OK;
+}
+
+ms_status ms_h5_close(ms_h5 **fp, int keep)
+{
+    if (!fp || !*fp)
+        return MS_OK;
+    ms_h5 *f = *fp;
+    int bad = close_handles(f);
+    bad |= f->file >= 0 && H5Fclose(f->file) < 0;
     if (f->lockfd >= 0)
         close(f->lockfd);
     ms_status st = MS_OK;
@@ -428,21 +479,6 @@ ms_status ms_h5_var_names(ms_h5 *f, const char *group, const char *name,
     return describe(f, path, NULL, long_name);
 }
 
-ms_status ms_h5_names_rewrite(ms_h5 *f, const char *path,
-                              const char *const *names, int n)
-{
-    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
-    H5TRY(d, "open a names dataset");
-    hid_t t = vlen_str_type();
-    herr_t w = t < 0 ? -1 : (n ? H5Dwrite(d, t, H5S_ALL, H5S_ALL,
-                                          H5P_DEFAULT, names) : 0);
-    if (t >= 0)
-        H5Tclose(t);
-    H5Dclose(d);
-    H5TRY(w, "rewrite a names dataset");
-    return MS_OK;
-}
-
 static hid_t file_type(ms_h5type t)
 {
     switch (t) {
@@ -485,43 +521,55 @@ static hid_t var_mtype(const ms_h5var *v)
     return v->ctype > 0 ? v->ctype : mem_type(v->type);
 }
 
+/* Chunk length along a dimension that grows other than by records (firms
+ * as they are born). */
+#define GROW_CHUNK 16
+
+/* `grow` has bit i set where dimension i is extensible (beyond the record
+ * dimension 0 of a record variable). */
 static ms_status create_dataset(ms_h5 *f, const char *path, ms_h5type type,
                                 int ndims, const hsize_t *dims, int record,
-                                hid_t *out)
+                                unsigned grow, hid_t ftype, hid_t *out)
 {
     hsize_t cur[MAX_DIMS], maxd[MAX_DIMS], chunk[MAX_DIMS];
-    size_t rest = type_size(type);
+    size_t rest = ftype >= 0 ? H5Tget_size(ftype) : type_size(type);
     for (int i = 0; i < ndims; i++) {
         cur[i] = dims[i];
-        maxd[i] = dims[i];
-        chunk[i] = dims[i] ? dims[i] : 1;
+        maxd[i] = grow & (1u << i) ? H5S_UNLIMITED : dims[i];
+        chunk[i] = grow & (1u << i) ? (dims[i] > GROW_CHUNK ? dims[i]
+                                                            : GROW_CHUNK)
+                   : dims[i] ? dims[i] : 1;
         if (i > 0 || !record)
-            rest *= dims[i] ? dims[i] : 1;
+            rest *= chunk[i];
     }
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5TRY(dcpl, "make dataset properties");
     herr_t ok = 0;
-    if (record) {
-        cur[0] = 0;
-        maxd[0] = H5S_UNLIMITED;
-        /* Aim at chunks of about 64 KiB spanning whole records. */
-        hsize_t per = rest ? 65536 / rest : 1;
-        chunk[0] = per < 1 ? 1 : per > 4096 ? 4096 : per;
+    if (record || grow) {
+        if (record) {
+            cur[0] = 0;
+            maxd[0] = H5S_UNLIMITED;
+            /* Aim at chunks of about 64 KiB spanning whole records. */
+            hsize_t per = rest ? 65536 / rest : 1;
+            chunk[0] = per < 1 ? 1 : per > 4096 ? 4096 : per;
+        }
         ok |= H5Pset_chunk(dcpl, ndims, chunk);
-        ok |= H5Pset_shuffle(dcpl);
+        if (type != MS_H5_STR)
+            ok |= H5Pset_shuffle(dcpl);
         ok |= H5Pset_deflate(dcpl, 4);
     }
     if (type == MS_H5_F64) {
         double fill = NAN;
         ok |= H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &fill);
-    } else {
+    } else if (type != MS_H5_STR) {
         int64_t fill = -1;
         ok |= H5Pset_fill_value(dcpl, H5T_NATIVE_INT64, &fill);
     }
     hid_t sp = H5Screate_simple(ndims, cur, maxd);
     hid_t d = (ok < 0 || sp < 0)
                   ? -1
-                  : H5Dcreate2(f->file, path, file_type(type), sp,
+                  : H5Dcreate2(f->file, path,
+                               ftype >= 0 ? ftype : file_type(type), sp,
                                H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (sp >= 0)
         H5Sclose(sp);
@@ -531,9 +579,56 @@ static ms_status create_dataset(ms_h5 *f, const char *path, ms_h5type type,
     return MS_OK;
 }
 
+/* The CF `_FillValue` of a variable: NaN for floats, -1 for integers, in
+ * the variable's own type (xarray masks these values). */
+static ms_status fill_attr(ms_h5 *f, const char *path, ms_h5type type)
+{
+    double fd = NAN;
+    int64_t f64 = -1;
+    int32_t f32 = -1;
+    int8_t f8 = -1;
+    switch (type) {
+    case MS_H5_F64: return put_attr(f, path, "_FillValue", H5T_IEEE_F64LE, &fd);
+    case MS_H5_I64: return put_attr(f, path, "_FillValue", H5T_STD_I64LE, &f64);
+    case MS_H5_I32: return put_attr(f, path, "_FillValue", H5T_STD_I32LE, &f32);
+    case MS_H5_I8: return put_attr(f, path, "_FillValue", H5T_STD_I8LE, &f8);
+    default: return MS_OK;
+    }
+}
+
+ms_status ms_h5_attr_flags(ms_h5 *f, const char *obj, const int8_t *values,
+                           int n, const char *meanings)
+{
+    hsize_t sz = (hsize_t)n;
+    hid_t o = H5Oopen(f->file, obj, H5P_DEFAULT);
+    H5TRY(o, "open an object for an attribute");
+    hid_t sp = H5Screate_simple(1, &sz, NULL);
+    hid_t a = sp < 0 ? -1 : H5Acreate2(o, "flag_values", H5T_STD_I8LE, sp,
+                                       H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT8, values);
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Oclose(o);
+    H5TRY(w, "write an attribute");
+    return ms_h5_attr_str(f, obj, "flag_meanings", meanings);
+}
+
+static ms_status dim_record(ms_h5 *f, const char *group, const char *dimname,
+                            ms_h5type type, const char *units,
+                            const char *long_name, ms_h5var **out);
+
 ms_status ms_h5_dim_record(ms_h5 *f, const char *group, const char *dimname,
                            const char *units, const char *long_name,
                            ms_h5var **out)
+{
+    return dim_record(f, group, dimname, MS_H5_F64, units, long_name, out);
+}
+
+static ms_status dim_record(ms_h5 *f, const char *group, const char *dimname,
+                            ms_h5type type, const char *units,
+                            const char *long_name, ms_h5var **out)
 {
     char path[512];
     join_path(path, sizeof path, group, dimname);
@@ -543,7 +638,7 @@ ms_status ms_h5_dim_record(ms_h5 *f, const char *group, const char *dimname,
     v->file = f;
     hsize_t dims[1] = {0};
     hid_t d = -1;
-    ms_status st = create_dataset(f, path, MS_H5_F64, 1, dims, 1, &d);
+    ms_status st = create_dataset(f, path, type, 1, dims, 1, 0, -1, &d);
     if (st != MS_OK) {
         ms_free(v);
         return st;
@@ -565,7 +660,7 @@ ms_status ms_h5_dim_record(ms_h5 *f, const char *group, const char *dimname,
                                      "reopen a coordinate", f->path);
     }
     v->dset = d2;
-    v->type = MS_H5_F64;
+    v->type = type;
     v->ndims = 1;
     v->record = 1;
     v->dims[0] = 0;
@@ -597,8 +692,11 @@ ms_status ms_h5_var(ms_h5 *f, const char *group, const char *name,
     if (!v)
         return MS_ERROR(MS_ENOMEM, "out of memory");
     v->file = f;
-    ms_status st = create_dataset(f, path, type, ndims, dims, record,
-                                  &v->dset);
+    unsigned grow = 0;
+    for (int i = 0; i < ndims; i++)
+        grow |= ds[i]->grow ? 1u << i : 0;
+    ms_status st = create_dataset(f, path, type, ndims, dims, record, grow,
+                                  -1, &v->dset);
     if (st != MS_OK) {
         ms_free(v);
         return st;
@@ -616,6 +714,7 @@ ms_status ms_h5_var(ms_h5 *f, const char *group, const char *name,
         H5TRY(H5DSattach_scale(v->dset, ds[i]->dset, (unsigned)i),
               "attach a dimension scale");
     *out = v;
+    MS_CALL(fill_attr(f, path, type));
     return describe(f, path, units, long_name);
 }
 
@@ -646,8 +745,11 @@ static ms_status slab_io(ms_h5var *v, int64_t i, void *data, int write,
     hsize_t start[MAX_DIMS] = {0}, count[MAX_DIMS];
     start[0] = (hsize_t)i;
     count[0] = 1;
-    for (int k = 1; k < v->ndims; k++)
+    for (int k = 1; k < v->ndims; k++) {
         count[k] = v->dims[k];
+        if (count[k] == 0)
+            return MS_OK; /* an empty slab (no firms yet) */
+    }
     hid_t fs = H5Dget_space(v->dset);
     if (fs < 0)
         return var_fail(v, "get a dataspace");
@@ -675,81 +777,293 @@ ms_status ms_h5_write_record(ms_h5var *v, int64_t rec, const void *data)
     return slab_io(v, rec, (void *)data, 1, "write a record");
 }
 
+/* Write rows [start, start + n) of a 1-D variable. */
+ms_status ms_h5_write_rows(ms_h5var *v, int64_t start, size_t n,
+                           const void *data)
+{
+    hsize_t st = (hsize_t)start, count = n;
+    hid_t fs = H5Dget_space(v->dset);
+    if (fs < 0)
+        return var_fail(v, "get a dataspace");
+    hid_t ms = H5Screate_simple(1, &count, NULL);
+    herr_t w = ms < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &st,
+                                                 NULL, &count, NULL);
+    if (w >= 0)
+        w = H5Dwrite(v->dset, var_mtype(v), ms, fs, H5P_DEFAULT, data);
+    if (ms >= 0)
+        H5Sclose(ms);
+    H5Sclose(fs);
+    if (w < 0)
+        return var_fail(v, "write rows");
+    return MS_OK;
+}
+
 ms_status ms_h5_write_scalar_record(ms_h5var *v, int64_t rec, double value)
 {
     return ms_h5_write_record(v, rec, &value);
 }
 
-/* ---- the events table ---- */
+/* ---- growing coordinates (firms as they are born) ---- */
 
-static hid_t event_type(void)
+/* Fixed-length UTF-8 strings of len bytes: single-writer mode cannot write
+ * variable-length strings, and xarray decodes these to str through
+ * `_Encoding`. */
+static hid_t fixed_str_type(size_t len)
 {
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(ms_h5_event_row));
+    hid_t t = H5Tcopy(H5T_C_S1);
     if (t < 0)
         return t;
-    hid_t s16 = H5Tcopy(H5T_C_S1), s64 = H5Tcopy(H5T_C_S1);
-    herr_t e = 0;
-    e |= H5Tset_size(s16, 16);
-    e |= H5Tset_size(s64, 64);
-    e |= H5Tset_strpad(s16, H5T_STR_NULLTERM);
-    e |= H5Tset_strpad(s64, H5T_STR_NULLTERM);
-    e |= H5Tinsert(t, "step", HOFFSET(ms_h5_event_row, step), H5T_NATIVE_INT64);
-    e |= H5Tinsert(t, "time", HOFFSET(ms_h5_event_row, time), H5T_NATIVE_DOUBLE);
-    e |= H5Tinsert(t, "kind", HOFFSET(ms_h5_event_row, kind), s16);
-    e |= H5Tinsert(t, "actor_id", HOFFSET(ms_h5_event_row, actor_id), H5T_NATIVE_INT32);
-    e |= H5Tinsert(t, "target_id", HOFFSET(ms_h5_event_row, target_id), H5T_NATIVE_INT32);
-    e |= H5Tinsert(t, "market_id", HOFFSET(ms_h5_event_row, market_id), H5T_NATIVE_INT32);
-    e |= H5Tinsert(t, "category_id", HOFFSET(ms_h5_event_row, category_id), H5T_NATIVE_INT32);
-    e |= H5Tinsert(t, "actor", HOFFSET(ms_h5_event_row, actor), s64);
-    e |= H5Tinsert(t, "target", HOFFSET(ms_h5_event_row, target), s64);
-    e |= H5Tinsert(t, "market", HOFFSET(ms_h5_event_row, market), s64);
-    e |= H5Tinsert(t, "category", HOFFSET(ms_h5_event_row, category), s64);
-    e |= H5Tinsert(t, "amount", HOFFSET(ms_h5_event_row, amount), H5T_NATIVE_DOUBLE);
-    H5Tclose(s16);
-    H5Tclose(s64);
-    if (e < 0) {
+    if (H5Tset_size(t, len) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
+        H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
         H5Tclose(t);
         return -1;
     }
     return t;
 }
 
-ms_status ms_h5_events(ms_h5 *f, const char *path, const char *long_name,
-                       ms_h5var **out)
+static ms_status write_names_at(ms_h5var *v, hsize_t start,
+                                const char *const *names, hsize_t n)
 {
-    hid_t t = event_type();
-    H5TRY(t, "make the events type");
-    hsize_t cur = 0, maxd = H5S_UNLIMITED, chunk = 256;
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    herr_t e = dcpl < 0 ? -1 : H5Pset_chunk(dcpl, 1, &chunk);
-    if (e >= 0)
-        e = H5Pset_deflate(dcpl, 4);
-    hid_t sp = e < 0 ? -1 : H5Screate_simple(1, &cur, &maxd);
-    hid_t d = sp < 0 ? -1 : H5Dcreate2(f->file, path, t, sp, H5P_DEFAULT,
-                                       dcpl, H5P_DEFAULT);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (d < 0) {
-        H5Tclose(t);
-        return h5fail(__FILE__, __LINE__, "create the events table", f->path);
+    size_t len = H5Tget_size(v->ctype);
+    char buf[256];
+    if (len > sizeof buf)
+        return MS_ERROR(MS_EINTERNAL, "names of %zu bytes", len);
+    for (hsize_t i = 0; i < n; i++) {
+        memset(buf, 0, len);
+        snprintf(buf, len, "%s", names[i] ? names[i] : "");
+        hsize_t at = start + i, one = 1;
+        hid_t fs = H5Dget_space(v->dset);
+        hid_t ms = H5Screate_simple(1, &one, NULL);
+        herr_t e = (fs < 0 || ms < 0) ? -1
+                   : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &one,
+                                         NULL);
+        if (e >= 0)
+            e = H5Dwrite(v->dset, v->ctype, ms, fs, H5P_DEFAULT, buf);
+        if (ms >= 0)
+            H5Sclose(ms);
+        if (fs >= 0)
+            H5Sclose(fs);
+        if (e < 0)
+            return var_fail(v, "write names");
     }
+    return MS_OK;
+}
+
+/* A 1-D fixed-length names dataset over a growing dimension; `scale`
+ * makes it that dimension's coordinate, else it is attached to it. */
+static ms_status names_grow(ms_h5 *f, const char *group, const char *name,
+                            const char *dimname, size_t len,
+                            const char *const *names, int n,
+                            const char *long_name, int scale, ms_h5var **out)
+{
+    char path[512];
+    join_path(path, sizeof path, group, name);
+    dim *ds = scale ? NULL : find_dim(f, group, dimname);
+    if (!scale && !ds)
+        return MS_ERROR(MS_EINTERNAL, "%s: dimension %s not defined", name,
+                        dimname);
+    hid_t t = fixed_str_type(len);
+    H5TRY(t, "make a string type");
     ms_h5var *v = ms_calloc(1, sizeof *v);
     if (!v) {
-        H5Dclose(d);
         H5Tclose(t);
         return MS_ERROR(MS_ENOMEM, "out of memory");
+    }
+    hsize_t dims[1] = {(hsize_t)n};
+    hid_t d = -1;
+    ms_status st = create_dataset(f, path, MS_H5_STR, 1, dims, 0, 1u, t, &d);
+    if (st != MS_OK) {
+        H5Tclose(t);
+        ms_free(v);
+        return st;
     }
     v->dset = d;
     v->ctype = t;
     v->file = f;
+    v->type = MS_H5_STR;
     v->ndims = 1;
-    v->record = 1;
+    v->dims[0] = (hsize_t)n;
     v->next = f->vars;
     f->vars = v;
+    MS_CALL(write_names_at(v, 0, names, (hsize_t)n));
+    if (scale) {
+        H5TRY(H5DSset_scale(d, dimname), "make a dimension scale");
+        hid_t d2 = H5Dopen2(f->file, path, H5P_DEFAULT);
+        H5TRY(d2, "reopen a coordinate");
+        MS_CALL(add_dim(f, group, dimname, d2, (hsize_t)n, 0));
+        f->dims->grow = 1;
+    } else {
+        H5TRY(H5DSattach_scale(d, ds->dset, 0), "attach a dimension scale");
+    }
     *out = v;
+    MS_CALL(ms_h5_attr_str(f, path, "_Encoding", "utf-8"));
     return describe(f, path, NULL, long_name);
+}
+
+ms_status ms_h5_dim_names_grow(ms_h5 *f, const char *group, const char *dimname,
+                               size_t len, const char *const *names, int n,
+                               const char *long_name, ms_h5var **out)
+{
+    return names_grow(f, group, dimname, dimname, len, names, n, long_name, 1, out);
+}
+
+ms_status ms_h5_var_names_grow(ms_h5 *f, const char *group, const char *name,
+                               const char *dimname, size_t len,
+                               const char *const *names, int n,
+                               const char *long_name, ms_h5var **out)
+{
+    return names_grow(f, group, name, dimname, len, names, n, long_name, 0,
+                      out);
+}
+
+ms_status ms_h5_extend(ms_h5var *v, int axis, int64_t n)
+{
+    if (axis < 0 || axis >= v->ndims)
+        return MS_ERROR(MS_EINTERNAL, "axis %d out of range", axis);
+    if ((hsize_t)n <= v->dims[axis])
+        return MS_OK;
+    v->dims[axis] = (hsize_t)n;
+    if (H5Dset_extent(v->dset, v->dims) < 0)
+        return var_fail(v, "extend a dataset");
+    return MS_OK;
+}
+
+ms_status ms_h5_names_append(ms_h5var *v, const char *const *names,
+                             int64_t n)
+{
+    hsize_t old = v->dims[0];
+    if ((hsize_t)n <= old)
+        return MS_OK;
+    MS_CALL(ms_h5_extend(v, 0, n));
+    return write_names_at(v, old, names + old, (hsize_t)n - old);
+}
+
+/* ---- the events table ---- */
+
+/* One column per field of ms_h5_event_row, each a 1-D dataset over the
+ * growing dimension `event` (whose coordinate is the event's index), so
+ * that xarray reads the group as a table and strings come back as str. */
+typedef struct ev_col {
+    const char *name;
+    ms_h5type type;
+    size_t off, len;          /* offset in the row; string length */
+    const char *units, *long_name, *description;
+} ev_col;
+
+#define EVC(f) HOFFSET(ms_h5_event_row, f)
+static const ev_col ev_cols[] = {
+    {"step", MS_H5_I64, EVC(step), 0, "1", "step",
+     "step of the event (0-based: it shows in the record with step s + 1)"},
+    {"time", MS_H5_F64, EVC(time), 0, "year", "time",
+     "calendar year at the end of the event's step"},
+    {"kind", MS_H5_STR, EVC(kind), 16, NULL, "kind",
+     "launch, entry, exit, enter_market, acquisition, blocked_deal or stake"},
+    {"actor_id", MS_H5_I32, EVC(actor_id), 0, "1", "actor index",
+     "index of the acting firm along /firm/firm"},
+    {"target_id", MS_H5_I32, EVC(target_id), 0, "1", "target index",
+     "index of the firm acted on (acquisition, blocked deal, stake)"},
+    {"market_id", MS_H5_I32, EVC(market_id), 0, "1", "market index",
+     "index of the market concerned along /market/market"},
+    {"category_id", MS_H5_I32, EVC(category_id), 0, "1", "category index",
+     "index of the category concerned along /market/category"},
+    {"actor", MS_H5_STR, EVC(actor), 64, NULL, "actor",
+     "the acting firm"},
+    {"target", MS_H5_STR, EVC(target), 64, NULL, "target",
+     "the firm acted on (empty if none)"},
+    {"market", MS_H5_STR, EVC(market), 64, NULL, "market",
+     "the market concerned (empty if none)"},
+    {"category", MS_H5_STR, EVC(category), 64, NULL, "category",
+     "the category concerned (empty if none)"},
+    {"amount", MS_H5_F64, EVC(amount), 0, "USD", "amount",
+     "price (acquisition, blocked deal, stake), cost (enter_market), cash "
+     "(entry, exit), 0 (launch)"},
+};
+#undef EVC
+#define N_EVC ((int)(sizeof ev_cols / sizeof ev_cols[0]))
+
+static ms_status events_scratch(ms_h5var *v, size_t cap)
+{
+    v->cap = cap ? cap : 1;
+    v->scratch = ms_calloc(v->cap, 64);
+    if (!v->scratch)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    return MS_OK;
+}
+
+ms_status ms_h5_events(ms_h5 *f, const char *group, size_t cap,
+                       const char *long_name, ms_h5var **out)
+{
+    ms_h5var *ix;
+    MS_CALL(dim_record(f, group, "event", MS_H5_I64, NULL, "event", &ix));
+    MS_CALL(ms_h5_attr_str(f, group, "long_name", long_name));
+    const char *dims[1] = {"event"};
+    for (int k = 0; k < N_EVC; k++) {
+        const ev_col *c = &ev_cols[k];
+        if (c->type == MS_H5_STR) {
+            char path[512];
+            join_path(path, sizeof path, group, c->name);
+            hid_t t = fixed_str_type(c->len);
+            H5TRY(t, "make a string type");
+            ms_h5var *v = ms_calloc(1, sizeof *v);
+            hsize_t zero = 0;
+            hid_t d = -1;
+            ms_status st = v ? create_dataset(f, path, MS_H5_STR, 1, &zero, 1,
+                                              0, t, &d)
+                             : MS_ERROR(MS_ENOMEM, "out of memory");
+            if (st != MS_OK) {
+                H5Tclose(t);
+                ms_free(v);
+                return st;
+            }
+            v->dset = d;
+            v->ctype = t;
+            v->file = f;
+            v->type = MS_H5_STR;
+            v->ndims = 1;
+            v->record = 1;
+            v->next = f->vars;
+            f->vars = v;
+            dim *ds = find_dim(f, group, "event");
+            H5TRY(H5DSattach_scale(d, ds->dset, 0),
+                  "attach a dimension scale");
+            MS_CALL(ms_h5_attr_str(f, path, "_Encoding", "utf-8"));
+            MS_CALL(describe(f, path, NULL, c->long_name));
+            ix->cols[k] = v;
+        } else {
+            MS_CALL(ms_h5_var(f, group, c->name, c->type, 1, dims, 1, c->units,
+                              c->long_name, &ix->cols[k]));
+            /* Never missing (-1 means "none"): no _FillValue, so readers
+             * keep the ids as integers. */
+            char cp[512];
+            join_path(cp, sizeof cp, group, c->name);
+            H5TRY(H5Adelete_by_name(f->file, cp, "_FillValue", H5P_DEFAULT),
+                  "remove an attribute");
+        }
+        char path[512];
+        join_path(path, sizeof path, group, c->name);
+        MS_CALL(ms_h5_attr_str(f, path, "description", c->description));
+    }
+    MS_CALL(events_scratch(ix, cap));
+    *out = ix;
+    return MS_OK;
+}
+
+ms_status ms_h5_events_open(ms_h5 *f, const char *group, size_t cap,
+                            ms_h5var **out)
+{
+    char path[512];
+    join_path(path, sizeof path, group, "event");
+    ms_h5var *ix;
+    MS_CALL(ms_h5_var_open(f, path, MS_H5_I64, &ix));
+    ix->record = 1;
+    for (int k = 0; k < N_EVC; k++) {
+        join_path(path, sizeof path, group, ev_cols[k].name);
+        MS_CALL(ms_h5_var_open(f, path, ev_cols[k].type, &ix->cols[k]));
+        ix->cols[k]->record = 1;
+    }
+    MS_CALL(events_scratch(ix, cap));
+    *out = ix;
+    return MS_OK;
 }
 
 ms_status ms_h5_events_append(ms_h5var *v, const ms_h5_event_row *rows,
@@ -757,33 +1071,37 @@ ms_status ms_h5_events_append(ms_h5var *v, const ms_h5_event_row *rows,
 {
     if (n == 0)
         return MS_OK;
-    hsize_t start = v->dims[0], count = n;
-    v->dims[0] += n;
-    if (H5Dset_extent(v->dset, v->dims) < 0)
-        return var_fail(v, "extend the events table");
-    hid_t fs = H5Dget_space(v->dset);
-    if (fs < 0)
-        return var_fail(v, "get a dataspace");
-    hid_t ms = H5Screate_simple(1, &count, NULL);
-    herr_t w = ms < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start,
-                                                 NULL, &count, NULL);
-    if (w >= 0)
-        w = H5Dwrite(v->dset, v->ctype, ms, fs, H5P_DEFAULT, rows);
-    if (ms >= 0)
-        H5Sclose(ms);
-    H5Sclose(fs);
-    if (w < 0)
-        return var_fail(v, "append events");
+    if (n > v->cap)
+        return MS_ERROR(MS_EINTERNAL, "%zu events, room for %zu", n, v->cap);
+    int64_t start = (int64_t)v->dims[0];
+    for (size_t i = 0; i < n; i++) {
+        int64_t idx = start + (int64_t)i;
+        memcpy(v->scratch + i * 8, &idx, 8);
+    }
+    MS_CALL(ms_h5_extend(v, 0, start + (int64_t)n));
+    MS_CALL(ms_h5_write_rows(v, start, n, v->scratch));
+    for (int k = 0; k < N_EVC; k++) {
+        const ev_col *c = &ev_cols[k];
+        size_t sz = c->type == MS_H5_STR ? c->len : type_size(c->type);
+        for (size_t i = 0; i < n; i++)
+            memcpy(v->scratch + i * sz, (const char *)&rows[i] + c->off, sz);
+        MS_CALL(ms_h5_extend(v->cols[k], 0, start + (int64_t)n));
+        MS_CALL(ms_h5_write_rows(v->cols[k], start, n, v->scratch));
+    }
     return MS_OK;
 }
 
-ms_status ms_h5_events_read(int64_t file, const char *path,
+ms_status ms_h5_events_read(int64_t file, const char *group,
                             ms_h5_event_row **rows, size_t *n)
 {
     *rows = NULL;
     *n = 0;
-    if (H5Lexists((hid_t)file, path, H5P_DEFAULT) <= 0)
+    char path[512];
+    join_path(path, sizeof path, group, "event");
+    if (H5Lexists((hid_t)file, path, H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
         return MS_OK;
+    }
     hid_t d = H5Dopen2((hid_t)file, path, H5P_DEFAULT);
     if (d < 0)
         return MS_ERROR(MS_EINPUT, "%s: cannot open", path);
@@ -791,20 +1109,57 @@ ms_status ms_h5_events_read(int64_t file, const char *path,
     hsize_t len = 0;
     H5Sget_simple_extent_dims(sp, &len, NULL);
     H5Sclose(sp);
-    hid_t t = event_type();
-    ms_h5_event_row *r = ms_calloc(len ? len : 1, sizeof *r);
-    herr_t e = (t < 0 || !r) ? -1
-               : len ? H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, r) : 0;
-    if (t >= 0)
-        H5Tclose(t);
     H5Dclose(d);
-    if (!r)
+    ms_h5_event_row *r = ms_calloc(len ? len : 1, sizeof *r);
+    char *col = ms_calloc(len ? len : 1, 64);
+    if (!r || !col) {
+        ms_free(r);
+        ms_free(col);
         return MS_ERROR(MS_ENOMEM, "%s: out of memory reading the events "
-                        "table", path);
+                        "table", group);
+    }
+    herr_t e = 0;
+    for (int k = 0; k < N_EVC && e >= 0 && len; k++) {
+        const ev_col *c = &ev_cols[k];
+        join_path(path, sizeof path, group, c->name);
+        d = H5Dopen2((hid_t)file, path, H5P_DEFAULT);
+        hid_t mt = c->type == MS_H5_STR ? fixed_str_type(c->len)
+                                        : mem_type(c->type);
+        /* A reader may see a column before its neighbours grew (a run
+         * being written): read the rows all columns have. */
+        hsize_t have = 0;
+        if (d >= 0) {
+            hid_t s2 = H5Dget_space(d);
+            H5Sget_simple_extent_dims(s2, &have, NULL);
+            H5Sclose(s2);
+        }
+        if (have < len)
+            len = have;
+        e = (d < 0 || mt < 0) ? -1 : 0;
+        if (e >= 0 && len) {
+            hid_t fs = H5Dget_space(d);
+            hsize_t zero = 0;
+            hid_t ms = H5Screate_simple(1, &len, NULL);
+            e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &zero, NULL, &len,
+                                    NULL);
+            if (e >= 0)
+                e = H5Dread(d, mt, ms, fs, H5P_DEFAULT, col);
+            H5Sclose(ms);
+            H5Sclose(fs);
+        }
+        size_t sz = c->type == MS_H5_STR ? c->len : type_size(c->type);
+        for (hsize_t i = 0; e >= 0 && i < len; i++)
+            memcpy((char *)&r[i] + c->off, col + i * sz, sz);
+        if (c->type == MS_H5_STR && mt >= 0)
+            H5Tclose(mt);
+        if (d >= 0)
+            H5Dclose(d);
+    }
+    ms_free(col);
     if (e < 0) {
         ms_free(r);
         H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: cannot read the events table", path);
+        return MS_ERROR(MS_EINPUT, "%s: cannot read the events table", group);
     }
     *rows = r;
     *n = len;
@@ -1443,7 +1798,12 @@ ms_status ms_h5_open_partial(const char *path, ms_h5 **out)
     *out = NULL;
     ms_h5 *f;
     MS_CALL(new_handle(path, 0, &f));
-    f->file = H5Fopen(f->partial, H5F_ACC_RDWR, H5P_DEFAULT);
+    /* The copy a checkpoint keeps was taken while the file was open in
+     * single-writer mode: clear that mark. */
+    hid_t fapl = latest_fapl(1);
+    f->file = fapl < 0 ? -1 : H5Fopen(f->partial, H5F_ACC_RDWR, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
     if (f->file < 0) {
         H5Eclear2(H5E_DEFAULT);
         ms_status st = MS_ERROR(MS_EIO, "%s: cannot reopen the run file",

@@ -119,18 +119,39 @@ static long read_names(hid_t file, const char *path, char ***out)
     if (H5Sget_simple_extent_ndims(sp) == 1) {
         H5Sget_simple_extent_dims(sp, &n, NULL);
         char **v = ms_calloc(n ? n : 1, sizeof *v);
+        hid_t ft = H5Dget_type(d);
+        size_t flen = H5Tis_variable_str(ft) > 0 ? 0 : H5Tget_size(ft);
+        H5Tclose(ft);
         hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_size(mt, flen ? flen : H5T_VARIABLE);
         H5Tset_cset(mt, H5T_CSET_UTF8);
-        if (!v) {
+        /* Fixed-length names (a run file's growing firm coordinate):
+         * read into one block, then copy each into its own string. */
+        char *fixed = flen ? ms_calloc(n ? n : 1, flen + 1) : NULL;
+        if (!v || (flen && !fixed)) {
+            ms_free(v);
             res = INFO_OOM;
         } else if (n == 0 || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                     v) >= 0) {
-            *out = v;
-            res = (long)n;
+                                     flen ? (void *)fixed : (void *)v) >= 0) {
+            for (hsize_t i = 0; flen && i < n && res != INFO_OOM; i++) {
+                v[i] = H5allocate_memory(flen + 1, 1);
+                if (!v[i])
+                    res = INFO_OOM;
+                else
+                    memcpy(v[i], fixed + i * flen, flen);
+            }
+            if (res == INFO_OOM) {
+                for (hsize_t i = 0; i < n; i++)
+                    H5free_memory(v[i]);
+                ms_free(v);
+            } else {
+                *out = v;
+                res = (long)n;
+            }
         } else {
             ms_free(v);
         }
+        ms_free(fixed);
         H5Tclose(mt);
     }
     H5Sclose(sp);
@@ -255,7 +276,7 @@ static ms_status events_summary(hid_t file, FILE *out)
 {
     ms_h5_event_row *ev;
     size_t n;
-    ms_status st = ms_h5_events_read((int64_t)file, "/events/events", &ev, &n);
+    ms_status st = ms_h5_events_read((int64_t)file, "/events", &ev, &n);
     if (st == MS_ENOMEM)
         return st;
     if (st != MS_OK) {
@@ -449,9 +470,30 @@ ms_status ms_info_print(const char *path, FILE *out, int brief)
         return st;
     }
     fprintf(out, "%s\n", path);
+    char status[64];
+    int running = attr_str(root, "status", status, sizeof status) > 0 &&
+                  !strcmp(status, "running") &&
+                  !strcmp(title, "marketsim run");
     for (int i = 0; keys[i] && st == MS_OK; i++) {
         char v[512];
         int a = attr_str(root, keys[i], v, sizeof v);
+        if (running && !strcmp(keys[i], "steps_done")) {
+            /* A run in progress updates no attribute: its last record
+             * says how far it got. */
+            double *sv = NULL;
+            hsize_t sd[8];
+            int sr;
+            long ns = read_f64(file, "/market/step", &sv, sd, &sr);
+            if (ns == INFO_OOM)
+                st = MS_ERROR(MS_ENOMEM, "%s: out of memory", path);
+            else if (ns > 0)
+                snprintf(v, sizeof v, "%.0f (at the last record written; "
+                         "the run is in progress)", sv[ns - 1]);
+            else
+                snprintf(v, sizeof v, "0 (no record written yet)");
+            ms_free(sv);
+            a = 1;
+        }
         if (a > 0)
             fprintf(out, "  %-18s %s\n", keys[i], v);
         else if (a < 0)

@@ -8,7 +8,7 @@
  * interrupted. Variables are arrays whose first dimension is `time` (or
  * `run` in sweeps) and grows by one record per append; every dimension has
  * a coordinate variable attached as an HDF5 dimension scale, and every
- * variable carries `units` and `long_name` attributes.
+ * variable carries `units` and `long_name` attributes (CF conventions).
  *
  * This is the only code that includes hdf5.h. Every HDF5 return value is
  * checked; failures become MS_EIO with the innermost HDF5 message.
@@ -30,6 +30,14 @@ typedef enum {
 
 /* Create PATH.partial (replacing a stale one). */
 ms_status ms_h5_create(const char *path, ms_h5 **out);
+
+/* A run file that readers can follow while it is written: as
+ * ms_h5_create, in the HDF5 1.10 format, for ms_h5_start_swmr. Attributes
+ * and new objects need ms_h5_reopen first, which leaves that mode. */
+ms_status ms_h5_create_swmr(const char *path, ms_h5 **out);
+/* Close every dataset and reopen the file for writing in normal mode
+ * (after single-writer mode); dataset handles of f become invalid. */
+ms_status ms_h5_reopen(ms_h5 *f);
 
 /* Files written in place and crash-safe (sweeps): created directly at PATH
  * in the HDF5 1.10 format, so that after ms_h5_start_swmr the file stays
@@ -62,6 +70,8 @@ ms_status ms_h5_dataset_kind(ms_h5 *f, const char *path, ms_h5type *kind);
 /* Close; with `keep`, rename PATH.partial to PATH, else delete it. */
 ms_status ms_h5_close(ms_h5 **f, int keep);
 ms_status ms_h5_flush(ms_h5 *f);
+/* The same, after records were written (errors say so). */
+ms_status ms_h5_flush_records(ms_h5 *f);
 const char *ms_h5_path(const ms_h5 *f);
 
 ms_status ms_h5_group(ms_h5 *f, const char *group);
@@ -85,10 +95,27 @@ ms_status ms_h5_dim_names(ms_h5 *f, const char *group, const char *dim,
 ms_status ms_h5_dim_values(ms_h5 *f, const char *group, const char *dim,
                            const double *values, int n, const char *units,
                            const char *long_name);
-/* Rewrite the values of an existing 1-D names dataset (e.g. firm names
- * once start-ups have entered). */
-ms_status ms_h5_names_rewrite(ms_h5 *f, const char *path,
-                              const char *const *names, int n);
+/* A coordinate of names that grows (firms as they are born): fixed-length
+ * UTF-8 strings of `len` bytes (variable-length strings cannot be written
+ * in single-writer mode), n names to start with; and a names variable over
+ * such a dimension. */
+ms_status ms_h5_dim_names_grow(ms_h5 *f, const char *group, const char *dim,
+                               size_t len, const char *const *names, int n,
+                               const char *long_name, ms_h5var **out);
+ms_status ms_h5_var_names_grow(ms_h5 *f, const char *group, const char *name,
+                               const char *dimname, size_t len,
+                               const char *const *names, int n,
+                               const char *long_name, ms_h5var **out);
+/* Grow a names dataset to n entries, writing names[old..n-1]. */
+ms_status ms_h5_names_append(ms_h5var *v, const char *const *names,
+                             int64_t n);
+/* Grow a variable along `axis` to n (variables over a growing dimension;
+ * the new part reads as the fill value until written). */
+ms_status ms_h5_extend(ms_h5var *v, int axis, int64_t n);
+/* CF flag attributes of a coded integer variable: flag_values (int8) and
+ * flag_meanings (space-separated words). */
+ms_status ms_h5_attr_flags(ms_h5 *f, const char *obj, const int8_t *values,
+                           int n, const char *meanings);
 /* A static variable of names over one fixed dimension. */
 ms_status ms_h5_var_names(ms_h5 *f, const char *group, const char *name,
                           const char *dimname, const char *const *names,
@@ -99,7 +126,9 @@ ms_status ms_h5_dim_record(ms_h5 *f, const char *group, const char *dim,
                            ms_h5var **out);
 
 /* A variable over dims[0..ndims-1]; dims[0] is the record dimension when
- * `record` is set. Fill value: NaN for floats, -1 for integers. */
+ * `record` is set; a growing dimension makes that axis extensible. Fill
+ * value (also written as the CF `_FillValue` attribute): NaN for floats,
+ * -1 for integers. */
 ms_status ms_h5_var(ms_h5 *f, const char *group, const char *name,
                     ms_h5type type, int ndims, const char *const *dims,
                     int record, const char *units, const char *long_name,
@@ -149,6 +178,9 @@ ms_status ms_h5_attr_read(ms_h5 *f, const char *obj, const char *name,
 ms_status ms_h5_write(ms_h5var *v, const void *data);
 /* Append one record (all of the non-record dimensions) at index `rec`. */
 ms_status ms_h5_write_record(ms_h5var *v, int64_t rec, const void *data);
+/* Write rows [start, start + n) of a 1-D variable (in its extent). */
+ms_status ms_h5_write_rows(ms_h5var *v, int64_t start, size_t n,
+                           const void *data);
 /* Write one record of a 1-D record variable (a coordinate value). */
 ms_status ms_h5_write_scalar_record(ms_h5var *v, int64_t rec, double value);
 
@@ -162,13 +194,19 @@ typedef struct ms_h5_event_row {
     double amount;         /* USD */
 } ms_h5_event_row;
 
-ms_status ms_h5_events(ms_h5 *f, const char *path, const char *long_name,
-                       ms_h5var **out);
+/* The events table in `group`: one 1-D column per field of the row, over
+ * the growing dimension `event` (so xarray reads it as a table); room for
+ * `cap` rows per append. The handle is the `event` coordinate's. */
+ms_status ms_h5_events(ms_h5 *f, const char *group, size_t cap,
+                       const char *long_name, ms_h5var **out);
+ms_status ms_h5_events_open(ms_h5 *f, const char *group, size_t cap,
+                            ms_h5var **out);
 ms_status ms_h5_events_append(ms_h5var *v, const ms_h5_event_row *rows,
                               size_t n);
-/* Read a whole events table of an open file id (as hid_t, passed as
- * int64_t so this header needs no hdf5.h). Caller frees *rows (ms_free). */
-ms_status ms_h5_events_read(int64_t file, const char *path,
+/* Read the whole events table of `group` of an open file id (as hid_t,
+ * passed as int64_t so this header needs no hdf5.h); no table gives 0
+ * rows. Caller frees *rows (ms_free). */
+ms_status ms_h5_events_read(int64_t file, const char *group,
                             ms_h5_event_row **rows, size_t *n);
 
 #endif

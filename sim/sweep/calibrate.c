@@ -133,6 +133,85 @@ static double objective(const gsl_vector *z, void *p)
     return obj;
 }
 
+/* The latest calendar year a measure needs (NaN: the end of the run). */
+static double measure_year(const ms_measure *m)
+{
+    double y = m->time;
+    if (!isnan(m->to) && (isnan(y) || m->to > y))
+        y = m->to;
+    if (m->a) {
+        double ya = measure_year(m->a);
+        if (!isnan(ya) && (isnan(y) || ya > y))
+            y = ya;
+    }
+    if (m->b) {
+        double yb = measure_year(m->b);
+        if (!isnan(yb) && (isnan(y) || yb > y))
+            y = yb;
+    }
+    return y;
+}
+
+/* Everything the fit needs, checked before its first run: each --free key
+ * once, reachable by --set at both ends of its range, written in the file
+ * as a plain number (the fitted value replaces it), and every target
+ * measured within the run. */
+static ms_status precheck(const cal *c, const ms_scenario *sc0,
+                          ms_cal_free *frees, int n)
+{
+    const char *path = c->path;
+    for (int j = 0; j < n; j++)
+        for (int k = 0; k < j; k++)
+            if (!strcmp(frees[j].key, frees[k].key))
+                return MS_ERROR(MS_EUSAGE, "--free %s is given twice; give "
+                                "each free parameter once", frees[j].key);
+    for (int j = 0; j < n; j++) {
+        for (int end = 0; end < 2; end++) {
+            char tmp[320];
+            snprintf(tmp, sizeof tmp, "%s=%.17g", frees[j].key,
+                     end ? frees[j].hi : frees[j].lo);
+            const char *sp[1] = {tmp};
+            ms_scenario *sc;
+            MS_CALL(ms_scenario_load_string(c->text, path, sp, 1, &sc));
+            ms_scenario_destroy(&sc);
+        }
+    }
+    ms_ytree *t;
+    MS_CALL(ms_ytree_parse_string(c->text, strlen(c->text), path, &t));
+    ms_status st = MS_OK;
+    for (int j = 0; j < n && st == MS_OK; j++) {
+        const ms_ynode *node = ms_ytree_find(t, frees[j].key);
+        if (!node || node->kind != MS_YNODE_SCALAR || !node->plain ||
+            node->line < 1)
+            st = MS_ERROR(MS_EINPUT, "%s: error: --free %s: the key is not "
+                          "written in the file as a plain number; add it "
+                          "with its current value so the fitted value can "
+                          "replace it", path, frees[j].key);
+    }
+    ms_ytree_destroy(&t);
+    MS_CALL(st);
+    double end = sc0->run.start_year + (double)sc0->run.steps * sc0->run.dt;
+    for (int i = 0; i < sc0->n_targets; i++) {
+        const ms_target *tg = &sc0->targets[i];
+        double y = measure_year(&tg->m);
+        if (!isnan(y) && y > end + 1e-9)
+            return MS_ERROR(MS_EINPUT, "%s: error: target %s is measured at "
+                            "%g, after the run ends (%g); raise run.steps or "
+                            "drop the target", path, tg->figure, y, end);
+        if (!(tg->tolerance > 0))
+            return MS_ERROR(MS_EINPUT, "%s: error: target %s: tolerance %g; "
+                            "the fit divides by it, give a positive "
+                            "tolerance", path, tg->figure, tg->tolerance);
+    }
+    if (n > sc0->n_targets)
+        fprintf(c->o->log ? c->o->log : stderr, "calibrate: warning: %d free "
+                "parameters for %d target%s: the fit is underdetermined "
+                "(several values fit equally well); add targets or fix some "
+                "parameters\n", n, sc0->n_targets,
+                sc0->n_targets == 1 ? "" : "s");
+    return MS_OK;
+}
+
 ms_status ms_calibrate(const char *path, ms_cal_free *frees, int n,
                        const ms_cal_opts *o, ms_cal_result *res)
 {
@@ -175,7 +254,15 @@ ms_status ms_calibrate(const char *path, ms_cal_free *frees, int n,
         c.hi[i] = sc->targets[i].hi;
         c.scale[i] = sc->targets[i].scale;
     }
+    st = precheck(&c, sc, frees, n);
     ms_scenario_destroy(&sc);
+    if (st != MS_OK) {
+        ms_free(c.expected);
+        ms_free(c.tolerance);
+        ms_free(c.mean);
+        ms_free(c.text);
+        return st;
+    }
     gsl_multimin_fminimizer *mz = NULL;
     gsl_vector *z = gsl_vector_alloc((size_t)n), *step = gsl_vector_alloc((size_t)n);
     if (!c.expected || !c.lo || !c.hi || !c.scale || !c.mean || !z || !step) {

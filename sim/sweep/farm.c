@@ -37,17 +37,41 @@
 #include <time.h>
 
 #define MSG_LEN 256
-#define SCHEMA_VERSION 1
+/* 2: firms keyed by identity (scenario firms; start-ups aggregated in
+ * /startups), CF attributes. */
+#define SCHEMA_VERSION 2
+
+/* Start-up aggregates per (home market, entry category), over time: what
+ * /startups holds. Start-ups differ from run to run, so they are never
+ * kept one by one: slot K is a different firm in each run. */
+enum { SU_ENTERED, SU_ALIVE, SU_USERS, SU_REVENUE, SU_CASH, SU_VALUE,
+       SU_MARKET_USERS, N_SU };
+static const struct {
+    const char *name, *units, *long_name, *description;
+} su_vars[N_SU] = {
+    {"entered", "1", "start-ups entered",
+     "start-ups of this home market and category that entered so far"},
+    {"in_business", "1", "start-ups in business",
+     "those of them still in business"},
+    {"users", "1", "start-up users (people)",
+     "people using them, over all markets and categories"},
+    {"revenue", "USD/year", "start-up revenue",
+     "their revenue in the step, annualized, summed"},
+    {"cash", "USD", "start-up cash", "their cash, summed"},
+    {"value", "USD", "start-up value", "their firm value V, summed"},
+    {"market_users", "1", "start-up users (people)",
+     "people using start-ups, by the market and category where they use "
+     "them (dimensions market, category instead of home, category): with "
+     "/firm/users of the scenario's firms, the adopters"},
+};
 
 enum { ST_PENDING = 0, ST_DONE = 1, ST_FAILED = 2 };
 
 /* Where each part of one run's result sits in its byte buffer. */
 typedef struct layout {
-    int M, C, F, T;             /* markets, categories, firm slots, records */
+    int M, C, F, T;             /* markets, categories, scenario firms, records */
     int64_t *rec_step;          /* [T] steps of the kept records */
-    int has_firm;               /* some /firm output kept: store names */
-    size_t off_names;           /* F * 64 bytes of firm names */
-    size_t off_homes;           /* F * 64 bytes of their home markets */
+    size_t off_su;              /* start-up aggregates [N_SU][T][M][C] */
     size_t off_pop, off_pot;    /* population [M], potential [M*C], people */
     size_t off_data[64];        /* per kept output */
     size_t elems[64];           /* per record */
@@ -66,7 +90,7 @@ typedef struct farm {
     layout L;
     ms_h5 *h5;
     ms_h5var **out;             /* [n_outputs] */
-    ms_h5var *v_status, *v_wall, *v_msg, *v_names, *v_homes, *v_pop, *v_pot;
+    ms_h5var *v_status, *v_wall, *v_msg, *v_su[N_SU], *v_pop, *v_pot;
     int8_t *status;             /* [R] as in the file */
     int64_t done, failed, delivered, todo;
     int threads_per_run;
@@ -88,7 +112,7 @@ static ms_status make_layout(const ms_sweep *s, layout *L)
     const ms_scenario *sc = s->base;
     L->M = sc->n_markets;
     L->C = sc->n_categories;
-    L->F = sc->n_firms + (int)sc->model.max_entrants;
+    L->F = sc->n_firms;
     int64_t steps = sc->run.steps;
     int T = (int)(steps / s->every) + 1 + (steps % s->every != 0);
     L->T = T;
@@ -98,19 +122,9 @@ static ms_status make_layout(const ms_sweep *s, layout *L)
     for (int t = 0; t < T; t++)
         L->rec_step[t] = t * s->every < steps ? t * s->every : steps;
     size_t off = sizeof(result_head);
-    L->has_firm = 0;
-    for (int k = 0; k < s->n_outputs; k++) {
-        ms_outvar_meta m;
-        ms_outvar_get(s->outputs[k], &m);
-        L->has_firm |= !strcmp(m.group, "/firm");
-    }
-    L->off_names = off;
-    if (L->has_firm)
-        off += (size_t)L->F * MS_NAME_MAX;
-    L->off_homes = off;
-    if (L->has_firm)
-        off += (size_t)L->F * MS_NAME_MAX;
     off = (off + 7) & ~(size_t)7;
+    L->off_su = off;
+    off += (size_t)N_SU * T * L->M * L->C * sizeof(double);
     L->off_pop = off;
     off += (size_t)L->M * sizeof(double);
     L->off_pot = off;
@@ -135,6 +149,37 @@ static void fail_msg(result_head *h, const char *what)
 {
     h->status = ST_FAILED;
     snprintf(h->msg, MSG_LEN, "%s", what);
+}
+
+/* Record t of the start-up aggregates: start-ups (ids from n_firms of
+ * the scenario on) by home market and entry category. */
+static void startups_record(const layout *L, const ms_world *w,
+                            const int *entry_cat, int t, char *buf)
+{
+    const int M = L->M, C = L->C;
+    double *su = (double *)(buf + L->off_su);
+    size_t plane = (size_t)L->T * M * C;
+    for (int k = 0; k < N_SU; k++)
+        for (int x = 0; x < M * C; x++)
+            su[k * plane + (size_t)t * M * C + x] = 0;
+    for (int f = L->F; f < w->n_firms; f++) {
+        int c = entry_cat[f];
+        if (c < 0)
+            continue;
+        size_t at = (size_t)t * M * C + (size_t)w->home[f] * C + (size_t)c;
+        double users = 0;
+        for (int x = 0; x < M * C; x++)
+            users += (double)w->users[(size_t)x * w->F + f] * w->ppa;
+        su[SU_ENTERED * plane + at] += 1;
+        su[SU_ALIVE * plane + at] += w->alive[f] != 0;
+        su[SU_USERS * plane + at] += users;
+        su[SU_REVENUE * plane + at] += w->revenue[f] / w->dt;
+        su[SU_CASH * plane + at] += w->cash[f];
+        su[SU_VALUE * plane + at] += w->value[f];
+        for (int x = 0; x < M * C; x++)
+            su[SU_MARKET_USERS * plane + (size_t)t * M * C + x] +=
+                (double)w->users[(size_t)x * w->F + f] * w->ppa;
+    }
 }
 
 /* Compute run r into buf (L->total bytes). Failures of the run itself
@@ -166,34 +211,54 @@ static void run_one(const ms_sweep *s, const layout *L, int64_t r,
         fail_msg(h, msg);
         goto out;
     }
-    int t = 0;
+    /* A record of the world (every firm slot); the scenario firms come
+     * first in each, and are what the file keeps. */
+    size_t big = 1;
+    for (int k = 0; k < s->n_outputs; k++) {
+        size_t b = ms_outvar_elems(s->outputs[k], w) *
+                   ms_outvar_elem_size(s->outputs[k]);
+        big = b > big ? b : big;
+    }
+    char *scratch = ms_malloc(big);
+    int *entry_cat = ms_malloc(sizeof *entry_cat * (size_t)w->F);
+    if (!scratch || !entry_cat) {
+        ms_free(scratch);
+        ms_free(entry_cat);
+        fail_msg(h, "out of memory");
+        goto out;
+    }
+    for (int f = 0; f < w->F; f++)
+        entry_cat[f] = -1;
+    int t = 0, abandoned = 0;
     for (;;) {
         if (t < L->T && w->step == L->rec_step[t]) {
             for (int k = 0; k < s->n_outputs; k++) {
                 size_t es = ms_outvar_elem_size(s->outputs[k]);
-                ms_outvar_fill(s->outputs[k], w,
-                               buf + L->off_data[k] + (size_t)t * L->elems[k] * es);
+                ms_outvar_fill(s->outputs[k], w, scratch);
+                memcpy(buf + L->off_data[k] + (size_t)t * L->elems[k] * es,
+                       scratch, L->elems[k] * es);
             }
+            startups_record(L, w, entry_cat, t, buf);
             t++;
         }
         if (w->step >= sc->run.steps)
             break;
         if (stop && *stop) {
-            h->status = ST_PENDING; /* abandoned: --resume redoes it */
-            goto out;
+            abandoned = 1; /* --resume redoes it */
+            break;
         }
         if (ms_world_step(w) != MS_OK) {
             fail_msg(h, ms_error_message());
-            goto out;
+            break;
         }
+        for (int i = 0; i < w->n_ev; i++)
+            if (w->ev[i].kind == MS_EV_ENTRY && w->ev[i].actor >= 0)
+                entry_cat[w->ev[i].actor] = w->ev[i].category;
     }
-    if (L->has_firm)
-        for (int f = 0; f < L->F; f++) {
-            snprintf(buf + L->off_names + (size_t)f * MS_NAME_MAX, MS_NAME_MAX,
-                     "%s", f < w->n_firms ? w->fname[f] : "");
-            snprintf(buf + L->off_homes + (size_t)f * MS_NAME_MAX, MS_NAME_MAX,
-                     "%s", f < w->n_firms ? sc->markets[w->home[f]].name : "");
-        }
+    ms_free(scratch);
+    ms_free(entry_cat);
+    if (abandoned || h->status == ST_FAILED)
+        goto out; /* abandoned runs stay pending */
     {
         double *pop = (double *)(buf + L->off_pop);
         double *pot = (double *)(buf + L->off_pot);
@@ -214,6 +279,36 @@ out:
 }
 
 /* ---- the file ---- */
+
+/* `date` over time beside the calendar years, as in run files (a CF time
+ * coordinate xarray decodes to dates). */
+static ms_status sweep_dates(ms_h5 *h, const char *group,
+                             const ms_scenario *sc, const double *times,
+                             int T)
+{
+    char since[64], path[64];
+    snprintf(since, sizeof since, "seconds since %04ld-01-01 00:00:00",
+             (long)floor(sc->run.start_year));
+    double *secs = ms_calloc((size_t)T + 1, sizeof *secs);
+    if (!secs)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    for (int t = 0; t < T; t++)
+        secs[t] = round(ms_output_days(sc->run.start_year, times[t]) * 86400);
+    const char *td[1] = {"time"};
+    ms_h5var *v;
+    ms_status st = ms_h5_var(h, group, "date", MS_H5_F64, 1, td, 0, since,
+                             "date", &v);
+    if (st == MS_OK)
+        st = ms_h5_write(v, secs);
+    ms_free(secs);
+    snprintf(path, sizeof path, "%s/date", group);
+    if (st == MS_OK)
+        st = ms_h5_attr_str(h, path, "calendar", "proleptic_gregorian");
+    if (st == MS_OK)
+        st = ms_h5_attr_str(h, path, "description", "the record's time as "
+                            "a date (see /market/date of a run file)");
+    return st;
+}
 
 static ms_status write_layout(farm *fm)
 {
@@ -368,7 +463,9 @@ static ms_status write_layout(farm *fm)
             st = ms_h5_dim_index(h, groups[g], "run", (int)R, "run index");
         if (st == MS_OK)
             st = ms_h5_dim_values(h, groups[g], "time", times, L->T, "year",
-                                  "calendar time of the kept records");
+                                  "time");
+        if (st == MS_OK)
+            st = sweep_dates(h, groups[g], sc, times, L->T);
         if (st == MS_OK)
             st = ms_h5_dim_names(h, groups[g], "market", mnames, L->M,
                                  "market");
@@ -378,50 +475,75 @@ static ms_status write_layout(farm *fm)
     }
     ms_free(times);
     MS_CALL(st);
-    /* Firm slots: scenario firms by name, start-up slots numbered; the
-     * names each run gave its start-ups are in /firm/name. */
+    /* Firms by identity: the scenario's firms, by name (a firm is the same
+     * in every run). Start-ups are a different set in each run: /startups
+     * aggregates them by home market and entry category. */
     const char **fn = ms_calloc((size_t)L->F + 1, sizeof *fn);
-    char *slots = ms_calloc((size_t)L->F + 1, 16);
-    if (!fn || !slots) {
+    const char **fh = ms_calloc((size_t)L->F + 1, sizeof *fh);
+    if (!fn || !fh) {
         ms_free(fn);
-        ms_free(slots);
+        ms_free(fh);
         return MS_ERROR(MS_ENOMEM, "out of memory");
     }
     for (int f = 0; f < L->F; f++) {
-        if (f < sc->n_firms) {
-            fn[f] = sc->firms[f].name;
-        } else {
-            snprintf(slots + (size_t)f * 16, 16, "slot-%d", f);
-            fn[f] = slots + (size_t)f * 16;
-        }
+        fn[f] = sc->firms[f].name;
+        fh[f] = sc->markets[sc->firms[f].home].name;
     }
-    st = ms_h5_dim_names(h, "/firm", "firm", fn, L->F,
-                         "firm slot (scenario firms, then start-ups)");
+    st = ms_h5_dim_names(h, "/firm", "firm", fn, L->F, "firm");
+    if (st == MS_OK)
+        st = ms_h5_var_names(h, "/firm", "home", "firm", fh, L->F,
+                             "home market");
     ms_free(fn);
-    ms_free(slots);
+    ms_free(fh);
     MS_CALL(st);
+    MS_CALL(ms_h5_attr_str(h, "/firm/firm", "description", "the scenario's "
+                           "firms (start-ups are in /startups)"));
     MS_CALL(ms_h5_dim_names(h, "/firm", "strategy", ms_strategy_names,
                             MS_N_STRATEGIES, "strategy"));
-    if (L->has_firm) {
-        const char *nd[2] = {"run", "firm"};
-        MS_CALL(ms_h5_var_fixstr(h, "/firm", "name", MS_NAME_MAX, 2, nd,
-                                 "the firm's name in the run (start-ups "
-                                 "are named as they enter)", &fm->v_names));
-        MS_CALL(ms_h5_attr_i64(h, "/firm/name", "sweep_run_axis", 0));
-        MS_CALL(ms_h5_var_fixstr(h, "/firm", "home", MS_NAME_MAX, 2, nd,
-                                 "home market of the firm in the run",
-                                 &fm->v_homes));
-        MS_CALL(ms_h5_attr_i64(h, "/firm/home", "sweep_run_axis", 0));
+    MS_CALL(ms_h5_group(h, "/startups"));
+    MS_CALL(ms_h5_dim_index(h, "/startups", "run", (int)R, "run index"));
+    {
+        double *tt = ms_calloc((size_t)L->T, sizeof *tt);
+        if (!tt)
+            return MS_ERROR(MS_ENOMEM, "out of memory");
+        for (int t = 0; t < L->T; t++)
+            tt[t] = sc->run.start_year + (double)L->rec_step[t] * sc->run.dt;
+        st = ms_h5_dim_values(h, "/startups", "time", tt, L->T, "year",
+                              "time");
+        ms_free(tt);
+        MS_CALL(st);
+    }
+    MS_CALL(ms_h5_dim_names(h, "/startups", "home", mnames, L->M,
+                            "home market"));
+    MS_CALL(ms_h5_dim_names(h, "/startups", "category", cnames, L->C,
+                            "category"));
+    MS_CALL(ms_h5_dim_names(h, "/startups", "market", mnames, L->M,
+                            "market"));
+    for (int k = 0; k < N_SU; k++) {
+        const char *sd[4] = {"run", "time", k == SU_MARKET_USERS ? "market"
+                                                                 : "home",
+                             "category"};
+        char path[128];
+        MS_CALL(ms_h5_var_indexed(h, "/startups", su_vars[k].name, MS_H5_F64,
+                                  4, sd, su_vars[k].units,
+                                  su_vars[k].long_name, &fm->v_su[k]));
+        snprintf(path, sizeof path, "/startups/%s", su_vars[k].name);
+        MS_CALL(ms_h5_attr_str(h, path, "description",
+                               su_vars[k].description));
+        MS_CALL(ms_h5_attr_i64(h, path, "sweep_run_axis", 0));
     }
     const char *pd[2] = {"run", "market"}, *qd[3] = {"run", "market", "category"};
     MS_CALL(ms_h5_var_indexed(h, "/market", "population", MS_H5_F64, 2, pd,
-                              "people", "people represented in the run "
-                              "(agents times people_per_agent)", &fm->v_pop));
+                              "1", "population (people)", &fm->v_pop));
+    MS_CALL(ms_h5_attr_str(h, "/market/population", "description",
+                           "people represented in the run (agents times "
+                           "people_per_agent)"));
     MS_CALL(ms_h5_attr_i64(h, "/market/population", "sweep_run_axis", 0));
     MS_CALL(ms_h5_var_indexed(h, "/market", "potential", MS_H5_F64, 3, qd,
-                              "people", "people who can ever adopt in the "
-                              "run (kappa N, times people_per_agent)",
-                              &fm->v_pot));
+                              "1", "potential (people)", &fm->v_pot));
+    MS_CALL(ms_h5_attr_str(h, "/market/potential", "description",
+                           "people who can ever adopt in the run (kappa N, "
+                           "times people_per_agent)"));
     MS_CALL(ms_h5_attr_i64(h, "/market/potential", "sweep_run_axis", 0));
     for (int k = 0; k < s->n_outputs; k++) {
         ms_outvar_meta m;
@@ -433,6 +555,8 @@ static ms_status write_layout(farm *fm)
                                   dims, m.units, m.long_name, &fm->out[k]));
         char path[256];
         snprintf(path, sizeof path, "%s/%s", m.group, m.name);
+        MS_CALL(ms_output_describe(h, path, &m));
+        MS_CALL(ms_h5_attr_str(h, path, "coordinates", "date"));
         MS_CALL(ms_h5_attr_i64(h, path, "sweep_run_axis", 0));
     }
     return MS_OK;
@@ -448,10 +572,10 @@ static ms_status store(farm *fm, int64_t r, const char *buf)
     if (hd->status == ST_DONE) {
         for (int k = 0; k < s->n_outputs; k++)
             MS_CALL(ms_h5_write_index(fm->out[k], r, buf + fm->L.off_data[k]));
-        if (fm->v_names)
-            MS_CALL(ms_h5_write_index(fm->v_names, r, buf + fm->L.off_names));
-        if (fm->v_homes)
-            MS_CALL(ms_h5_write_index(fm->v_homes, r, buf + fm->L.off_homes));
+        size_t plane = (size_t)fm->L.T * fm->L.M * fm->L.C * sizeof(double);
+        for (int k = 0; k < N_SU; k++)
+            MS_CALL(ms_h5_write_index(fm->v_su[k], r,
+                                      buf + fm->L.off_su + (size_t)k * plane));
         MS_CALL(ms_h5_write_index(fm->v_pop, r, buf + fm->L.off_pop));
         MS_CALL(ms_h5_write_index(fm->v_pot, r, buf + fm->L.off_pot));
     }
@@ -492,9 +616,10 @@ static ms_status open_vars(farm *fm)
     MS_CALL(ms_h5_var_open(h, "/runs/status", MS_H5_I8, &fm->v_status));
     MS_CALL(ms_h5_var_open(h, "/runs/wall_seconds", MS_H5_F64, &fm->v_wall));
     MS_CALL(ms_h5_var_open(h, "/runs/message", MS_H5_STR, &fm->v_msg));
-    if (fm->L.has_firm) {
-        MS_CALL(ms_h5_var_open(h, "/firm/name", MS_H5_STR, &fm->v_names));
-        MS_CALL(ms_h5_var_open(h, "/firm/home", MS_H5_STR, &fm->v_homes));
+    for (int k = 0; k < N_SU; k++) {
+        char path[128];
+        snprintf(path, sizeof path, "/startups/%s", su_vars[k].name);
+        MS_CALL(ms_h5_var_open(h, path, MS_H5_F64, &fm->v_su[k]));
     }
     MS_CALL(ms_h5_var_open(h, "/market/population", MS_H5_F64, &fm->v_pop));
     MS_CALL(ms_h5_var_open(h, "/market/potential", MS_H5_F64, &fm->v_pot));

@@ -123,8 +123,8 @@ static ms_status merge_into(ms_h5 *out, const char *const *inputs, int n,
         for (int64_t r = 0; r < R && st == MS_OK; r++) {
             if (theirs[r] == 0 || mine[r] == 1)
                 continue;
-            static const char *const groups[] = {"/market", "/firm", "/runs"};
-            for (int g = 0; g < 3 && st == MS_OK; g++)
+            static const char *const groups[] = {"/market", "/firm", "/startups", "/runs"};
+            for (int g = 0; g < 4 && st == MS_OK; g++)
                 st = copy_run(out, in, groups[g], r);
             mine[r] = theirs[r];
         }

@@ -48,13 +48,35 @@ static ms_status summarize_var(ms_h5 *h, const char *group, const char *name,
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", group, name);
-    int idx = ms_outvar_find(name);
-    if (idx < 0)
-        return MS_OK;
     ms_outvar_meta m;
-    ms_outvar_get(idx, &m);
-    if (m.type != MS_H5_F64)
-        return MS_OK;
+    char units[64], lname[256], prefixed[128];
+    const char *out_name = name;
+    if (!strcmp(group, "/startups")) {
+        /* Aggregates of start-ups over (home, category): summarized as
+         * startups_X. */
+        if (!strcmp(name, "run") || !strcmp(name, "time") ||
+            !strcmp(name, "home") || !strcmp(name, "category") ||
+            !strcmp(name, "market"))
+            return MS_OK;
+        MS_CALL(ms_h5_attr_read(h, path, "units", units, sizeof units));
+        MS_CALL(ms_h5_attr_read(h, path, "long_name", lname, sizeof lname));
+        memset(&m, 0, sizeof m);
+        m.units = units;
+        m.long_name = lname;
+        m.type = MS_H5_F64;
+        m.ndims = 2;
+        m.dims[0] = !strcmp(name, "market_users") ? "market" : "home";
+        m.dims[1] = "category";
+        snprintf(prefixed, sizeof prefixed, "startups_%s", name);
+        out_name = prefixed;
+    } else {
+        int idx = ms_outvar_find(name);
+        if (idx < 0)
+            return MS_OK;
+        ms_outvar_get(idx, &m);
+        if (m.type != MS_H5_F64)
+            return MS_OK;
+    }
     ms_h5var *v;
     MS_CALL(ms_h5_var_open(h, path, MS_H5_F64, &v));
     int64_t dims[8];
@@ -65,15 +87,15 @@ static ms_status summarize_var(ms_h5 *h, const char *group, const char *name,
     const char *sdims[7] = {"point", "time"};
     for (int d = 0; d < m.ndims; d++)
         sdims[2 + d] = m.dims[d];
-    char mname[128], sname[128];
-    snprintf(mname, sizeof mname, "%s_mean", name);
-    snprintf(sname, sizeof sname, "%s_sd", name);
+    char mname[160], sname[160];
+    snprintf(mname, sizeof mname, "%s_mean", out_name);
+    snprintf(sname, sizeof sname, "%s_sd", out_name);
     ms_h5var *vm, *vs;
     char ln[512];
-    snprintf(ln, sizeof ln, "mean over replications of: %s", m.long_name);
+    snprintf(ln, sizeof ln, "mean %s", m.long_name);
     MS_CALL(ms_h5_var_indexed(h, "/summary", mname, MS_H5_F64, 2 + m.ndims,
                               sdims, m.units, ln, &vm));
-    snprintf(ln, sizeof ln, "sample sd over replications of: %s", m.long_name);
+    snprintf(ln, sizeof ln, "sd of %s", m.long_name);
     MS_CALL(ms_h5_var_indexed(h, "/summary", sname, MS_H5_F64, 2 + m.ndims,
                               sdims, m.units, ln, &vs));
     double *x = ms_malloc(slab * sizeof *x), *sum = ms_malloc(slab * sizeof *sum),
@@ -137,12 +159,14 @@ ms_status ms_sweep_write_summary(ms_h5 *h)
     ms_status st = ms_h5_read_all(tv, times);
     if (st == MS_OK)
         st = ms_h5_dim_values(h, "/summary", "time", times, (int)tdims[0],
-                              "year", "calendar time of the kept records");
+                              "year", "time");
     ms_free(times);
     MS_CALL(st);
     MS_CALL(copy_names(h, "/market/market", "market", "market"));
     MS_CALL(copy_names(h, "/market/category", "category", "product category"));
-    MS_CALL(copy_names(h, "/firm/firm", "firm", "firm slot"));
+    MS_CALL(copy_names(h, "/firm/firm", "firm", "firm"));
+    if (ms_h5_exists(h, "/startups/home"))
+        MS_CALL(copy_names(h, "/startups/home", "home", "home market"));
     MS_CALL(copy_names(h, "/firm/strategy", "strategy", "strategy"));
 
     int8_t *status = ms_calloc((size_t)R + 1, 1);
@@ -195,8 +219,8 @@ ms_status ms_sweep_write_summary(ms_h5 *h)
     ms_h5_names_free(names, nn);
     names = NULL;
     /* Mean and sd of every kept floating-point output. */
-    static const char *const groups[2] = {"/market", "/firm"};
-    for (int g = 0; g < 2 && st == MS_OK; g++) {
+    static const char *const groups[3] = {"/market", "/firm", "/startups"};
+    for (int g = 0; g < 3 && st == MS_OK; g++) {
         st = ms_h5_list_marked(h, groups[g], "sweep_run_axis", &names, &nn);
         for (int i = 0; i < nn && st == MS_OK; i++)
             st = summarize_var(h, groups[g], names[i], P, reps, status, count);

@@ -99,7 +99,7 @@ def write_synthetic_sweep(path, runs, varied, keep=SWEEP_KEEP):
     with h5py.File(path, "w") as f:
         a = f.attrs
         a["title"] = "marketsim sweep"
-        a["schema_version"] = np.int32(1)
+        a["schema_version"] = np.int32(2)
         a["status"] = "complete"
         a["sweep_seed"] = "12345"
         a["runs"], a["runs_done"] = len(runs), len(done)
@@ -141,10 +141,15 @@ def write_synthetic_sweep(path, runs, varied, keep=SWEEP_KEEP):
         for gname, names in keep.items():
             src, g, sc = first[gname], f.create_group(gname), {}
             _scale(g, "run", np.arange(len(runs), dtype=np.int64), sc, "1", "run")
+            # A sweep keeps the scenario's firms (the same in every run),
+            # not the start-ups (a different set in each run).
+            nf = sum(not ms._text(x).startswith("new-") for x in first["firm/firm"][()])
             for d in src.values():
                 if h5py.h5ds.is_scale(d.id) and d.name.rsplit("/", 1)[-1] != "run":
                     data = d[()]
-                    if d.dtype.kind == "O":
+                    if d.name.rsplit("/", 1)[-1] == "firm":
+                        data = data[:nf]
+                    if d.dtype.kind in "OS":
                         data = _strings(x.decode() if isinstance(x, bytes) else x for x in data)
                     nm = d.name.rsplit("/", 1)[-1]
                     _scale(g, nm, data, sc, d.attrs.get("units"), d.attrs["long_name"])
@@ -153,14 +158,15 @@ def write_synthetic_sweep(path, runs, varied, keep=SWEEP_KEEP):
                     if nm not in summary:
                         _scale(summary, nm, data, ssc, d.attrs.get("units"), d.attrs["long_name"])
             if "home" in src:
-                _put(g, "home", _strings(x.decode() for x in src["home"][()]), None,
+                _put(g, "home", _strings(x.decode() for x in src["home"][:nf]), None,
                      "home market of the firm", ["firm"], sc)
             for nm in names:
                 d = src[nm]
                 dims = [d.dims[i][0].name.rsplit("/", 1)[-1] for i in range(d.ndim)]
                 fill = np.nan if d.dtype.kind == "f" else -1
-                data = np.stack([fh[gname][nm][()] if fh is not None
-                                 else np.full(d.shape, fill, d.dtype) for fh in files])
+                cut = tuple(slice(0, nf) if dn == "firm" else slice(None) for dn in dims)
+                data = np.stack([fh[gname][nm][cut] if fh is not None
+                                 else np.full(d[cut].shape, fill, d.dtype) for fh in files])
                 _put(g, nm, data, d.attrs.get("units"), d.attrs["long_name"], ["run", *dims], sc)
                 if d.dtype.kind == "f":
                     for stat, fn in (("mean", np.mean), ("sd", lambda x, axis: np.std(x, axis, ddof=1))):
@@ -242,7 +248,8 @@ class OpenRun(unittest.TestCase):
         named = [x for x in raw if x]
         self.assertEqual(dict(ds.sizes), {"time": STEPS + 1, "market": 3, "category": 2,
                                           "firm": len(named), "strategy": 4})
-        self.assertLess(len(named), len(raw), "the file should have unused slots")
+        self.assertEqual(named, raw, "the file has a firm without a name")
+        self.assertEqual(len(set(raw)), len(raw), "two firms under one name")
         self.assertEqual(list(ds.firm.values), named)
         self.assertEqual(list(ds.slot.values), [raw.index(n) for n in named])
         self.assertEqual(list(ds.market.values), ["CN", "US", "ID"])
@@ -260,16 +267,16 @@ class OpenRun(unittest.TestCase):
 
     def test_units_and_attrs(self):
         ds = self.ds
-        units = {"time": "year", "adopters": "people", "potential": "people",
-                 "users": "people", "revenue": "USD/year", "cash": "USD", "value": "USD",
-                 "hhi": "1", "weights": "1", "quality": "utils", "group_revenue": "USD/year"}
+        units = {"time": "year", "adopters": "1", "potential": "1",
+                 "users": "1", "revenue": "USD/year", "cash": "USD", "value": "USD",
+                 "hhi": "1", "weights": "1", "quality": "1", "group_revenue": "USD/year"}
         for v, u in units.items():
             self.assertEqual(ds[v].attrs.get("units"), u, v)
             self.assertTrue(ds[v].attrs.get("long_name"), v)
         a = ds.attrs
         self.assertEqual(a["seed"], "20201111")
         self.assertEqual(a["status"], "complete")
-        self.assertEqual(a["schema_version"], 1)
+        self.assertEqual(a["schema_version"], 2)
         self.assertEqual(a["steps_done"], STEPS)
         self.assertIn(f"  steps: {STEPS}\n", a["scenario"])
         self.assertEqual(ms.scenario(ds)["run"]["steps"], STEPS)
@@ -394,7 +401,7 @@ class Events(unittest.TestCase):
             ev = ms.events(path)
             ds = ms.open_run(path)
             with h5py.File(path, "r") as f:
-                n = len(f["events/events"])
+                n = len(f["events/event"])
             self.assertEqual(len(ev), n)
             self.assertGreater(n, 0)
             self.assertEqual(list(ev.columns), list(ms.EVENT_COLUMNS))
@@ -433,7 +440,7 @@ class CheckSchema(unittest.TestCase):
         msg = str(c.exception)
         self.assertIn(p, msg)
         self.assertIn("not an HDF5 file", msg)
-        self.assertIn("schema_version 1", msg)
+        self.assertIn("schema_version 2", msg)
 
     def test_no_title(self):
         p = os.path.join(TMP, "other.h5")
@@ -459,7 +466,7 @@ class CheckSchema(unittest.TestCase):
             msg = str(c.exception)
             self.assertIn(p, msg)
             self.assertIn("schema_version 99", msg)
-            self.assertIn("'marketsim run' schema_version 1", msg)
+            self.assertIn("'marketsim run' schema_version 2", msg)
             self.assertIn("newer", msg)
 
     def test_missing_file(self):
@@ -540,7 +547,7 @@ class Sweep(unittest.TestCase):
         self.assertEqual(sw.attrs["title"], "marketsim sweep")
         self.assertIn("vary", sw.attrs["sweep"])
         self.assertIn("markets:", sw.attrs["scenario"])
-        self.assertEqual(sw.adopters.attrs["units"], "people")
+        self.assertEqual(sw.adopters.attrs["units"], "1")
         self.assertNotIn("", list(sw.firm.values))
         for i, r in enumerate(self.runs[:4]):
             one = ms.open_run(r["file"])

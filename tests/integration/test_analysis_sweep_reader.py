@@ -115,12 +115,20 @@ class SweepReader(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "open_sweep"):
             ms.open_run(self.one)
         self.assertEqual(dict(sw.sizes), {"run": n_runs, "time": steps // every + 1, "market": 3,
-                                          "category": 2, "firm": sw.sizes["firm"], "strategy": 4})
+                                          "category": 2, "firm": len(ms.scenario(sw)["firms"]),
+                                          "strategy": 4, "startup_home": 3})
+        # Scenario firms one by one plus start-ups together: every adopter.
+        tot = sw.users.sum("firm") + sw.startups_market_users
+        has = (sw.adopters > 0).values
+        np.testing.assert_allclose((tot / sw.adopters.where(sw.adopters > 0)).values[has], 1,
+                                   rtol=0, atol=1e-9)
+        startups = ["startups_" + v for v in ("entered", "in_business", "users", "revenue",
+                                                "cash", "value", "market_users")]
         self.assertEqual(sorted(sw.data_vars),
-                         sorted(spec["outputs"] + ["name", "population", "potential"]))
+                         sorted(spec["outputs"] + ["population", "potential"] + startups))
         self.assertEqual(sw.adopters.dims, ("run", "time", "market", "category"))
         self.assertEqual(sw.users.dims, ("run", "time", "firm", "market", "category"))
-        self.assertEqual(sw.users.attrs["units"], "people")
+        self.assertEqual(sw.users.attrs["units"], "1")
         self.assertEqual(sw.value.attrs["units"], "USD")
         self.assertEqual(sorted(sw.attrs["varied"]), sorted(params))
         a = sw.attrs
@@ -142,10 +150,12 @@ class SweepReader(unittest.TestCase):
             self.assertTrue((sw.message.values == "").all())
             np.testing.assert_array_equal(sw.adopters.values, f["market/adopters"][()])
             np.testing.assert_array_equal(sw.users.values, f["firm/users"][()])
-            np.testing.assert_array_equal(sw.owner.values, f["firm/owner"][()])
-            names = [ms._text(x) for x in f["firm/name"][0]]
-        self.assertEqual(list(sw.name.values[0]), names)
-        self.assertEqual(list(sw.firm.values[:3]), ["Alibaba", "Pinduoduo", "Tencent"])
+            # owner: -1 (before entry) is the fill value, decoded as NaN
+            np.testing.assert_array_equal(np.nan_to_num(sw.owner.values, nan=-1),
+                                          f["firm/owner"][()])
+        # Firms by identity: the scenario's firms, one name each.
+        self.assertEqual(list(sw.firm.values), list(ms.scenario(sw)["firms"]))
+        self.assertEqual(sw.home.sel(firm="Amazon").item(), "US")
         # Grid order: the first parameter varies slowest; mixes come back as text.
         first = np.arange(0, n_runs, a["replications"])
         key, mix = "markets.CN.openness", "firms.Alibaba.strategy"

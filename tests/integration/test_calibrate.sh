@@ -9,6 +9,43 @@ MS=${MARKETSIM:?}
 PY=${MS_PYTHON:-/usr/bin/python3}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+# Checks made before the first run: bad --free keys, ranges and targets
+# fail at once (exit 2, nothing written), and more free parameters than
+# targets get a warning.
+check_early() {
+  what=$1; want=$2; shift 2
+  "$MS" calibrate "$@" -o "$T/early.yaml" -q --reps 1 --iters 1 > "$T/eout" 2>&1
+  rc=$?
+  if [ $rc -ne 2 ] || ! grep -q "$want" "$T/eout" || [ -e "$T/early.yaml" ] ||
+     grep -q "iter " "$T/eout"; then
+    echo "FAIL: $what: exit $rc, expected 2 with '$want' before any run"; cat "$T/eout"; exit 1
+  fi
+  echo "ok   $what: $(head -n 1 "$T/eout")"
+}
+cat > "$T/one.yaml" <<'YAML'
+run: {steps: 12, dt: 1/12, seed: 5, people_per_agent: 1, start_year: 2020}
+markets: {A: {population: 2000}}
+categories:
+  x: {p: 0.03, q: 0.45}
+firms: {f: {home: A, quality: {x: 0}}}
+targets:
+  - {figure: t1, measure: share, market: A, category: x, time: 2021, expected: 0.1, tolerance: 0.01}
+YAML
+check_early "a key not written in the file" "not written in the file as a plain number" \
+  "$T/one.yaml" --free categories.x.q=0.1:0.9 --free categories.x.churn=0:0.1
+check_early "a range outside the parameter's bounds" "categories.x.p" \
+  "$T/one.yaml" --free categories.x.p=-0.5:0.1
+check_early "a key given twice" "given twice" \
+  "$T/one.yaml" --free categories.x.p=0.01:0.1 --free categories.x.p=0.01:0.2
+sed 's/time: 2021,/time: 2030,/' "$T/one.yaml" > "$T/late.yaml"
+check_early "a target after the end of the run" "after the run ends" \
+  "$T/late.yaml" --free categories.x.p=0.01:0.1
+"$MS" calibrate "$T/one.yaml" --free categories.x.p=0.01:0.1 --free categories.x.q=0.1:0.9 \
+  -o "$T/under.yaml" -q --reps 1 --iters 1 > "$T/eout" 2>&1 || { cat "$T/eout"; exit 1; }
+grep -q "warning: 2 free parameters for 1 target" "$T/eout" ||
+  { echo "FAIL: no warning for 2 free parameters and 1 target"; cat "$T/eout"; exit 1; }
+echo "ok   warns when free parameters outnumber targets"
+
 cat > "$T/bass.yaml" <<'YAML'
 # A one-category Bass world for calibration.
 run: {steps: 72, dt: 1/12, seed: 5, people_per_agent: 1, start_year: 2020}

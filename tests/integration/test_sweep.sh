@@ -38,7 +38,14 @@ import sys, h5py, numpy as np
 sw, run = h5py.File(sys.argv[1]), h5py.File(sys.argv[2])
 assert sw["runs/point"][4] == 1 and sw["runs/replicate"][4] == 1
 assert np.array_equal(sw["market/adopters"][4], run["market/adopters"][()])
-assert np.array_equal(sw["firm/cash"][4], run["firm/cash"][()], equal_nan=True)
+# The sweep keeps the scenario's firms, by name; start-ups are aggregated.
+n = sw["firm/firm"].shape[0]
+names = [x.decode() if isinstance(x, bytes) else x for x in sw["firm/firm"][()]]
+assert names == [x.decode() for x in run["firm/firm"][:n]], names
+assert np.array_equal(sw["firm/cash"][4], run["firm/cash"][:, :n], equal_nan=True)
+assert sw["startups/entered"][4][-1].sum() == run["firm/firm"].shape[0] - n
+cash = run["firm/cash"][-1, n:]
+assert np.isclose(sw["startups/cash"][4][-1].sum(), np.nansum(cash), rtol=1e-12, atol=0)
 PYEOF
 
 # SIGKILL partway: finished runs read back; --resume completes; equal.

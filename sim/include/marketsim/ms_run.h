@@ -30,7 +30,7 @@ typedef struct ms_run_opts {
 typedef struct ms_run_result {
     int64_t steps_done;
     int interrupted;
-    double wall_seconds;
+    double wall_seconds;           /* over all restarts of the run */
     uint64_t consumers;
     int n_phases;
     const char *phase_name[16];
