@@ -132,7 +132,10 @@ def measure(path, firm_name):
         fg, mg = f["firm"], f["market"]
         markets = [text(x) for x in mg["market"][:]]
         t = f["firm/time"][:] if "time" in fg else mg["time"][:]
-        names = fg["name"][:]
+        # Sweep files key firms by identity: the firm coordinate names the
+        # scenario's firms (older files held per-run names of firm slots).
+        names = fg["name"][:] if "name" in fg else None
+        firm_names = [text(x) for x in fg["firm"][:]]
         owner = fg["owner"][:].astype(np.int64)
         users = fg["users"][:]
         value = fg["value"][:]
@@ -152,7 +155,7 @@ def measure(path, firm_name):
     for r in range(n_runs):
         if status[r] != 1:
             continue
-        nm = [text(x) for x in names[r]]
+        nm = [text(x) for x in names[r]] if names is not None else firm_names
         if firm_name not in nm:
             continue
         j = nm.index(firm_name)

@@ -198,10 +198,10 @@ static ms_status precheck(const cal *c, const ms_scenario *sc0,
             return MS_ERROR(MS_EINPUT, "%s: error: target %s is measured at "
                             "%g, after the run ends (%g); raise run.steps or "
                             "drop the target", path, tg->figure, y, end);
-        if (!(tg->tolerance > 0))
+        if (!(tg->scale > 0)) /* the tolerance, or half a bound's size */
             return MS_ERROR(MS_EINPUT, "%s: error: target %s: tolerance %g; "
                             "the fit divides by it, give a positive "
-                            "tolerance", path, tg->figure, tg->tolerance);
+                            "tolerance", path, tg->figure, tg->scale);
     }
     if (n > sc0->n_targets)
         fprintf(c->o->log ? c->o->log : stderr, "calibrate: warning: %d free "
@@ -258,7 +258,9 @@ ms_status ms_calibrate(const char *path, ms_cal_free *frees, int n,
     ms_scenario_destroy(&sc);
     if (st != MS_OK) {
         ms_free(c.expected);
-        ms_free(c.tolerance);
+        ms_free(c.lo);
+        ms_free(c.hi);
+        ms_free(c.scale);
         ms_free(c.mean);
         ms_free(c.text);
         return st;
