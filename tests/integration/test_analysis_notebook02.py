@@ -60,6 +60,7 @@ class Notebook02(unittest.TestCase):
         text = nbexec.check_executed(self, r, out, 7, 2)
         self.assertIn("strategy_small.h5: 27 runs, all done: 9 points x 3 replications", text)
         self.assertIn("firm and group shares sum to 1", text)
+        self.assertIn("20 runs, 10 mixes; * marks the best mix of each measure", text)
         for x in ("adopters", "users", "value", "weights"):
             self.assertIn(f"{x:10s} summary mean and sd = per-run mean and sd", text)
         print(f"notebook 02 executed in {secs:.1f} s", file=sys.stderr)
