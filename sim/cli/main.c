@@ -28,6 +28,9 @@
 #include <sys/stat.h>
 
 #define MAX_SETS 256
+/* Threads a run may ask for: OpenMP's runtime cannot start a hundred
+ * thousand (libgomp crashes), and far fewer never help. */
+#define MAX_THREADS 1024
 
 static volatile sig_atomic_t stop_flag;
 
@@ -119,6 +122,27 @@ static int positional(const char *cmd, const char *what, const char *a,
     }
     *path = a;
     return 0;
+}
+
+/* An input that exists must be a regular file: opening a FIFO waits for
+ * a writer forever, a device or folder is no result file. Returns 0, or 2
+ * after printing "PATH: error: ...". A missing file is left to the
+ * command, which says so in its own words. */
+static int regular_input(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return 0;
+    const char *what = S_ISDIR(st.st_mode)    ? "a folder"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    put_safe(stderr, path);
+    fprintf(stderr, ": error: not a regular file but %s; give a file "
+            "written by marketsim\n", what);
+    return 2;
 }
 
 static const char *main_help =
@@ -267,7 +291,7 @@ static int take_int(const char *opt, const char *val, long *out)
     char *end;
     errno = 0;
     long v = strtol(val ? val : "", &end, 10);
-    if (!val || !*val || *end || errno || v < 0) {
+    if (!val || !*val || *end || errno || v < 0 || !isdigit((unsigned char)*val)) {
         usage_error("%s needs a whole number >= 0", opt);
         return 0;
     }
@@ -299,6 +323,13 @@ static int common_opt(int argc, char **argv, int *i, common_opts *co)
     if (!strcmp(a, "--threads")) {
         if (!take_int(a, next, &co->threads))
             return -1;
+        if (co->threads > MAX_THREADS) {
+            fprintf(stderr, "marketsim: --threads %s: at most %d threads "
+                    "(this machine has %d cores; 0 means the default)\n"
+                    "(see marketsim --help)\n", next, MAX_THREADS,
+                    omp_get_num_procs());
+            return -1;
+        }
         (*i)++;
         return 1;
     }
@@ -488,6 +519,8 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
     char outbuf[4096];
     ms_status st;
     if (restart) {
+        if (regular_input(restart))
+            return 2;
         int64_t at;
         st = ms_run_checkpoint_scenario(restart, &sc, outbuf, sizeof outbuf,
                                         &at);
@@ -644,6 +677,8 @@ static int cmd_info(int argc, char **argv)
     }
     if (argc != 1)
         return usage_error("%s", "info: give one result file");
+    if (regular_input(argv[0]))
+        return 2;
     ms_status st = ms_info_print(argv[0], stdout, 0);
     return st == MS_OK ? 0 : fail(st);
 }
@@ -698,6 +733,8 @@ static int cmd_sweep(int argc, char **argv, int full_argc, char **full_argv)
     if (!path)
         return usage_error("%s", "sweep: which sweep file? e.g. marketsim "
                                  "sweep scenarios/sweeps/openness.yaml");
+    if (resume && out && regular_input(out))
+        return 2;
     ms_status st = ms_par_init(&full_argc, &full_argv);
     if (st != MS_OK)
         return fail(st);
@@ -802,6 +839,9 @@ static int cmd_merge(int argc, char **argv)
     }
     if (!out || !n)
         return usage_error("%s", "merge: give the shard files and -o OUT.h5");
+    for (int i = 0; i < n; i++)
+        if (regular_input(in[i]))
+            return 2;
     ms_sweep_result res;
     ms_status st = ms_sweep_merge(in, n, out, &res);
     if (st != MS_OK)

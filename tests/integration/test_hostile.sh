@@ -207,6 +207,35 @@ fi
 refuses "65000 firms plus start-ups" 60 \
     "model.max_entrants: 65000 firms plus 200 start-ups exceed the limit of 65000 firms" \
     "$tmp/f65000.yaml" --set model.max_entrants=200
+# 65000 firms in 64 markets with 16 categories: 8.7 GB of firm state
+# (128 bytes per firm, market and category), refused under a 6 GB limit
+# on the process before anything is allocated (the memory check once
+# counted consumers only). Not under ASan, which needs far more address
+# space than a ulimit -v of 6 GB leaves it.
+{
+    echo "run: {steps: 1, people_per_agent: 1.0e6}"
+    echo "model: {max_entrants: 0}"
+    echo "markets:"
+    awk 'BEGIN { for (m = 0; m < 64; m++)
+        printf "  m%d: {population: 1.0e6, distance: 1}\n", m }'
+    echo "categories:"
+    awk 'BEGIN { for (c = 0; c < 16; c++) printf "  c%d: {}\n", c }'
+    echo "firms:"
+    awk 'BEGIN { for (i = 0; i < 65000; i++)
+        printf "  f%d: {home: m%d, quality: {c0: 0}}\n", i, i % 64 }'
+} >"$tmp/fmc.yaml"
+if [ $asan -eq 0 ]; then
+    ( ulimit -v 6000000 &&
+      timeout -k 5 60 "$MARKETSIM" validate -q "$tmp/fmc.yaml" ) \
+        >/dev/null 2>"$tmp/err"
+    rc=$?
+    if [ $rc -eq 2 ] && grep -qF "fmc.yaml:" "$tmp/err" &&
+       grep -qF "firms: 65000 firms and 0 start-ups x 64 markets x 16 categories need 8.7 GB of state" "$tmp/err"; then
+        ok "65000 firms x 64 markets x 16 categories under a 6 GB limit: refused"
+    else
+        bad "65000 firms x 64 markets x 16 categories under a 6 GB limit: exit $rc, expected 2 with the firms' memory"
+    fi
+fi
 # A million firms, as short as YAML allows (12 MB). Refused by count; the
 # time limit guards the reader against going quadratic again (it took
 # 24 s for 65000 firms, and would have taken hours for a million).
