@@ -322,10 +322,11 @@ void ms_targets_read(ms_scenario *s, const ms_ynode *node,
         char key_ctx[96];
         v = ms_ynode_get(n, "expected");
         snprintf(key_ctx, sizeof key_ctx, "%s.expected", ctx2);
+        int have_expected = 0;
         if (!v)
             err(&t, n, "%s: missing expected", ctx2);
         else
-            number(&t, v, key_ctx, &tg->expected);
+            have_expected = number(&t, v, key_ctx, &tg->expected);
         v = ms_ynode_get(n, "tolerance");
         snprintf(key_ctx, sizeof key_ctx, "%s.tolerance", ctx2);
         if (!v) {
@@ -333,7 +334,7 @@ void ms_targets_read(ms_scenario *s, const ms_ynode *node,
         } else if (number(&t, v, key_ctx, &tg->tolerance)) {
             if (!(tg->tolerance > 0))
                 err(&t, v, "%s.tolerance: must be above 0", ctx2);
-            else if (tg->tolerance > fabs(tg->expected) / 2)
+            else if (have_expected && tg->tolerance > fabs(tg->expected) / 2)
                 err(&t, v, "%s.tolerance: %g is wider than half the expected "
                     "value %g; a target that loose tells nothing", ctx2,
                     tg->tolerance, tg->expected);

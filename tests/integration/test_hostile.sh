@@ -11,7 +11,9 @@
 #             that grows without bound; the largest revenues;
 #             65000 firms, the most there may be
 #   refusals: a million firms (and how long it takes); 65000 firms plus
-#             start-ups; --set values that are not finite numbers
+#             start-ups; 65000 firms x 64 markets x 16 categories under a
+#             memory limit; --set values that are not finite numbers; FIFOs
+#             and folders as input files; --threads beyond what can start
 #
 # Every run has a time limit (timeout -k): a hang is a failure, not a
 # stuck test. With an ASan build of marketsim the 10^7-step run is cut to
@@ -254,6 +256,46 @@ for v in .nan NaN .inf -.inf inf 1e999 -1e999 0x1p3 1/0; do
     refuses "--set firms.Ali.cash=$v" 30 \
         "firms.Ali.cash: expected a finite number in [-1e+15, 1e+15] (USD), got '$v'" \
         "$tiny" --set "firms.Ali.cash=$v"
+done
+
+# ---- inputs that are not regular files ----
+# A FIFO with no writer: opening it to read would wait forever. Every
+# command that reads a file refuses it at once (exit 2, "FILE: error:")
+# and writes nothing; the time limit turns a hang into a failure.
+mkfifo "$tmp/fifo" || bad "mkfifo"
+mkdir "$tmp/out"
+sweep=$MS_SOURCE_DIR/tests/data/sweeps/small.yaml
+for cmd in "validate -q $tmp/fifo" "run -q $tmp/fifo -o $tmp/out/r.h5" \
+           "info $tmp/fifo" "merge -q $tmp/fifo -o $tmp/out/m.h5" \
+           "run -q --restart $tmp/fifo -o $tmp/out/r.h5" \
+           "sweep -q $tmp/fifo -o $tmp/out/s.h5" \
+           "sweep -q $sweep --resume -o $tmp/fifo"; do
+    # shellcheck disable=SC2086
+    timeout -k 5 20 "$MARKETSIM" $cmd >/dev/null 2>"$tmp/err"
+    rc=$?
+    if [ $rc -eq 2 ] &&
+       grep -qF "$tmp/fifo: error: not a regular file but a FIFO" "$tmp/err" &&
+       [ -z "$(ls -A "$tmp/out")" ]; then
+        ok "FIFO: marketsim ${cmd%% *} refuses it at once"
+    else
+        bad "FIFO: marketsim $cmd: exit $rc, expected 2 with FILE: error: and nothing written"
+    fi
+done
+refuses "a folder as the scenario" 20 "$tmp/out: error: not a regular file but a folder" \
+    "$tmp/out"
+
+# ---- thread counts OpenMP cannot start, or that do not fit an int ----
+for n in 100000 4294967297 99999999999999999999; do
+    timeout -k 5 60 "$MARKETSIM" run "$tiny" -o "$tmp/out/t.h5" -q \
+        --threads "$n" >/dev/null 2>"$tmp/err"
+    rc=$?
+    if [ $rc -eq 2 ] && [ ! -e "$tmp/out/t.h5" ] &&
+       { grep -qF -- "--threads $n: at most 1024 threads" "$tmp/err" ||
+         grep -qF -- "--threads needs a whole number" "$tmp/err"; }; then
+        ok "--threads $n: refused: $(head -n 1 "$tmp/err" | cut -c 12-90)"
+    else
+        bad "--threads $n: exit $rc, expected 2 and a bound"
+    fi
 done
 
 echo "hostile values: $n_ok passed, $n_fail failed"
