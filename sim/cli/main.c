@@ -181,8 +181,8 @@ static const char *run_help =
     "                      --set firms.Alibaba.markets=[CN,ID]\n"
     "                      (repeatable; `marketsim params` lists the keys)\n"
     "  --seed N            same as --set run.seed=N\n"
-    "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all\n"
-    "                      cores); results are identical for any number\n"
+    "  --threads N         OpenMP threads, 1 to 1024 (default: OMP_NUM_THREADS\n"
+    "                      or all cores); results are identical for any number\n"
     "  --check             verify the model's invariants at the end\n"
     "                      (users add up, cash matches its flows, ...)\n"
     "  --check-targets     exit with status 1 if a target of the scenario\n"
@@ -207,7 +207,14 @@ static const char *validate_help =
     "Read and check each scenario; print it resolved (every parameter, with\n"
     "defaults filled in) as YAML on stdout. Errors are printed as\n"
     "FILE:LINE:COL: error: ... and the exit status is 2. With -q, print\n"
-    "nothing but errors.\n";
+    "nothing but errors.\n"
+    "\n"
+    "Besides the values, validate (and run) check that the resolved text\n"
+    "reads back to the same scenario (what result files and checkpoints\n"
+    "store, so a run can be restarted and repeated), and that the figure ids\n"
+    "of `targets` are in the figure catalogue: $MARKETSIM_FIGURES if set\n"
+    "(empty: no check), else seeds/figures.yaml in the scenario's folder or\n"
+    "the nearest folder above it that has one.\n";
 
 static const char *sweep_help =
     "usage: marketsim sweep SWEEP.yaml [options]\n"
@@ -218,14 +225,18 @@ static const char *sweep_help =
     "(parameter values, seed, status, wall time) and /summary (mean and sd\n"
     "over replications per point). Finished runs are safe in the file at\n"
     "once: a sweep stopped in any way keeps them, and --resume runs the rest.\n"
+    "Run r's seed is derived from the sweep's `seed` and r (/runs/seed), so a\n"
+    "sweep file neither sets nor varies run.seed; no key may be given twice\n"
+    "or inside another (markets.CN and markets.CN.population).\n"
     "\n"
     "  -o, --output FILE   sweep file (default: results/NAME.h5)\n"
     "  --resume            continue FILE: run only runs not done (refused\n"
     "                      while another process still writes FILE)\n"
     "  --shard I/N         run only the I-th of N disjoint slices of the runs\n"
     "                      (Slurm job arrays; join with marketsim merge)\n"
-    "  --dry-run           print runs, size of the file and memory per run\n"
-    "  --threads N         OpenMP threads (per rank under mpirun)\n"
+    "  --dry-run           print runs, size of the file, memory per run and\n"
+    "                      which points were checked to start\n"
+    "  --threads N         OpenMP threads, 1 to 1024 (per rank under mpirun)\n"
     "  -q, --quiet         no progress\n"
     "\n"
     "On one machine, threads take whole runs when there are enough of them,\n"
@@ -262,7 +273,7 @@ static const char *calibrate_help =
     "  --iters N           simplex iterations at most (default 60)\n"
     "  -o, --output FILE   the calibrated scenario (default: SCENARIO with\n"
     "                      .calibrated.yaml; --in-place overwrites SCENARIO)\n"
-    "  --threads N         threads inside each run\n"
+    "  --threads N         threads inside each run (1 to 1024)\n"
     "  -q, --quiet         no progress\n";
 
 static const char *info_help =
