@@ -284,6 +284,25 @@ done
 refuses "a folder as the scenario" 20 "$tmp/out: error: not a regular file but a folder" \
     "$tmp/out"
 
+# ---- the figure catalogue targets are checked against ----
+# bad/88 cites an id seeds/figures.yaml lacks: found above the file, the
+# catalogue refuses it; MARKETSIM_FIGURES names another catalogue, or
+# (empty) none.
+fig=$MS_SOURCE_DIR/tests/data/bad/88_target_unknown_figure.yaml
+MARKETSIM_FIGURES="" "$MARKETSIM" validate -q "$fig" >/dev/null 2>"$tmp/err" &&
+    ok "MARKETSIM_FIGURES=\"\": ids not checked" ||
+    bad "MARKETSIM_FIGURES=\"\": ids not checked"
+MARKETSIM_FIGURES=$tmp/none.yaml "$MARKETSIM" validate -q "$fig" \
+    >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -qF "$tmp/none.yaml: error: cannot open" "$tmp/err" &&
+    ok "MARKETSIM_FIGURES naming no file: refused" ||
+    bad "MARKETSIM_FIGURES naming no file: refused"
+printf 'figures:\n  - id: no_such_figure\n' >"$tmp/figs.yaml"
+MARKETSIM_FIGURES=$tmp/figs.yaml "$MARKETSIM" validate -q "$fig" \
+    >/dev/null 2>"$tmp/err" &&
+    ok "MARKETSIM_FIGURES: the id is in that catalogue" ||
+    bad "MARKETSIM_FIGURES: the id is in that catalogue"
+
 # ---- thread counts OpenMP cannot start, or that do not fit an int ----
 for n in 100000 4294967297 99999999999999999999; do
     timeout -k 5 60 "$MARKETSIM" run "$tiny" -o "$tmp/out/t.h5" -q \
