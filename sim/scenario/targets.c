@@ -91,7 +91,8 @@ static int in_run(tctx *t, const ms_ynode *n, const char *ctx, double year)
         return 1;
     err(t, n, "%s: %s is outside the run, which covers the years %g to %g "
         "(run.start_year + run.steps x run.dt); give a time inside it, or "
-        "lengthen the run", ctx, n->value, r->start_year,
+        "lengthen the run (a shortened run can leave its targets out: "
+        "--set targets=[])", ctx, n->value, r->start_year,
         r->start_year + (double)r->steps * r->dt);
     return 0;
 }

@@ -553,6 +553,15 @@ static void test_round_trip_derived(void)
         CU_ASSERT_STRING_EQUAL(b->targets[0].figure, figs[i]);
         ms_scenario_destroy(&b);
     }
+    /* Unicode line breaks (NEL, LS, PS) and a byte order mark, which a
+     * double-quoted scalar would read as a space or drop unless escaped. */
+    ms_scenario *u = reads_back(TWO_MARKETS "targets:\n  - {figure: "
+                                "\"a\\Nb\\Lc\\Pd\\uFEFFe\", measure: count, "
+                                "expected: 100, tolerance: 10}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+    CU_ASSERT_STRING_EQUAL(u->targets[0].figure, "a\xc2\x85" "b\xe2\x80\xa8"
+                           "c\xe2\x80\xa9" "d\xef\xbb\xbf" "e");
+    ms_scenario_destroy(&u);
     /* A figure id of 2000 characters, past any line buffer. */
     char *text = ms_malloc(4096);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
