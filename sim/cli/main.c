@@ -690,7 +690,18 @@ static int cmd_info(int argc, char **argv)
         return usage_error("%s", "info: give one result file");
     if (regular_input(argv[0]))
         return 2;
-    ms_status st = ms_info_print(argv[0], stdout, 0);
+    /* The file's names and texts go to the terminal escaped (a crafted
+     * file could hold control characters): printed to memory first. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return fail(MS_ERROR(MS_ENOMEM, "out of memory"));
+    ms_status st = ms_info_print(argv[0], mem, 0);
+    fclose(mem);
+    if (text)
+        put_safe(stdout, text);
+    free(text);
     return st == MS_OK ? 0 : fail(st);
 }
 

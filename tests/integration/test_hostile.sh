@@ -303,6 +303,20 @@ MARKETSIM_FIGURES=$tmp/figs.yaml "$MARKETSIM" validate -q "$fig" \
     ok "MARKETSIM_FIGURES: the id is in that catalogue" ||
     bad "MARKETSIM_FIGURES: the id is in that catalogue"
 
+# ---- control characters in a result file reach the terminal escaped ----
+PY=${MS_PYTHON:-/usr/bin/python3}
+"$MARKETSIM" run "$tiny" -o "$tmp/esc.h5" -q --set run.steps=1 2>"$tmp/err" &&
+"$PY" -c "import h5py, sys
+with h5py.File(sys.argv[1], 'a') as f:
+    f.attrs['scenario_file'] = 'x\x1b[2J\x1b]0;title\x07y'" "$tmp/esc.h5" 2>"$tmp/err"
+"$MARKETSIM" info "$tmp/esc.h5" >"$tmp/out" 2>"$tmp/err"
+if grep -qF 'x\x1b[2J\x1b]0;title\x07y' "$tmp/out" &&
+   ! grep -q "$(printf '\033')" "$tmp/out"; then
+    ok "info: control characters in a file's texts are shown escaped"
+else
+    bad "info: control characters in a file's texts are shown escaped"
+fi
+
 # ---- thread counts OpenMP cannot start, or that do not fit an int ----
 for n in 100000 4294967297 99999999999999999999; do
     timeout -k 5 60 "$MARKETSIM" run "$tiny" -o "$tmp/out/t.h5" -q \
