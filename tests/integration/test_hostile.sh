@@ -309,9 +309,9 @@ PY=${MS_PYTHON:-/usr/bin/python3}
 "$PY" -c "import h5py, sys
 with h5py.File(sys.argv[1], 'a') as f:
     f.attrs['scenario_file'] = 'x\x1b[2J\x1b]0;title\x07y'" "$tmp/esc.h5" 2>"$tmp/err"
-"$MARKETSIM" info "$tmp/esc.h5" >"$tmp/out" 2>"$tmp/err"
-if grep -qF 'x\x1b[2J\x1b]0;title\x07y' "$tmp/out" &&
-   ! grep -q "$(printf '\033')" "$tmp/out"; then
+"$MARKETSIM" info "$tmp/esc.h5" >"$tmp/info.txt" 2>"$tmp/err"
+if grep -qF 'x\x1b[2J\x1b]0;title\x07y' "$tmp/info.txt" &&
+   ! grep -q "$(printf '\033')" "$tmp/info.txt"; then
     ok "info: control characters in a file's texts are shown escaped"
 else
     bad "info: control characters in a file's texts are shown escaped"
