@@ -29,6 +29,9 @@
 #include <sys/stat.h>
 
 #define MAX_SETS 256
+/* Threads a run may ask for: OpenMP's runtime cannot start a hundred
+ * thousand (libgomp crashes), and far fewer never help. */
+#define MAX_THREADS 1024
 
 static volatile sig_atomic_t stop_flag;
 
@@ -122,6 +125,27 @@ static int positional(const char *cmd, const char *what, const char *a,
     return 0;
 }
 
+/* An input that exists must be a regular file: opening a FIFO waits for
+ * a writer forever, a device or folder is no result file. Returns 0, or 2
+ * after printing "PATH: error: ...". A missing file is left to the
+ * command, which says so in its own words. */
+static int regular_input(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return 0;
+    const char *what = S_ISDIR(st.st_mode)    ? "a folder"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    put_safe(stderr, path);
+    fprintf(stderr, ": error: not a regular file but %s; give a file "
+            "written by marketsim\n", what);
+    return 2;
+}
+
 static const char *main_help =
     "marketsim: an agent-based simulator of firms competing at home and "
     "abroad\n"
@@ -159,8 +183,8 @@ static const char *run_help =
     "                      --set firms.Alibaba.markets=[CN,ID]\n"
     "                      (repeatable; `marketsim params` lists the keys)\n"
     "  --seed N            same as --set run.seed=N\n"
-    "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or all\n"
-    "                      cores); results are identical for any number\n"
+    "  --threads N         OpenMP threads, 1 to 1024 (default: OMP_NUM_THREADS\n"
+    "                      or all cores); results are identical for any number\n"
     "  --check             verify the model's invariants at the end\n"
     "                      (users add up, cash matches its flows, ...)\n"
     "  --check-targets     exit with status 1 if a target of the scenario\n"
@@ -185,7 +209,14 @@ static const char *validate_help =
     "Read and check each scenario; print it resolved (every parameter, with\n"
     "defaults filled in) as YAML on stdout. Errors are printed as\n"
     "FILE:LINE:COL: error: ... and the exit status is 2. With -q, print\n"
-    "nothing but errors.\n";
+    "nothing but errors.\n"
+    "\n"
+    "Besides the values, validate (and run) check that the resolved text\n"
+    "reads back to the same scenario (what result files and checkpoints\n"
+    "store, so a run can be restarted and repeated), and that the figure ids\n"
+    "of `targets` are in the figure catalogue: $MARKETSIM_FIGURES if set\n"
+    "(empty: no check), else seeds/figures.yaml in the scenario's folder or\n"
+    "the nearest folder above it that has one.\n";
 
 static const char *sweep_help =
     "usage: marketsim sweep SWEEP.yaml [options]\n"
@@ -196,14 +227,18 @@ static const char *sweep_help =
     "(parameter values, seed, status, wall time) and /summary (mean and sd\n"
     "over replications per point). Finished runs are safe in the file at\n"
     "once: a sweep stopped in any way keeps them, and --resume runs the rest.\n"
+    "Run r's seed is derived from the sweep's `seed` and r (/runs/seed), so a\n"
+    "sweep file neither sets nor varies run.seed; no key may be given twice\n"
+    "or inside another (markets.CN and markets.CN.population).\n"
     "\n"
     "  -o, --output FILE   sweep file (default: results/NAME.h5)\n"
     "  --resume            continue FILE: run only runs not done (refused\n"
     "                      while another process still writes FILE)\n"
     "  --shard I/N         run only the I-th of N disjoint slices of the runs\n"
     "                      (Slurm job arrays; join with marketsim merge)\n"
-    "  --dry-run           print runs, size of the file and memory per run\n"
-    "  --threads N         OpenMP threads (per rank under mpirun)\n"
+    "  --dry-run           print runs, size of the file, memory per run and\n"
+    "                      which points were checked to start\n"
+    "  --threads N         OpenMP threads, 1 to 1024 (per rank under mpirun)\n"
     "  -q, --quiet         no progress\n"
     "\n"
     "On one machine, threads take whole runs when there are enough of them,\n"
@@ -242,7 +277,7 @@ static const char *calibrate_help =
     "  --iters N           simplex iterations at most (default 60)\n"
     "  -o, --output FILE   the calibrated scenario (default: SCENARIO with\n"
     "                      .calibrated.yaml; --in-place overwrites SCENARIO)\n"
-    "  --threads N         threads inside each run\n"
+    "  --threads N         threads inside each run (1 to 1024)\n"
     "  -q, --quiet         no progress\n";
 
 static const char *info_help =
@@ -295,7 +330,7 @@ static int take_int(const char *opt, const char *val, long *out)
     char *end;
     errno = 0;
     long v = strtol(val ? val : "", &end, 10);
-    if (!val || !*val || *end || errno || v < 0) {
+    if (!val || !*val || *end || errno || v < 0 || !isdigit((unsigned char)*val)) {
         usage_error("%s needs a whole number >= 0", opt);
         return 0;
     }
@@ -327,6 +362,13 @@ static int common_opt(int argc, char **argv, int *i, common_opts *co)
     if (!strcmp(a, "--threads")) {
         if (!take_int(a, next, &co->threads))
             return -1;
+        if (co->threads > MAX_THREADS) {
+            fprintf(stderr, "marketsim: --threads %s: at most %d threads "
+                    "(this machine has %d cores; 0 means the default)\n"
+                    "(see marketsim --help)\n", next, MAX_THREADS,
+                    omp_get_num_procs());
+            return -1;
+        }
         (*i)++;
         return 1;
     }
@@ -517,6 +559,8 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
     ms_status st;
     int64_t restart_at = 0;
     if (restart) {
+        if (regular_input(restart))
+            return 2;
         int64_t at;
         st = ms_run_checkpoint_scenario(restart, &sc, outbuf, sizeof outbuf,
                                         &at);
@@ -676,7 +720,20 @@ static int cmd_info(int argc, char **argv)
     }
     if (argc != 1)
         return usage_error("%s", "info: give one result file");
-    ms_status st = ms_info_print(argv[0], stdout, 0);
+    if (regular_input(argv[0]))
+        return 2;
+    /* The file's names and texts go to the terminal escaped (a crafted
+     * file could hold control characters): printed to memory first. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return fail(MS_ERROR(MS_ENOMEM, "out of memory"));
+    ms_status st = ms_info_print(argv[0], mem, 0);
+    fclose(mem);
+    if (text)
+        put_safe(stdout, text);
+    free(text);
     return st == MS_OK ? 0 : fail(st);
 }
 
@@ -757,6 +814,8 @@ static int cmd_sweep(int argc, char **argv, int full_argc, char **full_argv)
     if (!path)
         return usage_error("%s", "sweep: which sweep file? e.g. marketsim "
                                  "sweep scenarios/sweeps/openness.yaml");
+    if (resume && out && regular_input(out))
+        return 2;
     ms_status st = ms_par_init(&full_argc, &full_argv);
     if (st != MS_OK)
         return fail(st);
@@ -861,6 +920,9 @@ static int cmd_merge(int argc, char **argv)
     }
     if (!out || !n)
         return usage_error("%s", "merge: give the shard files and -o OUT.h5");
+    for (int i = 0; i < n; i++)
+        if (regular_input(in[i]))
+            return 2;
     ms_sweep_result res;
     ms_status st = ms_sweep_merge(in, n, out, &res);
     if (st != MS_OK)

@@ -1104,7 +1104,7 @@ ms_status ms_h5_events_read(int64_t file, const char *group,
     }
     hid_t d = H5Dopen2((hid_t)file, path, H5P_DEFAULT);
     if (d < 0)
-        return MS_ERROR(MS_EINPUT, "%s: cannot open", path);
+        return MS_ERROR(MS_EINPUT, "%s: error: cannot open", path);
     hid_t sp = H5Dget_space(d);
     hsize_t len = 0;
     H5Sget_simple_extent_dims(sp, &len, NULL);
@@ -1159,7 +1159,8 @@ ms_status ms_h5_events_read(int64_t file, const char *group,
     if (e < 0) {
         ms_free(r);
         H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: cannot read the events table", group);
+        return MS_ERROR(MS_EINPUT, "%s: error: cannot read the events table",
+                        group);
     }
     *rows = r;
     *n = len;
@@ -1191,7 +1192,7 @@ static ms_status writer_lock(ms_h5 *f, const char *path)
         int e = errno;
         close(fd);
         if (e == EAGAIN || e == EACCES)
-            return MS_ERROR(MS_EINPUT, "%s: another marketsim process is "
+            return MS_ERROR(MS_EINPUT, "%s: error: another marketsim process is "
                             "writing this file; wait for it to end, or stop "
                             "it (the file keeps every finished run) and then "
                             "--resume", path);
@@ -1279,7 +1280,7 @@ ms_status ms_h5_open_rw(const char *path, int clear, ms_h5 **out)
     if (f->file < 0) {
         H5Eclear2(H5E_DEFAULT);
         drop_handle(f);
-        return MS_ERROR(MS_EINPUT, "%s: cannot open for writing (not an "
+        return MS_ERROR(MS_EINPUT, "%s: error: cannot open for writing (not an "
                         "HDF5 file, or in use by another process)", path);
     }
     *out = f;
@@ -1305,7 +1306,7 @@ ms_status ms_h5_open_ro(const char *path, ms_h5 **out)
     if (f->file < 0) {
         H5Eclear2(H5E_DEFAULT);
         drop_handle(f);
-        return MS_ERROR(MS_EINPUT, "%s: cannot open as HDF5", path);
+        return MS_ERROR(MS_EINPUT, "%s: error: cannot open as HDF5", path);
     }
     *out = f;
     return MS_OK;
@@ -1442,7 +1443,7 @@ ms_status ms_h5_var_open(ms_h5 *f, const char *path, ms_h5type type,
     hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
     if (d < 0) {
         H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: no dataset %s", f->path, path);
+        return MS_ERROR(MS_EINPUT, "%s: error: no dataset %s", f->path, path);
     }
     ms_h5var *v = ms_calloc(1, sizeof *v);
     if (!v) {
@@ -1537,7 +1538,7 @@ ms_status ms_h5_text_read(ms_h5 *f, const char *path, char **out)
     hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
     if (d < 0) {
         H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: no %s in the file", f->path, path);
+        return MS_ERROR(MS_EINPUT, "%s: error: no %s in the file", f->path, path);
     }
     hid_t t = vlen_str_type();
     char *s = NULL;
@@ -1547,7 +1548,7 @@ ms_status ms_h5_text_read(ms_h5 *f, const char *path, char **out)
     H5Dclose(d);
     if (e < 0 || !s) {
         H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: cannot read %s", f->path, path);
+        return MS_ERROR(MS_EINPUT, "%s: error: cannot read %s", f->path, path);
     }
     *out = ms_strdup(s);
     H5free_memory(s);
@@ -1565,7 +1566,7 @@ ms_status ms_h5_attr_read(ms_h5 *f, const char *obj, const char *name,
         if (o >= 0)
             H5Oclose(o);
         H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: no attribute %s", f->path, name);
+        return MS_ERROR(MS_EINPUT, "%s: error: no attribute %s", f->path, name);
     }
     hid_t a = H5Aopen(o, name, H5P_DEFAULT);
     hid_t t = H5Aget_type(a);
@@ -1595,7 +1596,7 @@ ms_status ms_h5_attr_read(ms_h5 *f, const char *obj, const char *name,
     H5Oclose(o);
     if (e < 0) {
         H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: cannot read attribute %s", f->path,
+        return MS_ERROR(MS_EINPUT, "%s: error: cannot read attribute %s", f->path,
                         name);
     }
     return MS_OK;
@@ -1689,7 +1690,7 @@ ms_status ms_h5_names_read(ms_h5 *f, const char *path, char ***names, int *n)
     hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
     if (d < 0) {
         H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: no %s", f->path, path);
+        return MS_ERROR(MS_EINPUT, "%s: error: no %s", f->path, path);
     }
     hid_t sp = H5Dget_space(d);
     hsize_t len = 0;
@@ -1713,8 +1714,8 @@ ms_status ms_h5_names_read(ms_h5 *f, const char *path, char ***names, int *n)
     if (oom) {
         ms_h5_names_free(out, (int)len);
         H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(e < 0 ? MS_EINPUT : MS_ENOMEM, "%s: cannot read %s",
-                        f->path, path);
+        return MS_ERROR(e < 0 ? MS_EINPUT : MS_ENOMEM, "%s: %scannot read %s",
+                        f->path, e < 0 ? "error: " : "", path);
     }
     *names = out;
     *n = (int)len;
@@ -1770,7 +1771,7 @@ ms_status ms_h5_bytes_read(ms_h5 *f, const char *path, void **data, size_t *n)
     hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
     if (d < 0) {
         H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: no %s (not a marketsim checkpoint, "
+        return MS_ERROR(MS_EINPUT, "%s: error: no %s (not a marketsim checkpoint, "
                         "or from another version)", f->path, path);
     }
     hid_t sp = H5Dget_space(d);
@@ -1784,7 +1785,7 @@ ms_status ms_h5_bytes_read(ms_h5 *f, const char *path, void **data, size_t *n)
     if (e < 0) {
         ms_free(buf);
         H5Eclear2(H5E_DEFAULT);
-        return buf ? MS_ERROR(MS_EINPUT, "%s: cannot read %s", f->path, path)
+        return buf ? MS_ERROR(MS_EINPUT, "%s: error: cannot read %s", f->path, path)
                    : MS_ERROR(MS_ENOMEM, "out of memory");
     }
     *data = buf;

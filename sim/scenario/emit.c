@@ -79,8 +79,8 @@ static void put_real(buf *b, double v)
 }
 
 /* A YAML double-quoted scalar that reads back as exactly s: quotes,
- * backslashes and control characters escaped (a bare line break would
- * fold into a space). */
+ * backslashes, control characters and the Unicode line breaks escaped (a
+ * bare line break would fold into a space). */
 void ms_yaml_put_quoted(void (*out)(void *ctx, const char *text), void *ctx,
                         const char *s)
 {
@@ -96,7 +96,19 @@ void ms_yaml_put_quoted(void (*out)(void *ctx, const char *text), void *ctx,
             snprintf(t, sizeof t, "\\t");
         else if (ch < 0x20 || ch == 0x7f)
             snprintf(t, sizeof t, "\\x%02x", ch);
-        else
+        else if (ch == 0xc2 && (unsigned char)p[1] == 0x85) {
+            snprintf(t, sizeof t, "\\N"); /* NEL: YAML reads a line break */
+            p++;
+        } else if (ch == 0xe2 && (unsigned char)p[1] == 0x80 &&
+                   ((unsigned char)p[2] == 0xa8 || (unsigned char)p[2] == 0xa9)) {
+            /* line and paragraph separators, line breaks to YAML too */
+            snprintf(t, sizeof t, "\\%c", (unsigned char)p[2] == 0xa8 ? 'L' : 'P');
+            p += 2;
+        } else if (ch == 0xef && (unsigned char)p[1] == 0xbb &&
+                   (unsigned char)p[2] == 0xbf) {
+            snprintf(t, sizeof t, "\\uFEFF"); /* a byte order mark */
+            p += 2;
+        } else
             snprintf(t, sizeof t, "%c", ch);
         out(ctx, t);
     }

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define MAX_ERRORS 30
@@ -621,6 +622,29 @@ void ms_scenario_destroy(ms_scenario **sp)
 
 /* ---- cross-record checks ---- */
 
+double ms_scenario_usable_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGE_SIZE);
+    double mem = pages > 0 && psize > 0 ? (double)pages * psize : 0;
+    /* A limit on this process (ulimit -v, -d) or its cgroup (a container,
+     * a Slurm job) is what it may really use. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (mem == 0 || (double)rl.rlim_cur < mem))
+        mem = (double)rl.rlim_cur;
+    if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (mem == 0 || (double)rl.rlim_cur < mem))
+        mem = (double)rl.rlim_cur;
+    FILE *f = fopen("/sys/fs/cgroup/memory.max", "r");
+    if (f) {
+        double lim;
+        if (fscanf(f, "%lf", &lim) == 1 && lim > 0 && (mem == 0 || lim < mem))
+            mem = lim;
+        fclose(f);
+    }
+    return mem;
+}
+
 static double kogut_singh(const ms_scenario *s, int a, int b)
 {
     const ms_market_spec *x = &s->markets[a], *y = &s->markets[b];
@@ -802,9 +826,28 @@ static void check_records(ctxt *c, const ms_ynode *root)
             big = m;
     }
     double bytes = agents * (8.0 + 2.0 * s->n_categories);
-    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGE_SIZE);
-    double mem = pages > 0 && psize > 0 ? (double)pages * psize : 0;
-    if (agents > 4294967294.0 || (mem > 0 && bytes > 0.8 * mem)) {
+    double mem = ms_scenario_usable_memory();
+    /* Firms' state: per firm, market and category (users, groups' users,
+     * launches, the step's events: 127 bytes measured with 2000 firms x 64
+     * markets x 16 categories), per firm (stakes, partners: about 2 kB). */
+    double F = (double)s->n_firms + (double)s->model.max_entrants;
+    double firm_bytes = F * s->n_markets * s->n_categories * 128.0 +
+                        F * 2048.0;
+    if (agents <= 4294967294.0 && mem > 0 && bytes + firm_bytes > 0.8 * mem &&
+        firm_bytes >= bytes) {
+        const ms_ynode *at =
+            ms_ynode_get(ms_ynode_get(root, "model"), "max_entrants");
+        diag(r, at && s->model.max_entrants > 0 ? at
+                                                : ms_ynode_key_node(root, "firms"),
+             "firms: %d firms and %lld start-ups x %d markets x %d "
+             "categories need %.1f GB of state (about 128 bytes per firm, "
+             "market and category), and the consumers %.1f GB more; 80%% of "
+             "the %.1f GB this process may use fit; use fewer firms, markets "
+             "or categories, or lower model.max_entrants", s->n_firms,
+             (long long)s->model.max_entrants, s->n_markets,
+             s->n_categories, firm_bytes / 1e9, bytes / 1e9, mem / 1e9);
+    } else if (agents > 4294967294.0 ||
+               (mem > 0 && bytes + firm_bytes > 0.8 * mem)) {
         /* Point at people_per_agent if the file sets it, else at the
          * largest population. */
         const ms_ynode *at =
@@ -820,10 +863,11 @@ static void check_records(ctxt *c, const ms_ynode *root)
         }
         diag(r, at ? at : root,
              "%s: %g people in all at %g people per agent make %.0f "
-             "consumer agents, %.1f GB of state; at most 4294967294 agents "
-             "and 80%% of this machine's %.1f GB fit; raise "
-             "run.people_per_agent", key, people,
-             s->run.people_per_agent, agents, bytes / 1e9, mem / 1e9);
+             "consumer agents, %.1f GB of state (and the firms %.1f GB "
+             "more); at most 4294967294 agents and 80%% of the %.1f GB this "
+             "process may use fit; raise run.people_per_agent", key, people,
+             s->run.people_per_agent, agents, bytes / 1e9, firm_bytes / 1e9,
+             mem / 1e9);
     }
 }
 

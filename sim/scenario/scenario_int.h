@@ -207,6 +207,10 @@ const char *ms_measure_unit(const ms_measure *m);
 void ms_measure_text(const ms_scenario *s, const ms_measure *m, char *buf,
                      size_t size);
 
+/* Bytes of memory this process may use: the machine's, or less under a
+ * ulimit or cgroup limit; 0 if unknown. */
+double ms_scenario_usable_memory(void);
+
 /* ---- the parameter table ---- */
 
 typedef enum {

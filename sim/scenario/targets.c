@@ -96,7 +96,8 @@ static int in_run(tctx *t, const ms_ynode *n, const char *ctx, double year)
         return 1;
     err(t, n, "%s: %s is outside the run, which covers the years %g to %g "
         "(run.start_year + run.steps x run.dt); give a time inside it, or "
-        "lengthen the run", ctx, n->value, r->start_year,
+        "lengthen the run (a shortened run can leave its targets out: "
+        "--set targets=[])", ctx, n->value, r->start_year,
         r->start_year + (double)r->steps * r->dt);
     return 0;
 }
@@ -376,17 +377,18 @@ static void read_goal(tctx *t, const ms_ynode *n, const char *ctx,
     }
     char key_ctx[96];
     snprintf(key_ctx, sizeof key_ctx, "%s.expected", ctx);
+    int have_expected = 0;
     if (!ve)
         err(t, n, "%s: missing expected (or a bound: min, max)", ctx);
     else
-        number(t, ve, key_ctx, &tg->expected);
+        have_expected = number(t, ve, key_ctx, &tg->expected);
     snprintf(key_ctx, sizeof key_ctx, "%s.tolerance", ctx);
     if (!vt) {
         err(t, n, "%s: missing tolerance", ctx);
     } else if (number(t, vt, key_ctx, &tg->tolerance)) {
         if (!(tg->tolerance > 0))
             err(t, vt, "%s.tolerance: must be above 0", ctx);
-        else if (tg->tolerance > fabs(tg->expected) / 2)
+        else if (have_expected && tg->tolerance > fabs(tg->expected) / 2)
             err(t, vt, "%s.tolerance: %g is wider than half the expected "
                 "value %g; a target that loose tells nothing", ctx,
                 tg->tolerance, tg->expected);

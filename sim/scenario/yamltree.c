@@ -11,9 +11,12 @@
 #include "marketsim/ms_alloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #define MAX_DEPTH 64
@@ -325,6 +328,27 @@ static ms_status build(ms_ytree *t, yaml_parser_t *p, const char *src,
         where_at(where, sizeof where, src, line_base, (unsigned long)line,
                  (unsigned long)col);
         ms_ynode *made = NULL;
+        const yaml_char_t *tag = ev.type == YAML_SCALAR_EVENT
+                                     ? ev.data.scalar.tag
+                                 : ev.type == YAML_MAPPING_START_EVENT
+                                     ? ev.data.mapping_start.tag
+                                 : ev.type == YAML_SEQUENCE_START_EVENT
+                                     ? ev.data.sequence_start.tag
+                                     : NULL;
+        if (tag) {
+            /* A tag would change what a value means (!!str 3 is text, a
+             * !!python/object asks for code): refused, not dropped. */
+            static const char core[] = "tag:yaml.org,2002:";
+            const char *tg = (const char *)tag;
+            int short_form = !strncmp(tg, core, sizeof core - 1);
+            st = MS_ERROR(MS_EINPUT, "%s: error: YAML tags (%s%.60s) are not "
+                          "supported: a value means what its key says; "
+                          "write it without the tag (quote it, like \"3\", "
+                          "to give text)", where, short_form ? "!!" : "",
+                          short_form ? tg + sizeof core - 1 : tg);
+            yaml_event_delete(&ev);
+            continue;
+        }
         switch (ev.type) {
         case YAML_STREAM_END_EVENT:
             done = 1;
@@ -484,13 +508,48 @@ ms_status ms_ytree_parse_string(const char *text, size_t len,
     return MS_OK;
 }
 
+const char *ms_file_kind(unsigned mode)
+{
+    if (S_ISDIR(mode))
+        return "a folder";
+    if (S_ISFIFO(mode))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
+}
+
 ms_status ms_read_text_file(const char *path, char **out, size_t *out_len)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* Opened without blocking and checked before reading: a FIFO (or a
+     * terminal, a socket) would wait for a writer forever. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return MS_ERROR(MS_EINPUT, "%s: error: cannot open: %s", path,
                         strerror(errno));
+    struct stat sb;
+    memset(&sb, 0, sizeof sb);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        const char *what = ms_file_kind(sb.st_mode);
+        close(fd);
+        return MS_ERROR(MS_EINPUT, "%s: error: not a regular file but %s; "
+                        "give a file (save the text to one first)", path,
+                        what);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    FILE *f = fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0
+                  ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return MS_ERROR(MS_EINPUT, "%s: error: cannot open: %s", path,
+                        strerror(e));
+    }
     char *buf = NULL;
     size_t len = 0, cap = 0;
     ms_status st = MS_OK;

@@ -51,6 +51,10 @@ const char *ms_ytree_source(const ms_ytree *t);
  * with ms_free. MS_EINPUT names the file when it cannot be read. */
 ms_status ms_read_text_file(const char *path, char **out, size_t *len);
 
+/* What a file of st_mode `mode` is, for messages ("a FIFO (named pipe)",
+ * "a folder", ...). */
+const char *ms_file_kind(unsigned mode);
+
 /* The node at a dotted key path ("markets.CN.openness"), or NULL. */
 const ms_ynode *ms_ytree_find(ms_ytree *t, const char *key);
 

@@ -170,16 +170,25 @@ ms_status ms_sweep_merge(const char *const *inputs, int n, const char *out,
     if (!tmp)
         return MS_ERROR(MS_ENOMEM, "out of memory");
     snprintf(tmp, len, "%s.partial", out);
-    ms_status st = copy_file(inputs[0], tmp);
+    /* The first shard is checked where it is, so a message names it (not
+     * the copy that becomes the output). */
     ms_h5 *h = NULL;
-    if (st == MS_OK)
-        st = ms_h5_open_rw(tmp, 1, &h);
     char title[64];
+    ms_status st = ms_h5_open_ro(inputs[0], &h);
     if (st == MS_OK &&
         (ms_h5_attr_read(h, "/", "title", title, sizeof title) != MS_OK ||
          strcmp(title, "marketsim sweep") != 0))
         st = MS_ERROR(MS_EINPUT, "%s: error: not a marketsim sweep file",
                       inputs[0]);
+    if (h) {
+        ms_status cs = ms_h5_close(&h, 1); /* read-only: nothing moves */
+        if (st == MS_OK)
+            st = cs;
+    }
+    if (st == MS_OK)
+        st = copy_file(inputs[0], tmp);
+    if (st == MS_OK)
+        st = ms_h5_open_rw(tmp, 1, &h);
     if (st == MS_OK)
         st = merge_into(h, inputs, n, res);
     if (h) {

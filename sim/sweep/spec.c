@@ -48,7 +48,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAX_POINTS 10000000
 /* Runs one sweep file holds: its run dimension is an HDF5 int. */
@@ -400,16 +399,16 @@ static ms_status size_design(ms_sweep *s, const ms_ynode *at)
     double runs = np * (double)s->replications;
     double bytes = np * (s->n_params ? s->n_params : 1) * CELL_BYTES +
                    runs * RUN_BYTES;
-    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGE_SIZE);
-    double mem = pages > 0 && psize > 0 ? (double)pages * psize : 0;
+    double mem = ms_scenario_usable_memory();
     if (np <= MAX_POINTS && runs <= MAX_RUNS &&
         !(mem > 0 && bytes > 0.8 * mem))
         return MS_OK;
     return where_err(at, "the design has %.0f points x %lld replications = "
                      "%.0f runs, whose tables alone take %.3g GB of memory; "
                      "a sweep holds at most %d points, %.0f runs and 80%% of "
-                     "this machine's %.1f GB; use fewer %s or replications, "
-                     "or split the study into several sweep files", np,
+                     "the %.1f GB this process may use; use fewer %s or "
+                     "replications, or split the study into several sweep "
+                     "files", np,
                      (long long)s->replications, runs, bytes / 1e9,
                      MAX_POINTS, MAX_RUNS, mem / 1e9,
                      s->design == MS_DESIGN_GRID ? "values" : "samples");

@@ -11,7 +11,9 @@
 #             that grows without bound; the largest revenues;
 #             65000 firms, the most there may be
 #   refusals: a million firms (and how long it takes); 65000 firms plus
-#             start-ups; --set values that are not finite numbers
+#             start-ups; 65000 firms x 64 markets x 16 categories under a
+#             memory limit; --set values that are not finite numbers; FIFOs
+#             and folders as input files; --threads beyond what can start
 #
 # Every run has a time limit (timeout -k): a hang is a failure, not a
 # stuck test. With an ASan build of marketsim the 10^7-step run is cut to
@@ -207,6 +209,35 @@ fi
 refuses "65000 firms plus start-ups" 60 \
     "model.max_entrants: 65000 firms plus 200 start-ups exceed the limit of 65000 firms" \
     "$tmp/f65000.yaml" --set model.max_entrants=200
+# 65000 firms in 64 markets with 16 categories: 8.7 GB of firm state
+# (128 bytes per firm, market and category), refused under a 6 GB limit
+# on the process before anything is allocated (the memory check once
+# counted consumers only). Not under ASan, which needs far more address
+# space than a ulimit -v of 6 GB leaves it.
+{
+    echo "run: {steps: 1, people_per_agent: 1.0e6}"
+    echo "model: {max_entrants: 0}"
+    echo "markets:"
+    awk 'BEGIN { for (m = 0; m < 64; m++)
+        printf "  m%d: {population: 1.0e6, distance: 1}\n", m }'
+    echo "categories:"
+    awk 'BEGIN { for (c = 0; c < 16; c++) printf "  c%d: {}\n", c }'
+    echo "firms:"
+    awk 'BEGIN { for (i = 0; i < 65000; i++)
+        printf "  f%d: {home: m%d, quality: {c0: 0}}\n", i, i % 64 }'
+} >"$tmp/fmc.yaml"
+if [ $asan -eq 0 ]; then
+    ( ulimit -v 6000000 &&
+      timeout -k 5 60 "$MARKETSIM" validate -q "$tmp/fmc.yaml" ) \
+        >/dev/null 2>"$tmp/err"
+    rc=$?
+    if [ $rc -eq 2 ] && grep -qF "fmc.yaml:" "$tmp/err" &&
+       grep -qF "firms: 65000 firms and 0 start-ups x 64 markets x 16 categories need 8.7 GB of state" "$tmp/err"; then
+        ok "65000 firms x 64 markets x 16 categories under a 6 GB limit: refused"
+    else
+        bad "65000 firms x 64 markets x 16 categories under a 6 GB limit: exit $rc, expected 2 with the firms' memory"
+    fi
+fi
 # A million firms, as short as YAML allows (12 MB). Refused by count; the
 # time limit guards the reader against going quadratic again (it took
 # 24 s for 65000 firms, and would have taken hours for a million).
@@ -225,6 +256,79 @@ for v in .nan NaN .inf -.inf inf 1e999 -1e999 0x1p3 1/0; do
     refuses "--set firms.Ali.cash=$v" 30 \
         "firms.Ali.cash: expected a finite number in [-1e+15, 1e+15] (USD), got '$v'" \
         "$tiny" --set "firms.Ali.cash=$v"
+done
+
+# ---- inputs that are not regular files ----
+# A FIFO with no writer: opening it to read would wait forever. Every
+# command that reads a file refuses it at once (exit 2, "FILE: error:")
+# and writes nothing; the time limit turns a hang into a failure.
+mkfifo "$tmp/fifo" || bad "mkfifo"
+mkdir "$tmp/out"
+sweep=$MS_SOURCE_DIR/tests/data/sweeps/small.yaml
+for cmd in "validate -q $tmp/fifo" "run -q $tmp/fifo -o $tmp/out/r.h5" \
+           "info $tmp/fifo" "merge -q $tmp/fifo -o $tmp/out/m.h5" \
+           "run -q --restart $tmp/fifo -o $tmp/out/r.h5" \
+           "sweep -q $tmp/fifo -o $tmp/out/s.h5" \
+           "sweep -q $sweep --resume -o $tmp/fifo"; do
+    # shellcheck disable=SC2086
+    timeout -k 5 20 "$MARKETSIM" $cmd >/dev/null 2>"$tmp/err"
+    rc=$?
+    if [ $rc -eq 2 ] &&
+       grep -qF "$tmp/fifo: error: not a regular file but a FIFO" "$tmp/err" &&
+       [ -z "$(ls -A "$tmp/out")" ]; then
+        ok "FIFO: marketsim ${cmd%% *} refuses it at once"
+    else
+        bad "FIFO: marketsim $cmd: exit $rc, expected 2 with FILE: error: and nothing written"
+    fi
+done
+refuses "a folder as the scenario" 20 "$tmp/out: error: not a regular file but a folder" \
+    "$tmp/out"
+
+# ---- the figure catalogue targets are checked against ----
+# bad/88 cites an id seeds/figures.yaml lacks: found above the file, the
+# catalogue refuses it; MARKETSIM_FIGURES names another catalogue, or
+# (empty) none.
+fig=$MS_SOURCE_DIR/tests/data/bad/88_target_unknown_figure.yaml
+MARKETSIM_FIGURES="" "$MARKETSIM" validate -q "$fig" >/dev/null 2>"$tmp/err" &&
+    ok "MARKETSIM_FIGURES=\"\": ids not checked" ||
+    bad "MARKETSIM_FIGURES=\"\": ids not checked"
+MARKETSIM_FIGURES=$tmp/none.yaml "$MARKETSIM" validate -q "$fig" \
+    >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -qF "$tmp/none.yaml: error: cannot open" "$tmp/err" &&
+    ok "MARKETSIM_FIGURES naming no file: refused" ||
+    bad "MARKETSIM_FIGURES naming no file: refused"
+printf 'figures:\n  - id: no_such_figure\n' >"$tmp/figs.yaml"
+MARKETSIM_FIGURES=$tmp/figs.yaml "$MARKETSIM" validate -q "$fig" \
+    >/dev/null 2>"$tmp/err" &&
+    ok "MARKETSIM_FIGURES: the id is in that catalogue" ||
+    bad "MARKETSIM_FIGURES: the id is in that catalogue"
+
+# ---- control characters in a result file reach the terminal escaped ----
+PY=${MS_PYTHON:-/usr/bin/python3}
+"$MARKETSIM" run "$tiny" -o "$tmp/esc.h5" -q --set run.steps=1 2>"$tmp/err" &&
+"$PY" -c "import h5py, sys
+with h5py.File(sys.argv[1], 'a') as f:
+    f.attrs['scenario_file'] = 'x\x1b[2J\x1b]0;title\x07y'" "$tmp/esc.h5" 2>"$tmp/err"
+"$MARKETSIM" info "$tmp/esc.h5" >"$tmp/info.txt" 2>"$tmp/err"
+if grep -qF 'x\x1b[2J\x1b]0;title\x07y' "$tmp/info.txt" &&
+   ! grep -q "$(printf '\033')" "$tmp/info.txt"; then
+    ok "info: control characters in a file's texts are shown escaped"
+else
+    bad "info: control characters in a file's texts are shown escaped"
+fi
+
+# ---- thread counts OpenMP cannot start, or that do not fit an int ----
+for n in 100000 4294967297 99999999999999999999; do
+    timeout -k 5 60 "$MARKETSIM" run "$tiny" -o "$tmp/out/t.h5" -q \
+        --threads "$n" >/dev/null 2>"$tmp/err"
+    rc=$?
+    if [ $rc -eq 2 ] && [ ! -e "$tmp/out/t.h5" ] &&
+       { grep -qF -- "--threads $n: at most 1024 threads" "$tmp/err" ||
+         grep -qF -- "--threads needs a whole number" "$tmp/err"; }; then
+        ok "--threads $n: refused: $(head -n 1 "$tmp/err" | cut -c 12-90)"
+    else
+        bad "--threads $n: exit $rc, expected 2 and a bound"
+    fi
 done
 
 echo "hostile values: $n_ok passed, $n_fail failed"

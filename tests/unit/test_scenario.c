@@ -590,6 +590,15 @@ static void test_round_trip_derived(void)
         CU_ASSERT_STRING_EQUAL(b->targets[0].figure, figs[i]);
         ms_scenario_destroy(&b);
     }
+    /* Unicode line breaks (NEL, LS, PS) and a byte order mark, which a
+     * double-quoted scalar would read as a space or drop unless escaped. */
+    ms_scenario *u = reads_back(TWO_MARKETS "targets:\n  - {figure: "
+                                "\"a\\Nb\\Lc\\Pd\\uFEFFe\", measure: count, "
+                                "expected: 100, tolerance: 10}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+    CU_ASSERT_STRING_EQUAL(u->targets[0].figure, "a\xc2\x85" "b\xe2\x80\xa8"
+                           "c\xe2\x80\xa9" "d\xef\xbb\xbf" "e");
+    ms_scenario_destroy(&u);
     /* A figure id of 2000 characters, past any line buffer. */
     char *text = ms_malloc(4096);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
@@ -628,6 +637,34 @@ static void test_round_trip_derived(void)
     CU_ASSERT_EQUAL(b->cd[0 * 3 + 2], 2.5);
     CU_ASSERT_EQUAL(b->cd[2 * 3 + 0], 2.5);
     ms_scenario_destroy(&b);
+    CU_ASSERT_EQUAL(ms_alloc_live_bytes(), live);
+}
+
+/* A scenario whose resolved text would not read back is refused, with
+ * what goes wrong (here made so by editing a loaded scenario: a value
+ * beyond its bound, and a distance the text cannot carry). */
+static void test_round_trip_refused(void)
+{
+    size_t live = ms_alloc_live_bytes();
+    ms_scenario *a = load_text(TWO_MARKETS, NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    a->markets[0].distance[1] = 500; /* bound: 100 */
+    CU_ASSERT_EQUAL(ms_scenario_check_round_trip(a), MS_EINPUT);
+    const char *msg = ms_error_message();
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "t.yaml: error: the resolved scenario "
+                                  "(what result files and checkpoints "
+                                  "store) does not read back"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "markets.A.distance.B: 500 is out of "
+                                  "range"));
+    a->markets[0].distance[1] = NAN;
+    a->cd[1] = 2; /* not what the scores give, and not in the text */
+    CU_ASSERT_EQUAL(ms_scenario_check_round_trip(a), MS_EINPUT);
+    msg = ms_error_message();
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "reads back as a different one"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "'    distance: {}  # used: {B: 2}' "
+                                  "becomes '    distance: {}  # used: {B: "));
+    ms_scenario_destroy(&a);
+    ms_error_clear();
     CU_ASSERT_EQUAL(ms_alloc_live_bytes(), live);
 }
 
@@ -815,6 +852,8 @@ static const ms_unit_test tests[] = {
     {"round trip: bench/consumers.yaml", test_round_trip_bench},
     {"round trip: awkward values", test_round_trip_awkward},
     {"round trip: figure ids, derived distances", test_round_trip_derived},
+    {"round trip: a text that would not read back is refused",
+     test_round_trip_refused},
     {"targets: decimal numbers, times in the run, known ids",
      test_targets_checked},
     {"fractions a/b", test_fractions},
