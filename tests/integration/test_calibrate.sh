@@ -38,7 +38,7 @@ check_early "a range outside the parameter's bounds" "categories.x.p" \
 check_early "a key given twice" "given twice" \
   "$T/one.yaml" --free categories.x.p=0.01:0.1 --free categories.x.p=0.01:0.2
 sed 's/time: 2021,/time: 2030,/' "$T/one.yaml" > "$T/late.yaml"
-check_early "a target after the end of the run" "after the run ends" \
+check_early "a target after the end of the run" "is outside the run" \
   "$T/late.yaml" --free categories.x.p=0.01:0.1
 "$MS" calibrate "$T/one.yaml" --free categories.x.p=0.01:0.1 --free categories.x.q=0.1:0.9 \
   -o "$T/under.yaml" -q --reps 1 --iters 1 > "$T/eout" 2>&1 || { cat "$T/eout"; exit 1; }
