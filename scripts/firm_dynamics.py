@@ -185,7 +185,13 @@ def read_run(path, scenario_firms, size):
         else:
             own = fg[size][:]
         rev = fg["revenue"][:] if "revenue" in fg else None
-        events = f["events/events"][:] if "events/events" in f else None
+        if "events/kind" in f:   # events as columns over an `event` dimension
+            g = f["events"]
+            events = [{"kind": k, "actor": a, "target": b, "time": t}
+                      for k, a, b, t in zip(g["kind"][:], g["actor"][:],
+                                            g["target"][:], g["time"][:])]
+        else:                     # older files: one compound table
+            events = f["events/events"][:] if "events/events" in f else None
         scen = yaml.safe_load(text(f["scenario"][()])) if "scenario" in f else {}
         prov = (text(f.attrs.get("marketsim_version", "?")),
                 text(f.attrs.get("git_commit", "?")))
