@@ -59,6 +59,17 @@ typedef struct cal {
     ms_status failed;     /* first failure inside the objective */
 } cal;
 
+/* The arrays and text a calibration owns. */
+static void cal_free(cal *c)
+{
+    ms_free(c->expected);
+    ms_free(c->lo);
+    ms_free(c->hi);
+    ms_free(c->scale);
+    ms_free(c->mean);
+    ms_free(c->text);
+}
+
 static double to_x(const ms_cal_free *f, double z)
 {
     return f->lo + (f->hi - f->lo) / (1 + exp(-z));
@@ -257,12 +268,7 @@ ms_status ms_calibrate(const char *path, ms_cal_free *frees, int n,
     st = precheck(&c, sc, frees, n);
     ms_scenario_destroy(&sc);
     if (st != MS_OK) {
-        ms_free(c.expected);
-        ms_free(c.lo);
-        ms_free(c.hi);
-        ms_free(c.scale);
-        ms_free(c.mean);
-        ms_free(c.text);
+        cal_free(&c);
         return st;
     }
     gsl_multimin_fminimizer *mz = NULL;
@@ -355,12 +361,7 @@ done:
         gsl_vector_free(z);
     if (step)
         gsl_vector_free(step);
-    ms_free(c.expected);
-    ms_free(c.lo);
-    ms_free(c.hi);
-    ms_free(c.scale);
-    ms_free(c.mean);
-    ms_free(c.text);
+    cal_free(&c);
     return st;
 }
 
