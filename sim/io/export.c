@@ -24,6 +24,8 @@
 #define _GNU_SOURCE /* timegm */
 #include "marketsim/ms_export.h"
 
+#include "io/ms_h5.h"
+
 #include "marketsim/ms_alloc.h"
 
 #include <errno.h>
@@ -533,26 +535,9 @@ static ms_status export_group(hid_t file, const char *gname, const char *base,
 
 ms_status ms_export_csv(const char *path, const char *dir, FILE *log)
 {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    if (H5Fis_hdf5(path) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: error: not an HDF5 file (give a "
-                        "marketsim result file)", path);
-    }
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) {
-        /* A run being written, or a sweep whose writer was killed. */
-        H5Eclear2(H5E_DEFAULT);
-        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
-        file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
-        H5Pclose(fapl);
-    }
-    if (file < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: error: cannot open the HDF5 file",
-                        path);
-    }
+    int64_t fid;
+    MS_CALL(ms_h5_open_result(path, &fid));
+    hid_t file = (hid_t)fid;
     char title[64];
     hid_t root = H5Gopen2(file, "/", H5P_DEFAULT);
     attr_text(root, "title", title, sizeof title);

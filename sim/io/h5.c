@@ -1817,3 +1817,35 @@ ms_status ms_h5_open_partial(const char *path, ms_h5 **out)
 }
 
 const char *ms_h5_write_path(const ms_h5 *f) { return f->partial; }
+
+ms_status ms_h5_open_result(const char *path, int64_t *file)
+{
+    *file = -1;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (H5Fis_hdf5(path) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        FILE *t = fopen(path, "rb");
+        if (!t)
+            return MS_ERROR(MS_EINPUT, "%s: error: cannot open the file",
+                            path);
+        fclose(t);
+        return MS_ERROR(MS_EINPUT, "%s: error: not an HDF5 file (is it a "
+                        "marketsim result?)", path);
+    }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        /* A run being written, or a sweep whose writer was killed. */
+        H5Eclear2(H5E_DEFAULT);
+        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+        f = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+        H5Pclose(fapl);
+    }
+    if (f < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: error: cannot open the HDF5 file",
+                        path);
+    }
+    *file = (int64_t)f;
+    return MS_OK;
+}

@@ -415,31 +415,9 @@ done:
 ms_status ms_info_print(const char *path, FILE *out, int brief)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    htri_t is = H5Fis_hdf5(path);
-    if (is <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        FILE *t = fopen(path, "rb");
-        if (!t)
-            return MS_ERROR(MS_EINPUT, "%s: error: cannot open the file",
-                            path);
-        fclose(t);
-        return MS_ERROR(MS_EINPUT, "%s: error: not an HDF5 file (is it a "
-                        "marketsim result?)", path);
-    }
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) {
-        /* A sweep file whose writer was killed: readable in SWMR mode. */
-        H5Eclear2(H5E_DEFAULT);
-        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
-        file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
-        H5Pclose(fapl);
-    }
-    if (file < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: error: cannot open the HDF5 file",
-                        path);
-    }
+    int64_t fid;
+    MS_CALL(ms_h5_open_result(path, &fid));
+    hid_t file = (hid_t)fid;
     hid_t root = H5Gopen2(file, "/", H5P_DEFAULT);
     char title[128];
     int got = root < 0 ? 0 : attr_str(root, "title", title, sizeof title);

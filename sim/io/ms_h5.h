@@ -208,5 +208,10 @@ ms_status ms_h5_events_append(ms_h5var *v, const ms_h5_event_row *rows,
  * rows. Caller frees *rows (ms_free). */
 ms_status ms_h5_events_read(int64_t file, const char *group,
                             ms_h5_event_row **rows, size_t *n);
+/* Open a result file read-only for `info` and `export`: an ordinary file,
+ * or one still being written (a run in progress) or whose writer was
+ * killed (a sweep), in SWMR mode. *file is an hid_t the caller closes
+ * (H5Fclose); errors name the path. */
+ms_status ms_h5_open_result(const char *path, int64_t *file);
 
 #endif
