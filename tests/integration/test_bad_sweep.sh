@@ -109,7 +109,7 @@ else
     bad "dry run: all 3 points checked"
 fi
 # ... and exactly which of a large one; shards are counted exactly. (The
-# 10000 checks take about a second; the limit, a guard against a hang,
+# 10000 checks take a few seconds; the limit, a guard against a hang,
 # leaves room for sanitizer builds, which are many times slower.)
 cat >"$tmp/large.yaml" <<YAML
 scenario: $MS_SOURCE_DIR/tests/data/tiny.yaml
