@@ -78,37 +78,6 @@ static void free_group(group *g)
     g->n = 0;
 }
 
-static void attr_text(hid_t d, const char *name, char *buf, size_t size)
-{
-    buf[0] = '\0';
-    if (H5Aexists(d, name) <= 0)
-        return;
-    hid_t a = H5Aopen(d, name, H5P_DEFAULT);
-    hid_t t = a < 0 ? -1 : H5Aget_type(a);
-    if (t >= 0 && H5Tget_class(t) == H5T_STRING) {
-        if (H5Tis_variable_str(t) > 0) {
-            char *s = NULL;
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, H5T_VARIABLE);
-            H5Tset_cset(mt, H5Tget_cset(t));
-            if (H5Aread(a, mt, &s) >= 0 && s) {
-                snprintf(buf, size, "%s", s);
-                H5free_memory(s);
-            }
-            H5Tclose(mt);
-        } else {
-            size_t n = H5Tget_size(t);
-            char tmp[512] = "";
-            if (n < sizeof tmp && H5Aread(a, t, tmp) >= 0)
-                snprintf(buf, size, "%.*s", (int)n, tmp);
-        }
-    }
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-}
-
 static herr_t scale_name_cb(hid_t did, unsigned dim, hid_t sid, void *data)
 {
     (void)did;
@@ -151,13 +120,14 @@ static ms_status read_var(hid_t g, const char *name, var *v)
                 H5DSiterate_scales(d, (unsigned)i, NULL, scale_name_cb,
                                    v->dims[i]);
         }
-        attr_text(d, "units", v->units, sizeof v->units);
+        if (ms_h5_attr_text(d, "units", v->units, sizeof v->units) < 0)
+            st = MS_ERROR(MS_ENOMEM, "out of memory");
         if (cl == H5T_FLOAT && H5Aexists(d, "values") > 0) {
             v->labels = ms_malloc(65536);
             if (!v->labels)
                 st = MS_ERROR(MS_ENOMEM, "out of memory");
-            else
-                attr_text(d, "values", v->labels, 65536);
+            else if (ms_h5_attr_text(d, "values", v->labels, 65536) < 0)
+                st = MS_ERROR(MS_ENOMEM, "out of memory");
             v->units[0] = '\0';
         }
         struct tm tmv;
@@ -540,8 +510,12 @@ ms_status ms_export_csv(const char *path, const char *dir, FILE *log)
     hid_t file = (hid_t)fid;
     char title[64];
     hid_t root = H5Gopen2(file, "/", H5P_DEFAULT);
-    attr_text(root, "title", title, sizeof title);
+    int got = ms_h5_attr_text(root, "title", title, sizeof title);
     H5Gclose(root);
+    if (got < 0) {
+        H5Fclose(file);
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    }
     if (strncmp(title, "marketsim", 9) != 0) {
         H5Fclose(file);
         return MS_ERROR(MS_EINPUT, "%s: error: an HDF5 file, but not a "

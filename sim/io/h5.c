@@ -1849,3 +1849,57 @@ ms_status ms_h5_open_result(const char *path, int64_t *file)
     *file = (int64_t)f;
     return MS_OK;
 }
+
+/* An attribute as text (strings, integers, floats): see ms_h5.h. */
+int ms_h5_attr_text(int64_t objid, const char *name, char *buf, size_t size)
+{
+    hid_t obj = (hid_t)objid;
+    buf[0] = '\0';
+    if (H5Aexists(obj, name) <= 0)
+        return 0;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0)
+        return 0;
+    hid_t t = H5Aget_type(a);
+    int ok = 0;
+    if (t >= 0 && H5Tget_class(t) == H5T_STRING) {
+        if (H5Tis_variable_str(t) > 0) {
+            char *s = NULL;
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, H5T_VARIABLE);
+            H5Tset_cset(mt, H5Tget_cset(t));
+            if (H5Aread(a, mt, &s) >= 0 && s) {
+                snprintf(buf, size, "%s", s);
+                ok = 1;
+                H5free_memory(s);
+            }
+            H5Tclose(mt);
+        } else {
+            size_t n = H5Tget_size(t);
+            char *s = ms_calloc(n + 1, 1);
+            if (!s)
+                ok = -1;
+            else if (H5Aread(a, t, s) >= 0) {
+                snprintf(buf, size, "%s", s);
+                ok = 1;
+            }
+            ms_free(s);
+        }
+    } else if (t >= 0 && H5Tget_class(t) == H5T_INTEGER) {
+        long long v;
+        if (H5Aread(a, H5T_NATIVE_LLONG, &v) >= 0) {
+            snprintf(buf, size, "%lld", v);
+            ok = 1;
+        }
+    } else if (t >= 0 && H5Tget_class(t) == H5T_FLOAT) {
+        double v;
+        if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0) {
+            snprintf(buf, size, "%g", v);
+            ok = 1;
+        }
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    H5Aclose(a);
+    return ok;
+}

@@ -12,59 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An attribute as text: 1 read, 0 absent or unreadable, -1 out of memory. */
-static int attr_str(hid_t obj, const char *name, char *buf, size_t size)
-{
-    buf[0] = '\0';
-    if (H5Aexists(obj, name) <= 0)
-        return 0;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0)
-        return 0;
-    hid_t t = H5Aget_type(a);
-    int ok = 0;
-    if (t >= 0 && H5Tget_class(t) == H5T_STRING) {
-        if (H5Tis_variable_str(t) > 0) {
-            char *s = NULL;
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, H5T_VARIABLE);
-            H5Tset_cset(mt, H5Tget_cset(t));
-            if (H5Aread(a, mt, &s) >= 0 && s) {
-                snprintf(buf, size, "%s", s);
-                ok = 1;
-                H5free_memory(s);
-            }
-            H5Tclose(mt);
-        } else {
-            size_t n = H5Tget_size(t);
-            char *s = ms_calloc(n + 1, 1);
-            if (!s)
-                ok = -1;
-            else if (H5Aread(a, t, s) >= 0) {
-                snprintf(buf, size, "%s", s);
-                ok = 1;
-            }
-            ms_free(s);
-        }
-    } else if (t >= 0 && H5Tget_class(t) == H5T_INTEGER) {
-        long long v;
-        if (H5Aread(a, H5T_NATIVE_LLONG, &v) >= 0) {
-            snprintf(buf, size, "%lld", v);
-            ok = 1;
-        }
-    } else if (t >= 0 && H5Tget_class(t) == H5T_FLOAT) {
-        double v;
-        if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0) {
-            snprintf(buf, size, "%g", v);
-            ok = 1;
-        }
-    }
-    if (t >= 0)
-        H5Tclose(t);
-    H5Aclose(a);
-    return ok;
-}
-
 /* Out of memory while reading: the figures would be incomplete, so info
  * fails (status 1) instead of printing less than the file holds. */
 #define INFO_OOM (-2)
@@ -221,8 +168,8 @@ static herr_t list_cb(hid_t g, const char *name, const H5L_info_t *info,
         if (rank == 0)
             snprintf(shape, sizeof shape, "scalar");
     }
-    lc->oom |= attr_str(d, "units", units, sizeof units) < 0;
-    lc->oom |= attr_str(d, "long_name", ln, sizeof ln) < 0;
+    lc->oom |= ms_h5_attr_text(d, "units", units, sizeof units) < 0;
+    lc->oom |= ms_h5_attr_text(d, "long_name", ln, sizeof ln) < 0;
     if (!lc->oom)
         fprintf(out, "    %-15s %-22s %-10s %s\n", name, shape, units, ln);
     H5Sclose(sp);
@@ -420,7 +367,7 @@ ms_status ms_info_print(const char *path, FILE *out, int brief)
     hid_t file = (hid_t)fid;
     hid_t root = H5Gopen2(file, "/", H5P_DEFAULT);
     char title[128];
-    int got = root < 0 ? 0 : attr_str(root, "title", title, sizeof title);
+    int got = root < 0 ? 0 : ms_h5_attr_text(root, "title", title, sizeof title);
     if (got < 0) {
         H5Gclose(root);
         H5Fclose(file);
@@ -449,12 +396,12 @@ ms_status ms_info_print(const char *path, FILE *out, int brief)
     }
     fprintf(out, "%s\n", path);
     char status[64];
-    int running = attr_str(root, "status", status, sizeof status) > 0 &&
+    int running = ms_h5_attr_text(root, "status", status, sizeof status) > 0 &&
                   !strcmp(status, "running") &&
                   !strcmp(title, "marketsim run");
     for (int i = 0; keys[i] && st == MS_OK; i++) {
         char v[512];
-        int a = attr_str(root, keys[i], v, sizeof v);
+        int a = ms_h5_attr_text(root, keys[i], v, sizeof v);
         if (running && !strcmp(keys[i], "steps_done")) {
             /* A run in progress updates no attribute: its last record
              * says how far it got. */

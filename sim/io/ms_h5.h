@@ -213,5 +213,9 @@ ms_status ms_h5_events_read(int64_t file, const char *group,
  * killed (a sweep), in SWMR mode. *file is an hid_t the caller closes
  * (H5Fclose); errors name the path. */
 ms_status ms_h5_open_result(const char *path, int64_t *file);
+/* Attribute `name` of an object id (hid_t) as text into buf (strings,
+ * integers, floats; cut to size): 1 read, 0 absent or unreadable, -1 out
+ * of memory (buf is then empty). */
+int ms_h5_attr_text(int64_t obj, const char *name, char *buf, size_t size);
 
 #endif
