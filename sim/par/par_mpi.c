@@ -10,7 +10,7 @@
 #include "par/par.h"
 
 #include "marketsim/ms_alloc.h"
-#include "marketsim/ms_sweep.h"
+#include "marketsim/ms_error.h"
 
 #include <mpi.h>
 #include <stdio.h>

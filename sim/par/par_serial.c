@@ -3,7 +3,7 @@
  */
 #include "par/par.h"
 
-#include "marketsim/ms_sweep.h"
+#include "marketsim/ms_error.h"
 
 #include <stdlib.h>
 

@@ -4,7 +4,7 @@
 #
 # 1. Allocation walk. A run of tests/data/tiny.yaml (3 steps, 174 consumer
 #    agents, every dataset) with MARKETSIM_ALLOC_REPORT=1 says how many
-#    allocations N it makes through sim/core/alloc.c. Then for every n in
+#    allocations N it makes through sim/base/alloc.c. Then for every n in
 #    1..N, MARKETSIM_FAIL_ALLOC=n fails the n-th one, and the run must end
 #    with exit status 1 (not a signal, not 0 or 2), a message containing
 #    "out of memory", no output file (neither OUT.h5 nor OUT.h5.partial)
@@ -14,7 +14,7 @@
 #    Leaks: with an ASan build (MARKETSIM itself, or MARKETSIM_ASAN pointing
 #    to build-asan/marketsim) LeakSanitizer checks every byte, libraries
 #    included; otherwise the allocation report must say "0 bytes live at
-#    exit", which covers the engine's own memory (sim/core/alloc.c).
+#    exit", which covers the engine's own memory (sim/base/alloc.c).
 #    The walk reports N and how many distinct places raised the error
 #    (MARKETSIM_TRACE=1 prints where; the innermost frame is the place).
 # 2. Output failures. The result file cannot be written:

@@ -1,6 +1,6 @@
 /*
  * test_alloc.c: the allocation wrapper and its failure hook
- * (sim/core/alloc.c), and a walk that fails every allocation of setup in
+ * (sim/base/alloc.c), and a walk that fails every allocation of setup in
  * turn (SQLite's malloc tests are the model).
  *
  * The walk: count the allocations an operation makes, then for each n in
