@@ -13,6 +13,7 @@
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Wall time of the run, s: before this process (a restarted run) plus
  * since t0. */
@@ -134,7 +135,13 @@ ms_status ms_run(const ms_scenario *sc, const ms_run_opts *op,
         const char *status = interrupted ? "interrupted"
                              : chk != MS_OK ? "check_failed"
                                             : "complete";
-        st = ms_output_finish(&o, w, status, res->wall_seconds);
+        /* Only a run that ended replaces an earlier result: an interrupted
+         * one stays beside it as PATH.partial (with its checkpoint), so
+         * stopping a re-run never costs the result of the run before. */
+        struct stat sb;
+        res->kept_partial = interrupted && lstat(op->out_path, &sb) == 0;
+        st = ms_output_finish(&o, w, status, res->wall_seconds,
+                              res->kept_partial);
     } else {
         ms_output_discard(&o);
     }
