@@ -202,8 +202,12 @@ static const char *run_help =
     "\n"
     "The file is written as FILE.partial and renamed when done. Ctrl-C (or\n"
     "SIGTERM) stops after the current step, writes a checkpoint FILE.ckpt and\n"
-    "keeps the file, with status 'interrupted' and every step done so far.\n"
-    "A run that completes removes its checkpoint.\n";
+    "keeps the file, with status 'interrupted' and every step done so far:\n"
+    "as FILE if there was none, else as FILE.partial beside the earlier FILE,\n"
+    "which only a finished run replaces. A run that completes removes its\n"
+    "checkpoint. FILE must be a new or regular file other than the input (not\n"
+    "a folder or device), and one process at a time writes it (FILE.lock):\n"
+    "a second is refused with exit status 2 (docs/OUTPUT.md).\n";
 
 static const char *validate_help =
     "usage: marketsim validate SCENARIO... [--set KEY=VALUE]... [-q]\n"
@@ -613,6 +617,11 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
     ms_path_lock *lock = NULL;
     char *command = NULL;
     st = ms_path_lock_take("-o", out, &lock);
+    struct stat cs;
+    if (st == MS_OK && restart && stat(restart, &cs) != 0)
+        st = MS_ERROR(MS_EINPUT, "%s: error: the checkpoint is gone: another "
+                      "marketsim continued it meanwhile and completed (see "
+                      "%s); nothing left to continue", restart, out);
     if (st == MS_OK && !(command = join_argv(full_argc, full_argv)))
         st = MS_ERROR(MS_ENOMEM, "out of memory");
     if (st != MS_OK) {
