@@ -620,8 +620,8 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
     struct stat cs;
     if (st == MS_OK && restart && stat(restart, &cs) != 0)
         st = MS_ERROR(MS_EINPUT, "%s: error: the checkpoint is gone: another "
-                      "marketsim continued it meanwhile and completed (see "
-                      "%s); nothing left to continue", restart, out);
+                      "marketsim continued it meanwhile and completed the "
+                      "run; nothing is left to continue", restart);
     if (st == MS_OK && !(command = join_argv(full_argc, full_argv)))
         st = MS_ERROR(MS_ENOMEM, "out of memory");
     if (st != MS_OK) {
