@@ -203,11 +203,12 @@ static const char *run_help =
     "The file is written as FILE.partial and renamed when done. Ctrl-C (or\n"
     "SIGTERM) stops after the current step, writes a checkpoint FILE.ckpt and\n"
     "keeps the file, with status 'interrupted' and every step done so far:\n"
-    "as FILE if there was none, else as FILE.partial beside the earlier FILE,\n"
-    "which only a finished run replaces. A run that completes removes its\n"
-    "checkpoint. FILE must be a new or regular file other than the input (not\n"
-    "a folder or device), and one process at a time writes it (FILE.lock):\n"
-    "a second is refused with exit status 2 (docs/OUTPUT.md).\n";
+    "as FILE if there was none (or an interrupted one), else as FILE.partial\n"
+    "beside the earlier FILE, which only a finished run replaces. A run that\n"
+    "completes removes its checkpoint. FILE must be a new or regular file\n"
+    "other than the input (not a folder or device), and one process at a\n"
+    "time writes it (FILE.lock): a second is refused with exit status 2\n"
+    "(docs/OUTPUT.md).\n";
 
 static const char *validate_help =
     "usage: marketsim validate SCENARIO... [--set KEY=VALUE]... [-q]\n"
