@@ -14,9 +14,11 @@
 #include "marketsim/ms_calibrate.h"
 #include "marketsim/ms_error.h"
 #include "marketsim/ms_info.h"
+#include "marketsim/ms_paths.h"
 #include "marketsim/ms_run.h"
 #include "marketsim/ms_scenario.h"
 #include "marketsim/ms_sweep.h"
+#include "par/par.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -200,8 +202,13 @@ static const char *run_help =
     "\n"
     "The file is written as FILE.partial and renamed when done. Ctrl-C (or\n"
     "SIGTERM) stops after the current step, writes a checkpoint FILE.ckpt and\n"
-    "keeps the file, with status 'interrupted' and every step done so far.\n"
-    "A run that completes removes its checkpoint.\n";
+    "keeps the file, with status 'interrupted' and every step done so far:\n"
+    "as FILE if there was none (or an interrupted one), else as FILE.partial\n"
+    "beside the earlier FILE, which only a finished run replaces. A run that\n"
+    "completes removes its checkpoint. FILE must be a new or regular file\n"
+    "other than the input (not a folder or device), and one process at a\n"
+    "time writes it (FILE.lock): a second is refused with exit status 2\n"
+    "(docs/OUTPUT.md).\n";
 
 static const char *validate_help =
     "usage: marketsim validate SCENARIO... [--set KEY=VALUE]... [-q]\n"
@@ -585,6 +592,21 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
             out = outbuf;
         }
     }
+    /* Before anything is created: every file the run writes can be
+     * written (docs/OUTPUT.md), and no other process writes them. The
+     * checkpoint continued is the one input that OUT.ckpt may be. */
+    const char *inputs[] = {restart ? restart : scenario, NULL};
+    static const char *const run_files[] = {"", ".partial", ".lock",
+                                            ".ckpt.partial", NULL};
+    static const char *const ckpt_file[] = {".ckpt", NULL};
+    st = ms_path_check_output("-o", out, run_files, inputs);
+    if (st == MS_OK)
+        st = ms_path_check_output("-o", out, ckpt_file,
+                                  restart ? NULL : inputs);
+    if (st != MS_OK) {
+        ms_scenario_destroy(&sc);
+        return fail(st);
+    }
     char ckpt[4200];
     snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
     if (mkdir_parent(out) != 0) {
@@ -593,10 +615,20 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
         ms_scenario_destroy(&sc);
         return 1;
     }
-    char *command = join_argv(full_argc, full_argv);
-    if (!command) {
+    ms_path_lock *lock = NULL;
+    char *command = NULL;
+    st = ms_path_lock_take("-o", out, &lock);
+    struct stat cs;
+    if (st == MS_OK && restart && stat(restart, &cs) != 0)
+        st = MS_ERROR(MS_EINPUT, "%s: error: the checkpoint is gone: another "
+                      "marketsim continued it meanwhile and completed the "
+                      "run; nothing is left to continue", restart);
+    if (st == MS_OK && !(command = join_argv(full_argc, full_argv)))
+        st = MS_ERROR(MS_ENOMEM, "out of memory");
+    if (st != MS_OK) {
+        ms_path_lock_release(&lock);
         ms_scenario_destroy(&sc);
-        return fail(MS_ERROR(MS_ENOMEM, "out of memory"));
+        return fail(st);
     }
     if (!quiet)
         warn_affinity(threads);
@@ -615,6 +647,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
         op.targets_out = targets;
     ms_run_result res;
     st = ms_run(sc, &op, &res);
+    ms_path_lock_release(&lock);
     if (st == MS_OK && res.n_targets && op.targets_out && (!quiet || check_targets))
         ms_targets_print(sc, targets, stdout);
     ms_progress_end(&prog);
@@ -623,6 +656,13 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
     if (st == MS_OK && check_targets && res.n_missed) {
         fprintf(stderr, "marketsim: %d of %d targets missed (--check-targets)\n",
                 res.n_missed, res.n_targets);
+        return 1;
+    }
+    if (st == MS_EINTERRUPT && res.kept_partial) {
+        fprintf(stderr, "marketsim: interrupted after %lld steps; %s.partial "
+                "holds them (status 'interrupted'), beside the earlier %s, "
+                "which is untouched; continue with: marketsim run --restart "
+                "%s\n", (long long)res.steps_done, out, out, ckpt);
         return 1;
     }
     if (st == MS_EINTERRUPT) {
@@ -760,7 +800,11 @@ static int cmd_export(int argc, char **argv)
         return usage_error("%s", "export: give a result file and --csv DIR, "
                            "e.g. marketsim export results/default.h5 --csv "
                            "results/default-csv");
-    ms_status st = ms_export_csv(file, dir, stdout);
+    if (regular_input(file))
+        return 2;
+    ms_status st = ms_path_check_dir("--csv", dir);
+    if (st == MS_OK)
+        st = ms_export_csv(file, dir, stdout);
     return st == MS_OK ? 0 : fail(st);
 }
 
@@ -845,15 +889,29 @@ static int cmd_sweep(int argc, char **argv, int full_argc, char **full_argv)
         default_output(path, outbuf, sizeof outbuf);
         out = outbuf;
     }
-    if (rank == 0 && mkdir_parent(out) != 0) {
-        fprintf(stderr, "marketsim: error: cannot create the folder of %s: "
-                "%s\n", out, strerror(errno));
+    /* Rank 0 writes the file: it checks the path and becomes its one
+     * writer before anything is created; the other ranks learn whether
+     * that worked. */
+    ms_path_lock *lock = NULL;
+    if (rank == 0) {
+        const char *inputs[] = {path, ms_sweep_scenario_file(s), NULL};
+        static const char *const sweep_files[] = {"", ".lock", NULL};
+        st = ms_path_check_output("-o", out, sweep_files, inputs);
+        if (st == MS_OK && mkdir_parent(out) != 0)
+            st = MS_ERROR(MS_EIO, "cannot create the folder of %s: %s", out,
+                          strerror(errno));
+        if (st == MS_OK)
+            st = ms_path_lock_take("-o", out, &lock);
+    }
+    if (!ms_par_bcast_int(st == MS_OK)) {
+        int code = rank == 0 ? fail(st) : 2;
         ms_sweep_destroy(&s);
         ms_par_finalize();
-        return 1;
+        return code;
     }
     char *command = join_argv(full_argc, full_argv);
     if (!command) {
+        ms_path_lock_release(&lock);
         ms_sweep_destroy(&s);
         ms_par_finalize();
         return fail(MS_ERROR(MS_ENOMEM, "out of memory"));
@@ -869,6 +927,7 @@ static int cmd_sweep(int argc, char **argv, int full_argc, char **full_argv)
                         .progress_ctx = &prog, .stop = &stop_flag};
     ms_sweep_result res;
     st = ms_sweep_execute(s, &op, &res);
+    ms_path_lock_release(&lock);
     ms_progress_end(&prog);
     ms_free(command);
     ms_sweep_destroy(&s);
@@ -903,7 +962,7 @@ static int cmd_merge(int argc, char **argv)
         fputs(merge_help, stdout);
         return 0;
     }
-    const char *out = NULL, *in[4096];
+    const char *out = NULL, *in[4097];
     int n = 0, quiet = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
@@ -923,8 +982,16 @@ static int cmd_merge(int argc, char **argv)
     for (int i = 0; i < n; i++)
         if (regular_input(in[i]))
             return 2;
+    in[n] = NULL;
+    static const char *const merge_files[] = {"", ".partial", ".lock", NULL};
+    ms_path_lock *lock = NULL;
+    ms_status st = ms_path_check_output("-o", out, merge_files, in);
+    if (st == MS_OK)
+        st = ms_path_lock_take("-o", out, &lock);
     ms_sweep_result res;
-    ms_status st = ms_sweep_merge(in, n, out, &res);
+    if (st == MS_OK)
+        st = ms_sweep_merge(in, n, out, &res);
+    ms_path_lock_release(&lock);
     if (st != MS_OK)
         return fail(st);
     if (!quiet)
@@ -992,6 +1059,11 @@ static int cmd_calibrate(int argc, char **argv)
         snprintf(outbuf, sizeof outbuf, "%.*s.calibrated.yaml", (int)len, path);
         out = outbuf;
     }
+    const char *cal_inputs[] = {in_place ? NULL : path, NULL};
+    ms_status pst = ms_path_check_output(in_place ? "--in-place" : "-o", out,
+                                         NULL, cal_inputs);
+    if (pst != MS_OK)
+        return fail(pst);
     ms_cal_opts o = {(int)reps, (int)iters, 0.01, (int)threads, quiet, stderr};
     ms_cal_result res;
     install_signals();

@@ -39,9 +39,11 @@ ms_status ms_output_resume(const char *path, const ms_world *w,
 /* Append the events of the step just done to the /events table. */
 ms_status ms_output_events(ms_output *o, const ms_world *w);
 /* Record status ("complete" or "interrupted") and timers, close, and move
- * the file to its final name. */
+ * the file to its final name; with keep_partial, leave it as PATH.partial
+ * (an interrupted run beside an earlier PATH, which stays untouched). */
 ms_status ms_output_finish(ms_output **o, const ms_world *w,
-                           const char *status, double wall_seconds);
+                           const char *status, double wall_seconds,
+                           int keep_partial);
 /* Days from January 1 of year floor(start) to calendar year `year` (a
  * fraction of a year counts that share of its days), for a CF time
  * coordinate "days since FLOOR(start)-01-01" in the proleptic Gregorian

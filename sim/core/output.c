@@ -793,7 +793,8 @@ static ms_status write_targets(ms_output *o, const ms_world *w)
 }
 
 ms_status ms_output_finish(ms_output **op, const ms_world *w,
-                           const char *status, double wall_seconds)
+                           const char *status, double wall_seconds,
+                           int keep_partial)
 {
     ms_output *o = *op;
     /* Leave single-writer mode to write attributes and new groups. */
@@ -837,7 +838,7 @@ ms_status ms_output_finish(ms_output **op, const ms_world *w,
         ms_output_discard(op);
         return st;
     }
-    st = ms_h5_close(&o->h5, 1);
+    st = ms_h5_close(&o->h5, keep_partial ? MS_H5_KEEP_PARTIAL : 1);
     ms_free(o->buf);
     ms_free(o->rows);
     ms_free(o->fnames);

@@ -7,12 +7,14 @@
 #include "core/ms_checkpoint.h"
 #include "core/ms_output.h"
 #include "core/world_int.h"
+#include "io/ms_h5.h"
 #include "marketsim/ms_alloc.h"
 
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Wall time of the run, s: before this process (a restarted run) plus
  * since t0. */
@@ -32,6 +34,24 @@ static ms_status checkpoint(ms_world *w, ms_output *o,
                                        op->out_path, wall);
     ms_free(bytes);
     return st;
+}
+
+/* Whether an interrupted run may take `path`: nothing is there, or an
+ * interrupted run file. */
+static int replaceable(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return 1;
+    ms_h5 *h = NULL;
+    char status[32] = "";
+    int yes = ms_h5_open_ro(path, &h) == MS_OK &&
+              ms_h5_attr_read(h, "/", "status", status, sizeof status) ==
+                  MS_OK &&
+              strcmp(status, "interrupted") == 0;
+    ms_h5_close(&h, 1);
+    ms_error_clear();
+    return yes;
 }
 
 static ms_status run_loop(ms_world *w, ms_output *o, const ms_run_opts *op,
@@ -134,7 +154,14 @@ ms_status ms_run(const ms_scenario *sc, const ms_run_opts *op,
         const char *status = interrupted ? "interrupted"
                              : chk != MS_OK ? "check_failed"
                                             : "complete";
-        st = ms_output_finish(&o, w, status, res->wall_seconds);
+        /* Only a run that ended replaces an earlier result: an interrupted
+         * one stays beside it as PATH.partial (with its checkpoint), so
+         * stopping a re-run never costs the result of the run before. An
+         * earlier interrupted file (what a --restart continues) is no
+         * result and is replaced. */
+        res->kept_partial = interrupted && !replaceable(op->out_path);
+        st = ms_output_finish(&o, w, status, res->wall_seconds,
+                              res->kept_partial);
     } else {
         ms_output_discard(&o);
     }

@@ -258,6 +258,8 @@ ms_status ms_h5_close(ms_h5 **fp, int keep)
     }
     if (f->inplace) {
         /* nothing to move; a failed in-place file is kept for --resume */
+    } else if (keep == MS_H5_KEEP_PARTIAL) {
+        /* stays at PATH.partial */
     } else if (keep) {
         if (rename(f->partial, f->path) != 0)
             st = MS_ERROR(MS_EIO, "%s: cannot rename to %s: %s", f->partial,

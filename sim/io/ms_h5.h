@@ -67,7 +67,10 @@ ms_status ms_h5_list_marked(ms_h5 *f, const char *group, const char *attr,
 /* Type class of a dataset: MS_H5_F64 for floats, MS_H5_STR for strings,
  * MS_H5_I64 for integers (read them as such). */
 ms_status ms_h5_dataset_kind(ms_h5 *f, const char *path, ms_h5type *kind);
-/* Close; with `keep`, rename PATH.partial to PATH, else delete it. */
+/* Close; with `keep`, rename PATH.partial to PATH, else delete it; with
+ * keep MS_H5_KEEP_PARTIAL leave it at PATH.partial (PATH, an earlier
+ * result, stays as it is). */
+#define MS_H5_KEEP_PARTIAL 2
 ms_status ms_h5_close(ms_h5 **f, int keep);
 ms_status ms_h5_flush(ms_h5 *f);
 /* The same, after records were written (errors say so). */

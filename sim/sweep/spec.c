@@ -150,6 +150,11 @@ int64_t ms_sweep_points_checked(const ms_sweep *s)
     return s->n_checked;
 }
 
+const char *ms_sweep_scenario_file(const ms_sweep *s)
+{
+    return s->scenario_path;
+}
+
 uint64_t ms_sweep_run_seed(const ms_sweep *s, int64_t r)
 {
     return ms_rng_derive_seed(s->seed, (uint64_t)r);

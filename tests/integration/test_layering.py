@@ -43,7 +43,7 @@ MPI_ONLY_IN = "par"
 
 # The public headers of sim/include/marketsim, by the layer that defines them.
 PUBLIC = {
-    "ms_alloc.h": "base", "ms_error.h": "base",
+    "ms_alloc.h": "base", "ms_error.h": "base", "ms_paths.h": "base",
     "ms_scenario.h": "scenario",
     "ms_info.h": "io", "ms_export.h": "io",
     "ms_world.h": "core", "ms_run.h": "core",

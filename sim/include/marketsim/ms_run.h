@@ -36,6 +36,8 @@ typedef struct ms_run_result {
     const char *phase_name[16];
     double phase_seconds[16];
     int n_targets, n_missed;       /* targets, and those outside tolerance */
+    int kept_partial;              /* interrupted beside an earlier result:
+                                    * the run file is OUT.partial */
 } ms_run_result;
 
 /* The scenario of a checkpoint (caller destroys), the run file it
@@ -49,7 +51,10 @@ void ms_targets_print(const ms_scenario *sc, const double *sim, FILE *out);
 
 /* Run `sc` to the end (or until *stop). An interrupted run closes its file
  * with status "interrupted" and returns MS_EINTERRUPT; with a checkpoint
- * path it first writes a checkpoint, and a completed run removes it.
+ * path it first writes a checkpoint, and a completed run removes it. The
+ * file is written as OUT.partial and renamed to OUT when the run ends; an
+ * interrupted run leaves it as OUT.partial if OUT exists (kept_partial).
+ * The caller checks and locks the output first (ms_paths.h).
  * With restart_path, `sc` must be the checkpoint's scenario
  * (ms_run_checkpoint_scenario) and the run continues where it stopped. */
 ms_status ms_run(const ms_scenario *sc, const ms_run_opts *opts,

@@ -33,6 +33,8 @@ int64_t ms_sweep_run_count(const ms_sweep *s);
  * them up to 10000. */
 int64_t ms_sweep_points(const ms_sweep *s);
 int64_t ms_sweep_points_checked(const ms_sweep *s);
+/* The scenario file the sweep varies (borrowed), or NULL. */
+const char *ms_sweep_scenario_file(const ms_sweep *s);
 
 /* Print what a sweep will do: runs, points, estimated size and memory. */
 ms_status ms_sweep_describe(ms_sweep *s, int shard_i, int shard_n, FILE *out);
