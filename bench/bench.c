@@ -21,6 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static long peak_rss_kb(void)
 {
@@ -43,13 +51,16 @@ static double run_once(const ms_scenario *sc, int threads, double *phase,
         fprintf(stderr, "msbench: %s\n", ms_error_message());
         exit(1);
     }
-    double t0 = omp_get_wtime();
+    double t0 = omp_get_wtime(), c0 = cpu_now();
     for (int64_t s = 0; s < sc->run.steps; s++)
         if (ms_world_step(w) != MS_OK) {
             fprintf(stderr, "msbench: %s\n", ms_error_message());
             exit(1);
         }
     double t = omp_get_wtime() - t0;
+    if (getenv("MSBENCH_CPU"))
+        fprintf(stderr, "cpu %.3f s wall %.3f s (%d threads)\n",
+                cpu_now() - c0, t, threads);
     *np = ms_world_phase_count();
     for (int i = 0; i < *np; i++)
         phase[i] = ms_world_phase_seconds(w, i);

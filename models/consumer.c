@@ -9,17 +9,23 @@
  * app. A consumer then needs only its own traits and its current firms:
  *
  *  - a non-adopter adopts with probability 1 - exp(-h), h = (nu p + x +
- *    q A/K) dt, tested against one uniform with the bounds in
- *    ms_hazard_event, so exp is almost never evaluated;
+ *    q A/K) dt;
  *  - an adopter re-evaluates with probability 1 - exp(-chi dt), or at once
  *    if its firm no longer offers the category here;
  *  - a chooser draws a firm from the multinomial logit. Firms that share a
  *    foreignness coefficient share one exp(-phi D) per chooser, so a
  *    choice costs one exp per distinct coefficient, not one per firm.
  *
- * Uniforms come from Philox at (consumer, step, phase, draw), so a
- * consumer's moves do not depend on which thread runs it. Threads count
- * changes of user numbers in private integer arrays, summed afterwards.
+ * The work is in proportion to events, not to consumers: per block of
+ * consumers and category, candidates are drawn with geometric gaps at a
+ * bound P on every member's event probability, and a candidate's event is
+ * accepted with its own probability over P (thinning; docs/PERFORMANCE.md
+ * says why this is exact). Consumers who are not candidates are not read.
+ *
+ * Uniforms come from Philox at (block, step, phase, category, draw), so
+ * the moves of a block do not depend on which thread runs it. Threads
+ * count changes of user numbers in private integer arrays, summed
+ * afterwards.
  */
 #include "core/world_int.h"
 
@@ -185,50 +191,19 @@ int ms_choose_slot(const ms_ctab *t, double phi, int cur, int hostslot,
     return t->K - 1;
 }
 
-/* Pass 1 over a block for category c: flag the consumers for whom
- * something may happen this step. Branch-free, so it vectorizes and does
- * not suffer the mispredictions of a random 50/50 adopter mix. A flag is a
- * necessary condition only; pass 2 decides exactly:
- *   non-adopter: u < h (since 1 - exp(-h) <= h)
- *   adopter:     u < rv: 1 - exp(-chi dt), more for users of a firm just
- *                acquired, always when the firm no longer offers c here
- *   cannot adopt (MS_NOPOT): never */
-static void flag_block(const ms_world *w, const ms_ctab *t, const uint16_t *ch,
-                       const uint16_t *hostch, const float *nu,
-                       const uint32_t *rw, uint32_t n, uint8_t *restrict cand)
-{
-    const double pdt = t->pdt, base = t->qterm, re = t->reeval;
-    const unsigned F1 = (unsigned)w->F + 1;
-    if (!t->feat_any && t->rv_uniform) {
-        for (uint32_t k = 0; k < n; k++) {
-            unsigned s = ch[k];
-            double u = ((double)rw[k] + 0.5) * 0x1p-32;
-            double h = (double)nu[k] * pdt + base;
-            double thr = s == 0 ? h : (s == MS_NOPOT ? -1.0 : re);
-            cand[k] = u < thr;
-        }
-        return;
-    }
-    for (uint32_t k = 0; k < n; k++) {
-        unsigned s = ch[k];
-        unsigned hs = hostch ? hostch[k] : 0;
-        hs = hs < F1 ? hs : F1;   /* MS_NOPOT -> F+1, whose entries are 0/-1 */
-        unsigned sc = s < F1 ? s : F1; /* MS_NOPOT -> F+1: rv is -1 */
-        double u = ((double)rw[k] + 0.5) * 0x1p-32;
-        double h = (double)nu[k] * pdt + base + t->xfeat[hs];
-        double thr = s == 0 ? h : t->rv[sc];
-        cand[k] = u < thr;
-    }
-}
-
-/* Pass 2: the exact decision and the choice for one flagged consumer. */
+/* The exact decision and the choice for one candidate consumer i of
+ * category c. v is uniform on (0, P), P the block's bound on the event
+ * probability, so "v below the consumer's own probability p_i" happens with
+ * probability p_i / P; uc is the choice uniform. */
 static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
-                     uint32_t i, double u, int64_t *restrict dl,
+                     uint32_t i, double v, double uc, int64_t *restrict dl,
                      double *scratch)
 {
     const uint32_t N = w->N;
     uint16_t *slotp = &w->choice[(size_t)c * N + i];
     const unsigned s = *slotp;
+    if (s == MS_NOPOT)
+        return;
     unsigned hs = 0; /* choice value in the host category (still old) */
     if (t->host >= 0) {
         hs = w->choice[(size_t)t->host * N + i];
@@ -240,22 +215,18 @@ static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
         if (t->K == 0)
             return;
         double h = (double)w->nu[i] * t->pdt + t->qterm + t->xfeat[hs];
-        if (!ms_hazard_event(u, h))
+        if (!ms_hazard_event(v, h))
             return;
     } else {
         cur = t->slot[s]; /* -1 when the firm no longer offers c here */
-        if (!(u < t->rv[s]))
+        if (!(v < t->rv[s]))
             return;
     }
     unsigned nv = 0;
     if (t->K > 0) {
-        uint32_t ctr[4] = {i, (uint32_t)w->step,
-                           ((uint32_t)MS_PH_CHOICE << 24) | (uint32_t)c, 0};
-        uint32_t r[4];
-        ms_rng_block(w->key, ctr, r);
         int hostslot = hs ? t->slot[hs] : -1;
-        int k2 = ms_choose_slot(t, (double)w->phi[i], cur, hostslot,
-                                ms_u01_52(r[0], r[1]), scratch);
+        int k2 = ms_choose_slot(t, (double)w->phi[i], cur, hostslot, uc,
+                                scratch);
         nv = (unsigned)t->fid[k2] + 1;
     }
     if (nv != s) {
@@ -266,41 +237,72 @@ static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
     }
 }
 
+/* The bound P on the event probability of every consumer of block b in
+ * category c this step (MODEL.md section 2, step 2):
+ *   non-adopter: 1 - exp(-h_i) <= 1 - exp(-(nu_max pdt + qterm + xfeat_max))
+ *   adopter:     rv[s] <= rv_max (2, always, once its firm left: P = 1)
+ * Floating-point rounding is monotone, so h_i computed as in move_one never
+ * exceeds the bound's h computed the same way from the block's largest nu. */
+double ms_block_bound(const ms_world *w, const ms_ctab *t, int64_t b)
+{
+    double P = t->rv_max;
+    if (t->K > 0) {
+        double h = (double)w->nu_max[b] * t->pdt + t->qterm + t->xfeat_max;
+        double pa = -expm1(-h);
+        if (pa > P)
+            P = pa;
+    }
+    return P < 1 ? P : 1;
+}
+
+enum { LANES = 16 };
+
 /* One block of consumers of market m. Categories are visited hosted ones
  * first, so a hosted format still sees the host choices of the start of
- * the step (hosts are never hosted themselves). */
-static void move_block(const ms_world *w, const ms_block *bk,
-                       int64_t *restrict dl, double *scratch)
+ * the step (hosts are never hosted themselves).
+ *
+ * Per category the block's candidates are drawn directly: each consumer is
+ * a candidate independently with probability P (ms_block_bound), so the
+ * gaps between candidates are geometric, floor(log u / log(1 - P)). A
+ * candidate's event happens with probability p_i / P, so every consumer's
+ * event has probability exactly p_i, and the consumers that are not
+ * candidates are never touched. Draw j of the block (gap before candidate
+ * j, its acceptance uniform, its 52-bit choice uniform) is the Philox block
+ * at {j, step, MS_PH_EVENT << 24 | c, b}: a function of the block, not of
+ * the thread that runs it. */
+static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
+                       double *scratch)
 {
-    enum { D = (MS_MAX_CATEGORIES + 3) / 4 };
-    uint32_t rnd[D][4][MS_BLOCK];
-    uint8_t cand[MS_BLOCK + 8];
+    const ms_block *bk = &w->blocks[b];
+    uint32_t rnd[4][LANES];
     const int C = w->C, m = bk->m;
-    const uint32_t N = w->N, i0 = bk->start, n = bk->n;
-    const int ndraw = (C + 3) / 4;
-    for (int d = 0; d < ndraw; d++)
-        ms_rng_lanes(w->key, i0, (uint32_t)w->step, MS_PH_EVENT, (uint32_t)d,
-                     (int)n, &rnd[d][0][0], MS_BLOCK);
+    const uint32_t i0 = bk->start, n = bk->n;
     const ms_ctab *tabs = &w->ctab[(size_t)m * C];
     for (int oi = 0; oi < C; oi++) {
         const int c = w->cat_order[oi];
         const ms_ctab *t = &tabs[c];
-        const uint32_t *rw = rnd[c >> 2][c & 3];
-        const uint16_t *hostch =
-            t->host >= 0 ? w->choice + (size_t)t->host * N + i0 : NULL;
-        flag_block(w, t, w->choice + (size_t)c * N + i0, hostch, w->nu + i0,
-                   rw, n, cand);
-        memset(cand + n, 0, 8);
-        /* Flags are rare: skip eight zero bytes at a time. */
-        for (uint32_t k = 0; k < n; k += 8) {
-            uint64_t word;
-            memcpy(&word, cand + k, 8);
-            if (!word)
-                continue;
-            for (uint32_t j = k; j < k + 8 && j < n; j++)
-                if (cand[j])
-                    move_one(w, t, m, c, i0 + j,
-                             ((double)rw[j] + 0.5) * 0x1p-32, dl, scratch);
+        const double P = ms_block_bound(w, t, b);
+        if (!(P > 0))
+            continue;
+        /* 1 / log(1 - P) < 0; with P = 1 every consumer is a candidate. */
+        const double inv = P < 1 ? 1.0 / log1p(-P) : 0.0;
+        uint32_t pos = 0, j = 0;
+        for (;;) {
+            ms_rng_lanes4(w->key, j, (uint32_t)w->step, MS_PH_EVENT,
+                          (uint32_t)c, (uint32_t)b, LANES, &rnd[0][0], LANES);
+            int l = 0;
+            for (; l < LANES; l++) {
+                double g = floor(log(ms_u01(rnd[0][l])) * inv);
+                if (!(g < (double)(n - pos)))
+                    break;
+                uint32_t k = pos + (uint32_t)g;
+                pos = k + 1;
+                move_one(w, t, m, c, i0 + k, ms_u01(rnd[1][l]) * P,
+                         ms_u01_52(rnd[2][l], rnd[3][l]), dl, scratch);
+            }
+            if (l < LANES || pos >= n)
+                break;
+            j += LANES;
         }
     }
 }
@@ -309,6 +311,20 @@ ms_status ms_consumers_move(ms_world *w)
 {
     const int M = w->M, C = w->C, F = w->F;
     const size_t rows = (size_t)M * C * (F + 1);
+    /* The bounds of each table, after the firm phase has set its
+     * re-evaluation chances (deal churn). */
+    for (size_t mc = 0; mc < (size_t)M * C; mc++) {
+        ms_ctab *t = &w->ctab[mc];
+        t->rv_max = 0;
+        t->xfeat_max = 0;
+        for (int s = 1; s <= F; s++) {
+            /* Only states some consumer holds: the firms with users. */
+            if (w->users[mc * F + s - 1] > 0 && t->rv[s] > t->rv_max)
+                t->rv_max = t->rv[s];
+            if (t->xfeat[s] > t->xfeat_max)
+                t->xfeat_max = t->xfeat[s];
+        }
+    }
 #pragma omp parallel num_threads(w->n_threads)
     {
         int tid = omp_get_thread_num();
@@ -316,7 +332,7 @@ ms_status ms_consumers_move(ms_world *w)
         memset(dl, 0, rows * sizeof *dl);
 #pragma omp for schedule(dynamic, 16)
         for (int64_t b = 0; b < w->n_blocks; b++)
-            move_block(w, &w->blocks[b], dl, w->tl_scratch[tid]);
+            move_block(w, b, dl, w->tl_scratch[tid]);
     }
     /* Integer sums: the same in any order. */
     for (int t = 0; t < w->n_threads; t++) {

@@ -150,7 +150,7 @@ void ms_world_destroy(ms_world **wp)
             ms_free(w->tl_scratch[t]);
     }
     void *arrays[] = {
-        w->m_off, w->cat_order, w->nu, w->phi, w->choice, w->blocks, w->K, w->adopters,
+        w->m_off, w->cat_order, w->nu, w->phi, w->choice, w->blocks, w->nu_max, w->K, w->adopters,
         w->users, w->fname, w->home, w->alive, w->owner, w->cash, w->mu,
         w->quality, w->present, w->loc, w->prominence, w->launched,
         w->revenue, w->rev_m, w->costs, w->spend, w->inflow, w->outflow,
@@ -228,6 +228,13 @@ static ms_status init_consumers(ms_world *w)
     const int M = w->M, C = w->C, F = w->F;
     const uint32_t N = w->N;
     MS_CALL(draw_traits(w));
+    for (int64_t b = 0; b < w->n_blocks; b++) {
+        float mx = 0;
+        for (uint32_t k = 0; k < w->blocks[b].n; k++)
+            if (w->nu[w->blocks[b].start + k] > mx)
+                mx = w->nu[w->blocks[b].start + k];
+        w->nu_max[b] = mx;
+    }
     for (size_t j = 0; j < (size_t)C * N; j++)
         w->choice[j] = MS_NOPOT;
     for (int m = 0; m < M; m++)
@@ -335,6 +342,7 @@ static ms_status make_blocks(ms_world *w)
     for (int m = 0; m < w->M; m++)
         nb += (w->m_off[m + 1] - w->m_off[m] + MS_BLOCK - 1) / MS_BLOCK;
     ALLOC(w->blocks, nb);
+    ALLOC(w->nu_max, nb);
     int64_t b = 0;
     for (int m = 0; m < w->M; m++)
         for (uint32_t s = w->m_off[m]; s < w->m_off[m + 1]; s += MS_BLOCK) {

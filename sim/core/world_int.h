@@ -44,6 +44,8 @@ typedef struct ms_ctab {
                              value: reeval, more after a deal, 2 (always)
                              when the firm no longer offers c here */
     int rv_uniform;       /* every offering firm's rv equals reeval */
+    double rv_max;        /* max of rv over the firms (set each step) */
+    double xfeat_max;     /* max of xfeat (set each step) */
     double stay;          /* exp(k_sw): weight factor of the current firm */
     double host_bonus;    /* exp(eta) */
     uint16_t *fid;        /* [F] firm of slot k */
@@ -97,6 +99,7 @@ struct ms_world {
     float *phi;             /* [N] foreignness aversion */
     uint16_t *choice;       /* [C*N] category-major */
     ms_block *blocks;
+    float *nu_max;          /* [n_blocks] largest nu in the block */
     int *cat_order;         /* [C] hosted categories first */
     int64_t n_blocks;
 
@@ -218,6 +221,8 @@ int ms_choose_slot(const ms_ctab *t, double phi, int cur, int hostslot,
                    double u, double *scratch);
 void ms_ctab_build(ms_world *w, int m, int c, int with_network);
 int ms_firm_offers(const ms_world *w, int f, int c, int m);
+/* Bound on every event probability of block b in the table's category. */
+double ms_block_bound(const ms_world *w, const ms_ctab *t, int64_t b);
 int ms_group_of(const ms_world *w, int f);
 
 /* The hazard test: true with probability 1 - exp(-h), for h >= 0, from one

@@ -63,7 +63,8 @@ static inline void mulhilo8(__m256i m, __m256i x, __m256i *hi, __m256i *lo)
 
 /* Eight Philox4x32-10 blocks at once; returns the lanes done. */
 static int lanes_avx2(ms_rng_key key, uint32_t e0, uint32_t step,
-                      uint32_t c2, int n, uint32_t *restrict out, int stride)
+                      uint32_t c2, uint32_t c3, int n, uint32_t *restrict out,
+                      int stride)
 {
     const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M0);
     const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M1);
@@ -74,7 +75,7 @@ static int lanes_avx2(ms_rng_key key, uint32_t e0, uint32_t step,
                                       lane);
         __m256i x1 = _mm256_set1_epi32((int)step);
         __m256i x2 = _mm256_set1_epi32((int)c2);
-        __m256i x3 = _mm256_setzero_si256();
+        __m256i x3 = _mm256_set1_epi32((int)c3);
         uint32_t k0 = key.k[0], k1 = key.k[1];
         for (int r = 0; r < 10; r++) {
             __m256i hi0, lo0, hi1, lo1;
@@ -101,15 +102,22 @@ static int lanes_avx2(ms_rng_key key, uint32_t e0, uint32_t step,
 void ms_rng_lanes(ms_rng_key key, uint32_t e0, uint32_t step, uint32_t phase,
                   uint32_t draw, int n, uint32_t *restrict out, int stride)
 {
+    ms_rng_lanes4(key, e0, step, phase, draw, 0, n, out, stride);
+}
+
+void ms_rng_lanes4(ms_rng_key key, uint32_t e0, uint32_t step, uint32_t phase,
+                   uint32_t draw, uint32_t w3, int n, uint32_t *restrict out,
+                   int stride)
+{
     const uint32_t c2 = (phase << 24) | (draw & 0xFFFFFFu);
     int l0 = 0;
 #if defined(__AVX2__)
-    l0 = lanes_avx2(key, e0, step, c2, n, out, stride);
+    l0 = lanes_avx2(key, e0, step, c2, w3, n, out, stride);
 #endif
     uint32_t *restrict o0 = out, *restrict o1 = out + stride;
     uint32_t *restrict o2 = out + 2 * stride, *restrict o3 = out + 3 * stride;
     for (int l = l0; l < n; l++) {
-        uint32_t x0 = e0 + (uint32_t)l, x1 = step, x2 = c2, x3 = 0;
+        uint32_t x0 = e0 + (uint32_t)l, x1 = step, x2 = c2, x3 = w3;
         uint32_t k0 = key.k[0], k1 = key.k[1];
         for (int r = 0; r < 10; r++) {
             uint64_t p0 = (uint64_t)PHILOX_M0 * x0;
