@@ -225,6 +225,16 @@ int ms_firm_offers(const ms_world *w, int f, int c, int m);
 double ms_block_bound(const ms_world *w, const ms_ctab *t, int64_t b);
 int ms_group_of(const ms_world *w, int f);
 
+/* A consumer's choice value in category c, and its foreignness aversion. */
+static inline unsigned ms_choice_get(const ms_world *w, int c, uint32_t i)
+{
+    return w->choice[(size_t)c * w->N + i];
+}
+static inline double ms_phi(const ms_world *w, uint32_t i)
+{
+    return (double)w->phi[i];
+}
+
 /* The hazard test: true with probability 1 - exp(-h), for h >= 0, from one
  * uniform u. The two bounds h - h^2/2 <= 1 - exp(-h) <= h settle almost
  * every case without calling exp; the answer is the same as comparing u
