@@ -199,14 +199,12 @@ static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
                      uint32_t i, double v, double uc, int64_t *restrict dl,
                      double *scratch)
 {
-    const uint32_t N = w->N;
-    uint16_t *slotp = &w->choice[(size_t)c * N + i];
-    const unsigned s = *slotp;
+    const unsigned s = ms_choice_get(w, c, i);
     if (s == MS_NOPOT)
         return;
     unsigned hs = 0; /* choice value in the host category (still old) */
     if (t->host >= 0) {
-        hs = w->choice[(size_t)t->host * N + i];
+        hs = ms_choice_get(w, t->host, i);
         if (hs == MS_NOPOT)
             hs = 0;
     }
@@ -225,13 +223,14 @@ static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
     unsigned nv = 0;
     if (t->K > 0) {
         int hostslot = hs ? t->slot[hs] : -1;
-        int k2 = ms_choose_slot(t, (double)w->phi[i], cur, hostslot, uc,
-                                scratch);
+        /* With one foreignness coefficient phi cancels: not derived. */
+        int k2 = ms_choose_slot(t, t->G > 1 ? ms_phi(w, i) : 0, cur, hostslot,
+                                uc, scratch);
         nv = (unsigned)t->fid[k2] + 1;
     }
     if (nv != s) {
         int64_t *row = dl + ((size_t)m * w->C + c) * (w->F + 1);
-        *slotp = (uint16_t)nv;
+        ms_choice_set(w, c, i, nv);
         row[s]--;
         row[nv]++;
     }

@@ -33,8 +33,8 @@ static ms_status alloc_state(ms_world *w)
     ALLOC(w->m_off, M + 1);
     ALLOC(w->cat_order, C);
     ALLOC(w->nu, w->N);
-    ALLOC(w->phi, w->N);
-    ALLOC(w->choice, C * w->N);
+    w->cw = F <= MS_CHOICE8_MAX ? 1 : 2;
+    ALLOC(w->choice, C * w->N * (size_t)w->cw);
     ALLOC(w->K, M * C);
     ALLOC(w->adopters, M * C);
     ALLOC(w->users, M * C * F);
@@ -150,7 +150,7 @@ void ms_world_destroy(ms_world **wp)
             ms_free(w->tl_scratch[t]);
     }
     void *arrays[] = {
-        w->m_off, w->cat_order, w->nu, w->phi, w->choice, w->blocks, w->nu_max, w->K, w->adopters,
+        w->m_off, w->cat_order, w->nu, w->choice, w->blocks, w->nu_max, w->K, w->adopters,
         w->users, w->fname, w->home, w->alive, w->owner, w->cash, w->mu,
         w->quality, w->present, w->loc, w->prominence, w->launched,
         w->revenue, w->rev_m, w->costs, w->spend, w->inflow, w->outflow,
@@ -169,7 +169,8 @@ void ms_world_destroy(ms_world **wp)
     *wp = NULL;
 }
 
-/* Traits: nu lognormal with mean 1, phi exponential with mean 1. */
+/* Traits: nu lognormal with mean 1 (phi, exponential with mean 1, is
+ * derived when needed: ms_phi). */
 static ms_status draw_traits(ms_world *w)
 {
     const double s = w->sc->model.sigma_nu;
@@ -187,7 +188,6 @@ static ms_status draw_traits(ms_world *w)
                              MS_PH_TRAIT, 0);
             double z = gsl_ran_gaussian_ziggurat(r, 1.0);
             w->nu[i] = (float)exp(s * z - 0.5 * s * s);
-            w->phi[i] = (float)gsl_ran_exponential(r, 1.0);
         }
     }
     for (int t = 0; t < nt; t++)
@@ -201,19 +201,17 @@ static void select_exact(ms_world *w, int m, int c, int64_t k,
                          uint32_t phase, uint32_t draw, uint16_t from,
                          uint16_t to, uint32_t *picked, int64_t *n_picked)
 {
-    const uint32_t N = w->N;
     int64_t pool = 0;
     for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1]; i++)
-        pool += w->choice[(size_t)c * N + i] == from;
+        pool += ms_choice_get(w, c, i) == from;
     int64_t need = k, seen = 0;
     *n_picked = 0;
     for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1] && need > 0; i++) {
-        uint16_t *ch = &w->choice[(size_t)c * N + i];
-        if (*ch != from)
+        if (ms_choice_get(w, c, i) != from)
             continue;
         double u = ms_rng_uniform(w->key, i, MS_RNG_SETUP_STEP, phase, draw);
         if ((double)(pool - seen) * u < (double)need) {
-            *ch = to;
+            ms_choice_set(w, c, i, to);
             need--;
             if (picked)
                 picked[(*n_picked)++] = i;
@@ -226,7 +224,6 @@ static ms_status init_consumers(ms_world *w)
 {
     const ms_scenario *sc = w->sc;
     const int M = w->M, C = w->C, F = w->F;
-    const uint32_t N = w->N;
     MS_CALL(draw_traits(w));
     for (int64_t b = 0; b < w->n_blocks; b++) {
         float mx = 0;
@@ -235,8 +232,7 @@ static ms_status init_consumers(ms_world *w)
                 mx = w->nu[w->blocks[b].start + k];
         w->nu_max[b] = mx;
     }
-    for (size_t j = 0; j < (size_t)C * N; j++)
-        w->choice[j] = MS_NOPOT;
+    memset(w->choice, 0xFF, ms_choice_bytes(w)); /* MS_NOPOT in either width */
     for (int m = 0; m < M; m++)
         for (int c = 0; c < C; c++) {
             int64_t Nm = w->m_off[m + 1] - w->m_off[m];
@@ -267,22 +263,22 @@ static ms_status init_consumers(ms_world *w)
                 select_exact(w, m, c, k, MS_PH_INITIAL, (uint32_t)(2 * c),
                              0, MS_NOPOT - 1, NULL, &got);
                 for (uint32_t i = lo; i < w->m_off[m + 1]; i++) {
-                    uint16_t *ch = &w->choice[(size_t)c * N + i];
-                    if (*ch != MS_NOPOT - 1)
+                    if (ms_choice_get(w, c, i) != MS_NOPOT - 1)
                         continue;
                     int hostslot = -1;
                     if (cs->host >= 0) {
-                        uint16_t hs = w->choice[(size_t)cs->host * N + i];
+                        unsigned hs = ms_choice_get(w, cs->host, i);
                         if (hs != MS_NOPOT && hs != 0)
                             hostslot = t->slot[hs];
                     }
                     double u = ms_rng_uniform(w->key, i, MS_RNG_SETUP_STEP,
                                               MS_PH_INITIAL,
                                               (uint32_t)(2 * c + 1));
-                    int slot = ms_choose_slot(t, (double)w->phi[i], -1,
-                                              hostslot, u, w->tl_scratch[0]);
+                    int slot = ms_choose_slot(t, t->G > 1 ? ms_phi(w, i) : 0,
+                                              -1, hostslot, u,
+                                              w->tl_scratch[0]);
                     int f = t->fid[slot];
-                    *ch = (uint16_t)(f + 1);
+                    ms_choice_set(w, c, i, (unsigned)f + 1);
                     w->users[mc * F + f]++;
                     w->adopters[mc]++;
                 }
