@@ -196,8 +196,8 @@ int ms_choose_slot(const ms_ctab *t, double phi, int cur, int hostslot,
  * probability, so "v below the consumer's own probability p_i" happens with
  * probability p_i / P; uc is the choice uniform. */
 static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
-                     uint32_t i, double v, double uc, int64_t *restrict dl,
-                     double *scratch)
+                     uint32_t i, double v, double uc, double uphi,
+                     int64_t *restrict dl, double *scratch)
 {
     const unsigned s = ms_choice_get(w, c, i);
     if (s == MS_NOPOT)
@@ -223,8 +223,9 @@ static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
     unsigned nv = 0;
     if (t->K > 0) {
         int hostslot = hs ? t->slot[hs] : -1;
-        /* With one foreignness coefficient phi cancels: not derived. */
-        int k2 = ms_choose_slot(t, t->G > 1 ? ms_phi(w, i) : 0, cur, hostslot,
+        /* phi = -log(uphi) (ms_phi); with one foreignness coefficient
+         * phi cancels and is not derived. */
+        int k2 = ms_choose_slot(t, t->G > 1 ? -log(uphi) : 0, cur, hostslot,
                                 uc, scratch);
         nv = (unsigned)t->fid[k2] + 1;
     }
@@ -268,12 +269,14 @@ enum { LANES = 16 };
  * candidates are never touched. Draw j of the block (gap before candidate
  * j, its acceptance uniform, its 52-bit choice uniform) is the Philox block
  * at {j, step, MS_PH_EVENT << 24 | c, b}: a function of the block, not of
- * the thread that runs it. */
+ * the thread that runs it. The candidates' phi uniforms (ms_phi) are
+ * drawn together, vectorized, when the category's firms differ in
+ * foreignness. */
 static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                        double *scratch)
 {
     const ms_block *bk = &w->blocks[b];
-    uint32_t rnd[4][LANES];
+    uint32_t rnd[4][LANES], pr[4][LANES], kk[LANES], ent[LANES];
     const int C = w->C, m = bk->m;
     const uint32_t i0 = bk->start, n = bk->n;
     const ms_ctab *tabs = &w->ctab[(size_t)m * C];
@@ -289,17 +292,25 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
         for (;;) {
             ms_rng_lanes4(w->key, j, (uint32_t)w->step, MS_PH_EVENT,
                           (uint32_t)c, (uint32_t)b, LANES, &rnd[0][0], LANES);
-            int l = 0;
-            for (; l < LANES; l++) {
-                double g = floor(log(ms_u01(rnd[0][l])) * inv);
+            int nl = 0;
+            for (; nl < LANES; nl++) {
+                double g = floor(log(ms_u01(rnd[0][nl])) * inv);
                 if (!(g < (double)(n - pos)))
                     break;
                 uint32_t k = pos + (uint32_t)g;
                 pos = k + 1;
-                move_one(w, t, m, c, i0 + k, ms_u01(rnd[1][l]) * P,
-                         ms_u01_52(rnd[2][l], rnd[3][l]), dl, scratch);
+                kk[nl] = k;
+                ent[nl] = i0 + k;
             }
-            if (l < LANES || pos >= n)
+            if (nl > 0 && t->G > 1)
+                ms_rng_gather(w->key, ent, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1,
+                              nl, &pr[0][0], LANES);
+            for (int l = 0; l < nl; l++)
+                move_one(w, t, m, c, i0 + kk[l], ms_u01(rnd[1][l]) * P,
+                         ms_u01_52(rnd[2][l], rnd[3][l]),
+                         t->G > 1 ? ms_u01_52(pr[0][l], pr[1][l]) : 1.0, dl,
+                         scratch);
+            if (nl < LANES || pos >= n)
                 break;
             j += LANES;
         }

@@ -68,6 +68,13 @@ void ms_rng_lanes4(ms_rng_key key, uint32_t e0, uint32_t step, uint32_t phase,
                    uint32_t draw, uint32_t w3, int n, uint32_t *out,
                    int stride);
 
+/* Blocks for the entities ent[0..n-1] (any values) at the same (step,
+ * phase, draw), last word 0: lane l is {ent[l], step, phase << 24 | draw,
+ * 0}, laid out as in ms_rng_lanes. */
+void ms_rng_gather(ms_rng_key key, const uint32_t *ent, uint32_t step,
+                   uint32_t phase, uint32_t draw, int n, uint32_t *out,
+                   int stride);
+
 /* Uniform in (0,1) from 32 random bits: (x + 0.5) / 2^32. */
 static inline double ms_u01(uint32_t x) { return ((double)x + 0.5) * 0x1p-32; }
 
