@@ -191,6 +191,56 @@ int ms_choose_slot(const ms_ctab *t, double phi, int cur, int hostslot,
     return t->K - 1;
 }
 
+/* Slot of group g holding the point y of [0, gsum[g]). */
+static int pick_in_group(const ms_ctab *t, int g, double y)
+{
+    int j = t->gstart[g], end = t->gstart[g + 1] - 1;
+    while (j < end && !(y < t->gcum[j]))
+        j++;
+    return t->gord[j];
+}
+
+/* The logit choice by groups, for a chooser whose current firm and host
+ * app carry no extra weight (stay * own = 1, host bonus 1). Firms in a
+ * group share exp(-phi D_g); relative to the nearest group D_0 a group's
+ * weight is gsum[g] exp(-phi (D_g - D_0)) <= gsum[g], so group 0 has
+ * probability P0(phi) >= p0min. One uniform uc decides: uc < p0min is
+ * group 0 whatever phi (phi is not derived); otherwise phi = -log(uphi)
+ * gives P0 and the rest. The part of uc inside the chosen interval,
+ * rescaled, is uniform and picks the firm inside the group, so each firm
+ * has exactly its softmax probability. Returns -1 if the weights
+ * underflow (the caller falls back to ms_choose_slot). */
+static int choose_fast(const ms_ctab *t, double uc, double uphi,
+                       double *eg)
+{
+    if (t->G == 1)
+        return pick_in_group(t, 0, uc * t->gsum[0]);
+    if (uc < t->p0min)
+        return pick_in_group(t, 0, uc / t->p0min * t->gsum[0]);
+    double phi = -log(uphi), tot = t->gsum[0];
+    for (int g = 1; g < t->G; g++) {
+        eg[g] = t->gsum[g] * exp(-phi * (t->D[g] - t->D[0]));
+        tot += eg[g];
+    }
+    if (!(tot >= DBL_MIN) || !isfinite(tot))
+        return -1;
+    double P0 = t->gsum[0] / tot;
+    if (uc < P0)
+        return pick_in_group(t, 0, (uc - t->p0min) / (P0 - t->p0min) *
+                                       t->gsum[0]);
+    double x = (uc - P0) / (1 - P0) * (tot - t->gsum[0]), acc = 0;
+    int g = 1;
+    for (; g < t->G - 1; g++) {
+        if (x < acc + eg[g])
+            break;
+        acc += eg[g];
+    }
+    double y = (x - acc) / eg[g] * t->gsum[g];
+    if (!(y >= 0))
+        y = 0;
+    return pick_in_group(t, g, y);
+}
+
 /* The exact decision and the choice for one candidate consumer i of
  * category c. v is uniform on (0, P), P the block's bound on the event
  * probability, so "v below the consumer's own probability p_i" happens with
@@ -225,7 +275,12 @@ static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
         int hostslot = hs ? t->slot[hs] : -1;
         /* phi = -log(uphi) (ms_phi); with one foreignness coefficient
          * phi cancels and is not derived. */
-        int k2 = ms_choose_slot(t, t->G > 1 ? -log(uphi) : 0, cur, hostslot,
+        int k2 = -1;
+        if ((cur < 0 || t->stay * t->own[cur] == 1.0) &&
+            (hostslot < 0 || t->host_bonus == 1.0))
+            k2 = choose_fast(t, uc, uphi, scratch);
+        if (k2 < 0)
+            k2 = ms_choose_slot(t, t->G > 1 ? -log(uphi) : 0, cur, hostslot,
                                 uc, scratch);
         nv = (unsigned)t->fid[k2] + 1;
     }
@@ -327,6 +382,23 @@ ms_status ms_consumers_move(ms_world *w)
         ms_ctab *t = &w->ctab[mc];
         t->rv_max = 0;
         t->xfeat_max = 0;
+        /* Groups of equal foreignness: their sums and cumulative weights. */
+        int j = 0;
+        double all = 0;
+        for (int g = 0; g < t->G; g++) {
+            t->gstart[g] = j;
+            double acc = 0;
+            for (int k = 0; k < t->K; k++)
+                if (t->grp[k] == g) {
+                    acc += t->E[k];
+                    t->gcum[j] = acc;
+                    t->gord[j++] = k;
+                }
+            t->gsum[g] = acc;
+            all += acc;
+        }
+        t->gstart[t->G] = j;
+        t->p0min = t->G > 0 && all > 0 ? t->gsum[0] / all : 0;
         for (int s = 1; s <= F; s++) {
             /* Only states some consumer holds: the firms with users. */
             if (w->users[mc * F + s - 1] > 0 && t->rv[s] > t->rv_max)

@@ -114,6 +114,10 @@ static ms_status alloc_state(ms_world *w)
         ALLOC(t->slot, F + 2);
         ALLOC(t->xfeat, F + 2);
         ALLOC(t->rv, F + 2);
+        ALLOC(t->gsum, F);
+        ALLOC(t->gcum, F);
+        ALLOC(t->gord, F);
+        ALLOC(t->gstart, F + 1);
     }
     ALLOC(w->tl_delta, w->n_threads);
     ALLOC(w->tl_scratch, w->n_threads);
@@ -141,6 +145,10 @@ void ms_world_destroy(ms_world **wp)
             ms_free(t->slot);
             ms_free(t->xfeat);
             ms_free(t->rv);
+            ms_free(t->gsum);
+            ms_free(t->gcum);
+            ms_free(t->gord);
+            ms_free(t->gstart);
         }
     ms_rng_gsl_free(w->frng);
     for (int t = 0; t < w->n_threads; t++) {

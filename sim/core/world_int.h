@@ -52,6 +52,12 @@ typedef struct ms_ctab {
                              when the firm no longer offers c here */
     int rv_uniform;       /* every offering firm's rv equals reeval */
     double rv_max;        /* max of rv over the firms (set each step) */
+    /* The choice by groups (set each step, ms_consumers_move): */
+    double *gsum;         /* [F] sum of E over the slots of group g */
+    double *gcum;         /* [F] cumulative E inside each group, gord order */
+    int *gord;            /* [F] slots ordered by group */
+    int *gstart;          /* [F+1] group g is gord[gstart[g] .. gstart[g+1]) */
+    double p0min;         /* gsum[0] / sum of gsum: least chance of group 0 */
     double xfeat_max;     /* max of xfeat (set each step) */
     double stay;          /* exp(k_sw): weight factor of the current firm */
     double host_bonus;    /* exp(eta) */
