@@ -29,7 +29,9 @@ enum ms_rng_phase {
     MS_PH_INITIAL,       /* initial adopters and their firms (setup) */
     MS_PH_EVENT,         /* per-step candidates of a consumer block: gap,
                             acceptance and choice uniforms */
-    MS_PH_CHOICE,        /* logit choice uniforms (other than the step's) */
+    MS_PH_CHOICE,        /* reserved (the step draws its choices with its
+                            candidates, MS_PH_EVENT); kept so the phases
+                            after it keep their numbers */
     MS_PH_FIRM_ORDER,    /* order in which firms act in a step */
     MS_PH_EXPERIMENT,    /* experiment counts and draws */
     MS_PH_IMITATE,       /* imitation of the best quality */
