@@ -55,8 +55,11 @@ test-asan: deps
 	    ctest --output-on-failure -j $(JOBS) -LE '^(fuzz|slow)$$' \
 	        -E 'integration\.test_valgrind$$'
 
+# PEER='command' adds whole-process runs of another implementation of the
+# benchmark's model, alternated with marketsim (docs/PERFORMANCE.md).
 bench: build
-	@$(BUILD)/bench/msbench bench/consumers.yaml
+	@$(BUILD)/bench/msbench bench/consumers.yaml --scale \
+	    --marketsim $(BUILD)/marketsim $(if $(PEER),--peer "$(PEER)")
 	@echo
 	@$(BUILD)/bench/msbench bench/strategies.yaml
 

@@ -9,17 +9,23 @@
  * app. A consumer then needs only its own traits and its current firms:
  *
  *  - a non-adopter adopts with probability 1 - exp(-h), h = (nu p + x +
- *    q A/K) dt, tested against one uniform with the bounds in
- *    ms_hazard_event, so exp is almost never evaluated;
+ *    q A/K) dt;
  *  - an adopter re-evaluates with probability 1 - exp(-chi dt), or at once
  *    if its firm no longer offers the category here;
  *  - a chooser draws a firm from the multinomial logit. Firms that share a
  *    foreignness coefficient share one exp(-phi D) per chooser, so a
  *    choice costs one exp per distinct coefficient, not one per firm.
  *
- * Uniforms come from Philox at (consumer, step, phase, draw), so a
- * consumer's moves do not depend on which thread runs it. Threads count
- * changes of user numbers in private integer arrays, summed afterwards.
+ * The work is in proportion to events, not to consumers: per block of
+ * consumers and category, candidates are drawn with geometric gaps at a
+ * bound P on every member's event probability, and a candidate's event is
+ * accepted with its own probability over P (thinning; docs/PERFORMANCE.md
+ * says why this is exact). Consumers who are not candidates are not read.
+ *
+ * Uniforms come from Philox at (block, step, phase, category, draw), so
+ * the moves of a block do not depend on which thread runs it. Threads
+ * count changes of user numbers in private integer arrays, summed
+ * afterwards.
  */
 #include "core/world_int.h"
 
@@ -185,53 +191,70 @@ int ms_choose_slot(const ms_ctab *t, double phi, int cur, int hostslot,
     return t->K - 1;
 }
 
-/* Pass 1 over a block for category c: flag the consumers for whom
- * something may happen this step. Branch-free, so it vectorizes and does
- * not suffer the mispredictions of a random 50/50 adopter mix. A flag is a
- * necessary condition only; pass 2 decides exactly:
- *   non-adopter: u < h (since 1 - exp(-h) <= h)
- *   adopter:     u < rv: 1 - exp(-chi dt), more for users of a firm just
- *                acquired, always when the firm no longer offers c here
- *   cannot adopt (MS_NOPOT): never */
-static void flag_block(const ms_world *w, const ms_ctab *t, const uint16_t *ch,
-                       const uint16_t *hostch, const float *nu,
-                       const uint32_t *rw, uint32_t n, uint8_t *restrict cand)
+/* Slot of group g holding the point y of [0, gsum[g]). */
+static int pick_in_group(const ms_ctab *t, int g, double y)
 {
-    const double pdt = t->pdt, base = t->qterm, re = t->reeval;
-    const unsigned F1 = (unsigned)w->F + 1;
-    if (!t->feat_any && t->rv_uniform) {
-        for (uint32_t k = 0; k < n; k++) {
-            unsigned s = ch[k];
-            double u = ((double)rw[k] + 0.5) * 0x1p-32;
-            double h = (double)nu[k] * pdt + base;
-            double thr = s == 0 ? h : (s == MS_NOPOT ? -1.0 : re);
-            cand[k] = u < thr;
-        }
-        return;
-    }
-    for (uint32_t k = 0; k < n; k++) {
-        unsigned s = ch[k];
-        unsigned hs = hostch ? hostch[k] : 0;
-        hs = hs < F1 ? hs : F1;   /* MS_NOPOT -> F+1, whose entries are 0/-1 */
-        unsigned sc = s < F1 ? s : F1; /* MS_NOPOT -> F+1: rv is -1 */
-        double u = ((double)rw[k] + 0.5) * 0x1p-32;
-        double h = (double)nu[k] * pdt + base + t->xfeat[hs];
-        double thr = s == 0 ? h : t->rv[sc];
-        cand[k] = u < thr;
-    }
+    int j = t->gstart[g], end = t->gstart[g + 1] - 1;
+    while (j < end && !(y < t->gcum[j]))
+        j++;
+    return t->gord[j];
 }
 
-/* Pass 2: the exact decision and the choice for one flagged consumer. */
-static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
-                     uint32_t i, double u, int64_t *restrict dl,
-                     double *scratch)
+/* The logit choice by groups, for a chooser whose current firm and host
+ * app carry no extra weight (stay * own = 1, host bonus 1). Firms in a
+ * group share exp(-phi D_g); relative to the nearest group D_0 a group's
+ * weight is gsum[g] exp(-phi (D_g - D_0)) <= gsum[g], so group 0 has
+ * probability P0(phi) >= p0min. One uniform uc decides: uc < p0min is
+ * group 0 whatever phi (phi is not derived); otherwise phi = -log(uphi)
+ * gives P0 and the rest. The part of uc inside the chosen interval,
+ * rescaled, is uniform and picks the firm inside the group, so each firm
+ * has exactly its softmax probability. Returns -1 if the weights
+ * underflow (the caller falls back to ms_choose_slot). */
+static int choose_fast(const ms_ctab *t, double uc, double uphi,
+                       double *eg)
 {
-    const uint32_t N = w->N;
-    uint16_t *slotp = &w->choice[(size_t)c * N + i];
-    const unsigned s = *slotp;
+    if (t->G == 1)
+        return pick_in_group(t, 0, uc * t->gsum[0]);
+    if (uc < t->p0min)
+        return pick_in_group(t, 0, uc / t->p0min * t->gsum[0]);
+    double phi = -log(uphi), tot = t->gsum[0];
+    for (int g = 1; g < t->G; g++) {
+        eg[g] = t->gsum[g] * exp(-phi * (t->D[g] - t->D[0]));
+        tot += eg[g];
+    }
+    if (!(tot >= DBL_MIN) || !isfinite(tot))
+        return -1;
+    double P0 = t->gsum[0] / tot;
+    if (uc < P0)
+        return pick_in_group(t, 0, (uc - t->p0min) / (P0 - t->p0min) *
+                                       t->gsum[0]);
+    double x = (uc - P0) / (1 - P0) * (tot - t->gsum[0]), acc = 0;
+    int g = 1;
+    for (; g < t->G - 1; g++) {
+        if (x < acc + eg[g])
+            break;
+        acc += eg[g];
+    }
+    double y = (x - acc) / eg[g] * t->gsum[g];
+    if (!(y >= 0))
+        y = 0;
+    return pick_in_group(t, g, y);
+}
+
+/* The exact decision and the choice for one candidate consumer i of
+ * category c. v is uniform on (0, P), P the block's bound on the event
+ * probability, so "v below the consumer's own probability p_i" happens with
+ * probability p_i / P; uc is the choice uniform. */
+static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
+                     uint32_t i, double v, double uc, double uphi,
+                     int64_t *restrict dl, double *scratch)
+{
+    const unsigned s = ms_choice_get(w, c, i);
+    if (s == MS_NOPOT)
+        return;
     unsigned hs = 0; /* choice value in the host category (still old) */
     if (t->host >= 0) {
-        hs = w->choice[(size_t)t->host * N + i];
+        hs = ms_choice_get(w, t->host, i);
         if (hs == MS_NOPOT)
             hs = 0;
     }
@@ -240,67 +263,111 @@ static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
         if (t->K == 0)
             return;
         double h = (double)w->nu[i] * t->pdt + t->qterm + t->xfeat[hs];
-        if (!ms_hazard_event(u, h))
+        if (!ms_hazard_event(v, h))
             return;
     } else {
         cur = t->slot[s]; /* -1 when the firm no longer offers c here */
-        if (!(u < t->rv[s]))
+        if (!(v < t->rv[s]))
             return;
     }
     unsigned nv = 0;
     if (t->K > 0) {
-        uint32_t ctr[4] = {i, (uint32_t)w->step,
-                           ((uint32_t)MS_PH_CHOICE << 24) | (uint32_t)c, 0};
-        uint32_t r[4];
-        ms_rng_block(w->key, ctr, r);
         int hostslot = hs ? t->slot[hs] : -1;
-        int k2 = ms_choose_slot(t, (double)w->phi[i], cur, hostslot,
-                                ms_u01_52(r[0], r[1]), scratch);
+        /* phi = -log(uphi) (ms_phi); with one foreignness coefficient
+         * phi cancels and is not derived. */
+        int k2 = -1;
+        if ((cur < 0 || t->stay * t->own[cur] == 1.0) &&
+            (hostslot < 0 || t->host_bonus == 1.0))
+            k2 = choose_fast(t, uc, uphi, scratch);
+        if (k2 < 0)
+            k2 = ms_choose_slot(t, t->G > 1 ? -log(uphi) : 0, cur, hostslot,
+                                uc, scratch);
         nv = (unsigned)t->fid[k2] + 1;
     }
     if (nv != s) {
         int64_t *row = dl + ((size_t)m * w->C + c) * (w->F + 1);
-        *slotp = (uint16_t)nv;
+        ms_choice_set(w, c, i, nv);
         row[s]--;
         row[nv]++;
     }
 }
 
+/* The bound P on the event probability of every consumer of block b in
+ * category c this step (MODEL.md section 2, step 2):
+ *   non-adopter: 1 - exp(-h_i) <= 1 - exp(-(nu_max pdt + qterm + xfeat_max))
+ *   adopter:     rv[s] <= rv_max (2, always, once its firm left: P = 1)
+ * Floating-point rounding is monotone, so h_i computed as in move_one never
+ * exceeds the bound's h computed the same way from the block's largest nu. */
+double ms_block_bound(const ms_world *w, const ms_ctab *t, int64_t b)
+{
+    double P = t->rv_max;
+    if (t->K > 0) {
+        double h = (double)w->nu_max[b] * t->pdt + t->qterm + t->xfeat_max;
+        double pa = -expm1(-h);
+        if (pa > P)
+            P = pa;
+    }
+    return P < 1 ? P : 1;
+}
+
+enum { LANES = 16 };
+
 /* One block of consumers of market m. Categories are visited hosted ones
  * first, so a hosted format still sees the host choices of the start of
- * the step (hosts are never hosted themselves). */
-static void move_block(const ms_world *w, const ms_block *bk,
-                       int64_t *restrict dl, double *scratch)
+ * the step (hosts are never hosted themselves).
+ *
+ * Per category the block's candidates are drawn directly: each consumer is
+ * a candidate independently with probability P (ms_block_bound), so the
+ * gaps between candidates are geometric, floor(log u / log(1 - P)). A
+ * candidate's event happens with probability p_i / P, so every consumer's
+ * event has probability exactly p_i, and the consumers that are not
+ * candidates are never touched. Draw j of the block (gap before candidate
+ * j, its acceptance uniform, its 52-bit choice uniform) is the Philox block
+ * at {j, step, MS_PH_EVENT << 24 | c, b}: a function of the block, not of
+ * the thread that runs it. The candidates' phi uniforms (ms_phi) are
+ * drawn together, vectorized, when the category's firms differ in
+ * foreignness. */
+static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
+                       double *scratch)
 {
-    enum { D = (MS_MAX_CATEGORIES + 3) / 4 };
-    uint32_t rnd[D][4][MS_BLOCK];
-    uint8_t cand[MS_BLOCK + 8];
+    const ms_block *bk = &w->blocks[b];
+    uint32_t rnd[4][LANES], pr[4][LANES], kk[LANES], ent[LANES];
     const int C = w->C, m = bk->m;
-    const uint32_t N = w->N, i0 = bk->start, n = bk->n;
-    const int ndraw = (C + 3) / 4;
-    for (int d = 0; d < ndraw; d++)
-        ms_rng_lanes(w->key, i0, (uint32_t)w->step, MS_PH_EVENT, (uint32_t)d,
-                     (int)n, &rnd[d][0][0], MS_BLOCK);
+    const uint32_t i0 = bk->start, n = bk->n;
     const ms_ctab *tabs = &w->ctab[(size_t)m * C];
     for (int oi = 0; oi < C; oi++) {
         const int c = w->cat_order[oi];
         const ms_ctab *t = &tabs[c];
-        const uint32_t *rw = rnd[c >> 2][c & 3];
-        const uint16_t *hostch =
-            t->host >= 0 ? w->choice + (size_t)t->host * N + i0 : NULL;
-        flag_block(w, t, w->choice + (size_t)c * N + i0, hostch, w->nu + i0,
-                   rw, n, cand);
-        memset(cand + n, 0, 8);
-        /* Flags are rare: skip eight zero bytes at a time. */
-        for (uint32_t k = 0; k < n; k += 8) {
-            uint64_t word;
-            memcpy(&word, cand + k, 8);
-            if (!word)
-                continue;
-            for (uint32_t j = k; j < k + 8 && j < n; j++)
-                if (cand[j])
-                    move_one(w, t, m, c, i0 + j,
-                             ((double)rw[j] + 0.5) * 0x1p-32, dl, scratch);
+        const double P = ms_block_bound(w, t, b);
+        if (!(P > 0))
+            continue;
+        /* 1 / log(1 - P) < 0; with P = 1 every consumer is a candidate. */
+        const double inv = P < 1 ? 1.0 / log1p(-P) : 0.0;
+        uint32_t pos = 0, j = 0;
+        for (;;) {
+            ms_rng_lanes4(w->key, j, (uint32_t)w->step, MS_PH_EVENT,
+                          (uint32_t)c, (uint32_t)b, LANES, &rnd[0][0], LANES);
+            int nl = 0;
+            for (; nl < LANES; nl++) {
+                double g = floor(log(ms_u01(rnd[0][nl])) * inv);
+                if (!(g < (double)(n - pos)))
+                    break;
+                uint32_t k = pos + (uint32_t)g;
+                pos = k + 1;
+                kk[nl] = k;
+                ent[nl] = i0 + k;
+            }
+            if (nl > 0 && t->G > 1)
+                ms_rng_gather(w->key, ent, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1,
+                              nl, &pr[0][0], LANES);
+            for (int l = 0; l < nl; l++)
+                move_one(w, t, m, c, i0 + kk[l], ms_u01(rnd[1][l]) * P,
+                         ms_u01_52(rnd[2][l], rnd[3][l]),
+                         t->G > 1 ? ms_u01_52(pr[0][l], pr[1][l]) : 1.0, dl,
+                         scratch);
+            if (nl < LANES || pos >= n)
+                break;
+            j += LANES;
         }
     }
 }
@@ -309,6 +376,37 @@ ms_status ms_consumers_move(ms_world *w)
 {
     const int M = w->M, C = w->C, F = w->F;
     const size_t rows = (size_t)M * C * (F + 1);
+    /* The bounds of each table, after the firm phase has set its
+     * re-evaluation chances (deal churn). */
+    for (size_t mc = 0; mc < (size_t)M * C; mc++) {
+        ms_ctab *t = &w->ctab[mc];
+        t->rv_max = 0;
+        t->xfeat_max = 0;
+        /* Groups of equal foreignness: their sums and cumulative weights. */
+        int j = 0;
+        double all = 0;
+        for (int g = 0; g < t->G; g++) {
+            t->gstart[g] = j;
+            double acc = 0;
+            for (int k = 0; k < t->K; k++)
+                if (t->grp[k] == g) {
+                    acc += t->E[k];
+                    t->gcum[j] = acc;
+                    t->gord[j++] = k;
+                }
+            t->gsum[g] = acc;
+            all += acc;
+        }
+        t->gstart[t->G] = j;
+        t->p0min = t->G > 0 && all > 0 ? t->gsum[0] / all : 0;
+        for (int s = 1; s <= F; s++) {
+            /* Only states some consumer holds: the firms with users. */
+            if (w->users[mc * F + s - 1] > 0 && t->rv[s] > t->rv_max)
+                t->rv_max = t->rv[s];
+            if (t->xfeat[s] > t->xfeat_max)
+                t->xfeat_max = t->xfeat[s];
+        }
+    }
 #pragma omp parallel num_threads(w->n_threads)
     {
         int tid = omp_get_thread_num();
@@ -316,7 +414,7 @@ ms_status ms_consumers_move(ms_world *w)
         memset(dl, 0, rows * sizeof *dl);
 #pragma omp for schedule(dynamic, 16)
         for (int64_t b = 0; b < w->n_blocks; b++)
-            move_block(w, &w->blocks[b], dl, w->tl_scratch[tid]);
+            move_block(w, b, dl, w->tl_scratch[tid]);
     }
     /* Integer sums: the same in any order. */
     for (int t = 0; t < w->n_threads; t++) {

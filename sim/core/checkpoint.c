@@ -39,7 +39,7 @@ static int arrays(const ms_world *wc, arr *a)
     const size_t M = (size_t)w->M, C = (size_t)w->C, F = (size_t)w->F;
     int n = 0;
 #define A(x, count) a[n++] = (arr){#x, (void *)w->x, sizeof *w->x * (count)}
-    A(choice, C * w->N);
+    a[n++] = (arr){"choice", w->choice, ms_choice_bytes(w)}; /* cw bytes each */
     A(adopters, M * C);
     A(users, M * C * F);
     A(name_buf, F * MS_NAME_MAX);

@@ -101,7 +101,7 @@ ms_status ms_world_check(const ms_world *w)
             size_t mc = (size_t)m * C + c;
             int64_t adopters = 0;
             for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1]; i++) {
-                uint16_t s = w->choice[(size_t)c * w->N + i];
+                unsigned s = ms_choice_get(w, c, i);
                 adopters += s != MS_NOPOT && s != 0;
             }
             if (adopters != w->adopters[mc])

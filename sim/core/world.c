@@ -33,8 +33,8 @@ static ms_status alloc_state(ms_world *w)
     ALLOC(w->m_off, M + 1);
     ALLOC(w->cat_order, C);
     ALLOC(w->nu, w->N);
-    ALLOC(w->phi, w->N);
-    ALLOC(w->choice, C * w->N);
+    w->cw = F <= MS_CHOICE8_MAX ? 1 : 2;
+    ALLOC(w->choice, C * w->N * (size_t)w->cw);
     ALLOC(w->K, M * C);
     ALLOC(w->adopters, M * C);
     ALLOC(w->users, M * C * F);
@@ -114,6 +114,10 @@ static ms_status alloc_state(ms_world *w)
         ALLOC(t->slot, F + 2);
         ALLOC(t->xfeat, F + 2);
         ALLOC(t->rv, F + 2);
+        ALLOC(t->gsum, F);
+        ALLOC(t->gcum, F);
+        ALLOC(t->gord, F);
+        ALLOC(t->gstart, F + 1);
     }
     ALLOC(w->tl_delta, w->n_threads);
     ALLOC(w->tl_scratch, w->n_threads);
@@ -141,6 +145,10 @@ void ms_world_destroy(ms_world **wp)
             ms_free(t->slot);
             ms_free(t->xfeat);
             ms_free(t->rv);
+            ms_free(t->gsum);
+            ms_free(t->gcum);
+            ms_free(t->gord);
+            ms_free(t->gstart);
         }
     ms_rng_gsl_free(w->frng);
     for (int t = 0; t < w->n_threads; t++) {
@@ -150,7 +158,7 @@ void ms_world_destroy(ms_world **wp)
             ms_free(w->tl_scratch[t]);
     }
     void *arrays[] = {
-        w->m_off, w->cat_order, w->nu, w->phi, w->choice, w->blocks, w->K, w->adopters,
+        w->m_off, w->cat_order, w->nu, w->choice, w->blocks, w->nu_max, w->K, w->adopters,
         w->users, w->fname, w->home, w->alive, w->owner, w->cash, w->mu,
         w->quality, w->present, w->loc, w->prominence, w->launched,
         w->revenue, w->rev_m, w->costs, w->spend, w->inflow, w->outflow,
@@ -169,7 +177,8 @@ void ms_world_destroy(ms_world **wp)
     *wp = NULL;
 }
 
-/* Traits: nu lognormal with mean 1, phi exponential with mean 1. */
+/* Traits: nu lognormal with mean 1 (phi, exponential with mean 1, is
+ * derived when needed: ms_phi). */
 static ms_status draw_traits(ms_world *w)
 {
     const double s = w->sc->model.sigma_nu;
@@ -187,7 +196,6 @@ static ms_status draw_traits(ms_world *w)
                              MS_PH_TRAIT, 0);
             double z = gsl_ran_gaussian_ziggurat(r, 1.0);
             w->nu[i] = (float)exp(s * z - 0.5 * s * s);
-            w->phi[i] = (float)gsl_ran_exponential(r, 1.0);
         }
     }
     for (int t = 0; t < nt; t++)
@@ -201,19 +209,17 @@ static void select_exact(ms_world *w, int m, int c, int64_t k,
                          uint32_t phase, uint32_t draw, uint16_t from,
                          uint16_t to, uint32_t *picked, int64_t *n_picked)
 {
-    const uint32_t N = w->N;
     int64_t pool = 0;
     for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1]; i++)
-        pool += w->choice[(size_t)c * N + i] == from;
+        pool += ms_choice_get(w, c, i) == from;
     int64_t need = k, seen = 0;
     *n_picked = 0;
     for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1] && need > 0; i++) {
-        uint16_t *ch = &w->choice[(size_t)c * N + i];
-        if (*ch != from)
+        if (ms_choice_get(w, c, i) != from)
             continue;
         double u = ms_rng_uniform(w->key, i, MS_RNG_SETUP_STEP, phase, draw);
         if ((double)(pool - seen) * u < (double)need) {
-            *ch = to;
+            ms_choice_set(w, c, i, to);
             need--;
             if (picked)
                 picked[(*n_picked)++] = i;
@@ -226,10 +232,15 @@ static ms_status init_consumers(ms_world *w)
 {
     const ms_scenario *sc = w->sc;
     const int M = w->M, C = w->C, F = w->F;
-    const uint32_t N = w->N;
     MS_CALL(draw_traits(w));
-    for (size_t j = 0; j < (size_t)C * N; j++)
-        w->choice[j] = MS_NOPOT;
+    for (int64_t b = 0; b < w->n_blocks; b++) {
+        float mx = 0;
+        for (uint32_t k = 0; k < w->blocks[b].n; k++)
+            if (w->nu[w->blocks[b].start + k] > mx)
+                mx = w->nu[w->blocks[b].start + k];
+        w->nu_max[b] = mx;
+    }
+    memset(w->choice, 0xFF, ms_choice_bytes(w)); /* MS_NOPOT in either width */
     for (int m = 0; m < M; m++)
         for (int c = 0; c < C; c++) {
             int64_t Nm = w->m_off[m + 1] - w->m_off[m];
@@ -260,22 +271,22 @@ static ms_status init_consumers(ms_world *w)
                 select_exact(w, m, c, k, MS_PH_INITIAL, (uint32_t)(2 * c),
                              0, MS_NOPOT - 1, NULL, &got);
                 for (uint32_t i = lo; i < w->m_off[m + 1]; i++) {
-                    uint16_t *ch = &w->choice[(size_t)c * N + i];
-                    if (*ch != MS_NOPOT - 1)
+                    if (ms_choice_get(w, c, i) != MS_NOPOT - 1)
                         continue;
                     int hostslot = -1;
                     if (cs->host >= 0) {
-                        uint16_t hs = w->choice[(size_t)cs->host * N + i];
+                        unsigned hs = ms_choice_get(w, cs->host, i);
                         if (hs != MS_NOPOT && hs != 0)
                             hostslot = t->slot[hs];
                     }
                     double u = ms_rng_uniform(w->key, i, MS_RNG_SETUP_STEP,
                                               MS_PH_INITIAL,
                                               (uint32_t)(2 * c + 1));
-                    int slot = ms_choose_slot(t, (double)w->phi[i], -1,
-                                              hostslot, u, w->tl_scratch[0]);
+                    int slot = ms_choose_slot(t, t->G > 1 ? ms_phi(w, i) : 0,
+                                              -1, hostslot, u,
+                                              w->tl_scratch[0]);
                     int f = t->fid[slot];
-                    *ch = (uint16_t)(f + 1);
+                    ms_choice_set(w, c, i, (unsigned)f + 1);
                     w->users[mc * F + f]++;
                     w->adopters[mc]++;
                 }
@@ -335,6 +346,7 @@ static ms_status make_blocks(ms_world *w)
     for (int m = 0; m < w->M; m++)
         nb += (w->m_off[m + 1] - w->m_off[m] + MS_BLOCK - 1) / MS_BLOCK;
     ALLOC(w->blocks, nb);
+    ALLOC(w->nu_max, nb);
     int64_t b = 0;
     for (int m = 0; m < w->M; m++)
         for (uint32_t s = w->m_off[m]; s < w->m_off[m + 1]; s += MS_BLOCK) {

@@ -3,15 +3,20 @@
  *
  * State is structure of arrays. Consumers are grouped by market (market m
  * owns consumers m_off[m] .. m_off[m+1]-1) and hold only what cannot be
- * recomputed: two traits and one firm per category, 8 + 2C bytes each.
+ * recomputed cheaply: innovativeness nu (a float) and one firm per
+ * category (one byte while the firms fit, else two): 4 + C bytes each.
+ * Foreignness aversion phi is a pure function of (seed, consumer) and is
+ * derived when a consumer chooses (ms_phi).
  *
  * Index conventions (all row-major):
  *   mc = m * C + c                     market x category
  *   user counts  users[mc * F + f]     f < F (firm capacity)
  *   firm x cat   [f * C + c],  firm x market [f * M + m]
- * A consumer's state per category is one uint16 "choice value":
+ * A consumer's state per category is one "choice value" (ms_choice_get):
  *   MS_NOPOT (can never adopt: outside the ceiling), 0 (has not adopted),
- *   or f + 1 (uses firm f).
+ *   or f + 1 (uses firm f). Stored in w->cw bytes: 1 when the firm capacity
+ *   F is at most MS_CHOICE8_MAX (stored 0xFF is MS_NOPOT, 0xFE the setup
+ *   marker MS_NOPOT - 1), else 2.
  */
 #ifndef MS_WORLD_INT_H
 #define MS_WORLD_INT_H
@@ -24,8 +29,10 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #define MS_NOPOT 0xFFFFu
+#define MS_CHOICE8_MAX 252    /* firm capacity that fits one-byte choices */
 #define MS_BLOCK 512          /* consumers per work unit (fixed: results do
                                  not depend on how units map to threads) */
 #define MS_MAX_PHASES 16
@@ -44,6 +51,14 @@ typedef struct ms_ctab {
                              value: reeval, more after a deal, 2 (always)
                              when the firm no longer offers c here */
     int rv_uniform;       /* every offering firm's rv equals reeval */
+    double rv_max;        /* max of rv over the firms (set each step) */
+    /* The choice by groups (set each step, ms_consumers_move): */
+    double *gsum;         /* [F] sum of E over the slots of group g */
+    double *gcum;         /* [F] cumulative E inside each group, gord order */
+    int *gord;            /* [F] slots ordered by group */
+    int *gstart;          /* [F+1] group g is gord[gstart[g] .. gstart[g+1]) */
+    double p0min;         /* gsum[0] / sum of gsum: least chance of group 0 */
+    double xfeat_max;     /* max of xfeat (set each step) */
     double stay;          /* exp(k_sw): weight factor of the current firm */
     double host_bonus;    /* exp(eta) */
     uint16_t *fid;        /* [F] firm of slot k */
@@ -94,9 +109,10 @@ struct ms_world {
     uint32_t N;
     uint32_t *m_off;        /* [M+1] */
     float *nu;              /* [N] innovativeness */
-    float *phi;             /* [N] foreignness aversion */
-    uint16_t *choice;       /* [C*N] category-major */
+    uint8_t *choice;        /* [C*N] category-major, cw bytes each */
+    int cw;                 /* bytes per choice value: 1 or 2 */
     ms_block *blocks;
+    float *nu_max;          /* [n_blocks] largest nu in the block */
     int *cat_order;         /* [C] hosted categories first */
     int64_t n_blocks;
 
@@ -218,7 +234,48 @@ int ms_choose_slot(const ms_ctab *t, double phi, int cur, int hostslot,
                    double u, double *scratch);
 void ms_ctab_build(ms_world *w, int m, int c, int with_network);
 int ms_firm_offers(const ms_world *w, int f, int c, int m);
+/* Bound on every event probability of block b in the table's category. */
+double ms_block_bound(const ms_world *w, const ms_ctab *t, int64_t b);
 int ms_group_of(const ms_world *w, int f);
+
+/* A consumer's choice value in category c (0, f + 1 or MS_NOPOT). */
+static inline unsigned ms_choice_get(const ms_world *w, int c, uint32_t i)
+{
+    size_t j = (size_t)c * w->N + i;
+    if (w->cw == 1) {
+        unsigned v = w->choice[j];
+        return v >= 0xFEu ? v | 0xFF00u : v;
+    }
+    uint16_t v;
+    memcpy(&v, w->choice + 2 * j, 2);
+    return v;
+}
+
+static inline void ms_choice_set(const ms_world *w, int c, uint32_t i,
+                                 unsigned v)
+{
+    size_t j = (size_t)c * w->N + i;
+    if (w->cw == 1) {
+        w->choice[j] = (uint8_t)v;
+        return;
+    }
+    uint16_t v16 = (uint16_t)v;
+    memcpy(w->choice + 2 * j, &v16, 2);
+}
+
+/* Bytes of all choice values (the consumer state a checkpoint keeps). */
+static inline size_t ms_choice_bytes(const ms_world *w)
+{
+    return (size_t)w->C * w->N * (size_t)w->cw;
+}
+
+/* Foreignness aversion of consumer i, Exponential(1): -log u with u the
+ * 52-bit uniform at (i, setup, MS_PH_TRAIT, draw 1). A pure function of
+ * the seed and the consumer, so it is derived, not stored. */
+static inline double ms_phi(const ms_world *w, uint32_t i)
+{
+    return -log(ms_rng_uniform(w->key, i, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1));
+}
 
 /* The hazard test: true with probability 1 - exp(-h), for h >= 0, from one
  * uniform u. The two bounds h - h^2/2 <= 1 - exp(-h) <= h settle almost

@@ -27,8 +27,11 @@ enum ms_rng_phase {
     MS_PH_TRAIT = 1,     /* consumer traits nu, phi (setup) */
     MS_PH_POTENTIAL,     /* which consumers may adopt a category (setup) */
     MS_PH_INITIAL,       /* initial adopters and their firms (setup) */
-    MS_PH_EVENT,         /* per-step adoption / re-evaluation uniforms */
-    MS_PH_CHOICE,        /* logit choice uniforms */
+    MS_PH_EVENT,         /* per-step candidates of a consumer block: gap,
+                            acceptance and choice uniforms */
+    MS_PH_CHOICE,        /* reserved (the step draws its choices with its
+                            candidates, MS_PH_EVENT); kept so the phases
+                            after it keep their numbers */
     MS_PH_FIRM_ORDER,    /* order in which firms act in a step */
     MS_PH_EXPERIMENT,    /* experiment counts and draws */
     MS_PH_IMITATE,       /* imitation of the best quality */
@@ -60,6 +63,19 @@ void ms_rng_block(ms_rng_key key, const uint32_t ctr[4], uint32_t out[4]);
  * Written so the compiler vectorizes it; equal to ms_rng_block lane by lane. */
 void ms_rng_lanes(ms_rng_key key, uint32_t e0, uint32_t step, uint32_t phase,
                   uint32_t draw, int n, uint32_t *out, int stride);
+
+/* The same with the last counter word set to w3: lanes e0+l of
+ * {e0 + l, step, phase << 24 | draw, w3}. */
+void ms_rng_lanes4(ms_rng_key key, uint32_t e0, uint32_t step, uint32_t phase,
+                   uint32_t draw, uint32_t w3, int n, uint32_t *out,
+                   int stride);
+
+/* Blocks for the entities ent[0..n-1] (any values) at the same (step,
+ * phase, draw), last word 0: lane l is {ent[l], step, phase << 24 | draw,
+ * 0}, laid out as in ms_rng_lanes. */
+void ms_rng_gather(ms_rng_key key, const uint32_t *ent, uint32_t step,
+                   uint32_t phase, uint32_t draw, int n, uint32_t *out,
+                   int stride);
 
 /* Uniform in (0,1) from 32 random bits: (x + 0.5) / 2^32. */
 static inline double ms_u01(uint32_t x) { return ((double)x + 0.5) * 0x1p-32; }

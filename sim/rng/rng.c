@@ -61,20 +61,24 @@ static inline void mulhilo8(__m256i m, __m256i x, __m256i *hi, __m256i *lo)
     *hi = _mm256_blend_epi32(even, odd, 0xAA);
 }
 
-/* Eight Philox4x32-10 blocks at once; returns the lanes done. */
-static int lanes_avx2(ms_rng_key key, uint32_t e0, uint32_t step,
-                      uint32_t c2, int n, uint32_t *restrict out, int stride)
+/* Eight Philox4x32-10 blocks at once; returns the lanes done. The first
+ * counter word of lane l is ent[l] when ent is given, else e0 + l. */
+static int lanes_avx2(ms_rng_key key, const uint32_t *ent, uint32_t e0,
+                      uint32_t step, uint32_t c2, uint32_t c3, int n,
+                      uint32_t *restrict out, int stride)
 {
     const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M0);
     const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M1);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     int l = 0;
     for (; l + 8 <= n; l += 8) {
-        __m256i x0 = _mm256_add_epi32(_mm256_set1_epi32((int)(e0 + (uint32_t)l)),
-                                      lane);
+        __m256i x0 =
+            ent ? _mm256_loadu_si256((const __m256i *)(ent + l))
+                : _mm256_add_epi32(_mm256_set1_epi32((int)(e0 + (uint32_t)l)),
+                                   lane);
         __m256i x1 = _mm256_set1_epi32((int)step);
         __m256i x2 = _mm256_set1_epi32((int)c2);
-        __m256i x3 = _mm256_setzero_si256();
+        __m256i x3 = _mm256_set1_epi32((int)c3);
         uint32_t k0 = key.k[0], k1 = key.k[1];
         for (int r = 0; r < 10; r++) {
             __m256i hi0, lo0, hi1, lo1;
@@ -101,15 +105,23 @@ static int lanes_avx2(ms_rng_key key, uint32_t e0, uint32_t step,
 void ms_rng_lanes(ms_rng_key key, uint32_t e0, uint32_t step, uint32_t phase,
                   uint32_t draw, int n, uint32_t *restrict out, int stride)
 {
+    ms_rng_lanes4(key, e0, step, phase, draw, 0, n, out, stride);
+}
+
+static void lanes(ms_rng_key key, const uint32_t *ent, uint32_t e0,
+                  uint32_t step, uint32_t phase, uint32_t draw, uint32_t w3,
+                  int n, uint32_t *restrict out, int stride)
+{
     const uint32_t c2 = (phase << 24) | (draw & 0xFFFFFFu);
     int l0 = 0;
 #if defined(__AVX2__)
-    l0 = lanes_avx2(key, e0, step, c2, n, out, stride);
+    l0 = lanes_avx2(key, ent, e0, step, c2, w3, n, out, stride);
 #endif
     uint32_t *restrict o0 = out, *restrict o1 = out + stride;
     uint32_t *restrict o2 = out + 2 * stride, *restrict o3 = out + 3 * stride;
     for (int l = l0; l < n; l++) {
-        uint32_t x0 = e0 + (uint32_t)l, x1 = step, x2 = c2, x3 = 0;
+        uint32_t x0 = ent ? ent[l] : e0 + (uint32_t)l, x1 = step, x2 = c2,
+                 x3 = w3;
         uint32_t k0 = key.k[0], k1 = key.k[1];
         for (int r = 0; r < 10; r++) {
             uint64_t p0 = (uint64_t)PHILOX_M0 * x0;
@@ -124,6 +136,20 @@ void ms_rng_lanes(ms_rng_key key, uint32_t e0, uint32_t step, uint32_t phase,
         }
         o0[l] = x0; o1[l] = x1; o2[l] = x2; o3[l] = x3;
     }
+}
+
+void ms_rng_lanes4(ms_rng_key key, uint32_t e0, uint32_t step, uint32_t phase,
+                   uint32_t draw, uint32_t w3, int n, uint32_t *restrict out,
+                   int stride)
+{
+    lanes(key, NULL, e0, step, phase, draw, w3, n, out, stride);
+}
+
+void ms_rng_gather(ms_rng_key key, const uint32_t *ent, uint32_t step,
+                   uint32_t phase, uint32_t draw, int n,
+                   uint32_t *restrict out, int stride)
+{
+    lanes(key, ent, 0, step, phase, draw, 0, n, out, stride);
 }
 
 double ms_rng_uniform(ms_rng_key key, uint32_t entity, uint32_t step,

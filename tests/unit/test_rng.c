@@ -44,15 +44,40 @@ static void test_lanes_equal_reference(void)
     for (int n = 0; n <= 37; n++)
         for (uint32_t e0 = 0xfffffff0u, k = 0; k < 6; k++, e0 += 7) {
             memset(out, 0, sizeof out);
-            ms_rng_lanes(key, e0, 77, MS_PH_EVENT, 3, n, out, S);
-            for (int l = 0; l < n; l++) {
-                uint32_t ctr[4] = {e0 + (uint32_t)l, 77,
-                                   ((uint32_t)MS_PH_EVENT << 24) | 3u, 0}, r[4];
-                ms_rng_block(key, ctr, r);
-                for (int wd = 0; wd < 4; wd++)
-                    bad += r[wd] != out[wd * S + l];
+            /* The last counter word 0 (ms_rng_lanes) and not (lanes4). */
+            for (uint32_t w3 = 0; w3 < 2; w3++) {
+                memset(out, 0, sizeof out);
+                if (w3)
+                    ms_rng_lanes4(key, e0, 77, MS_PH_EVENT, 3, 0xabcd0000u + k,
+                                  n, out, S);
+                else
+                    ms_rng_lanes(key, e0, 77, MS_PH_EVENT, 3, n, out, S);
+                for (int l = 0; l < n; l++) {
+                    uint32_t ctr[4] = {e0 + (uint32_t)l, 77,
+                                       ((uint32_t)MS_PH_EVENT << 24) | 3u,
+                                       w3 ? 0xabcd0000u + k : 0}, r[4];
+                    ms_rng_block(key, ctr, r);
+                    for (int wd = 0; wd < 4; wd++)
+                        bad += r[wd] != out[wd * S + l];
+                }
             }
         }
+    CU_ASSERT_EQUAL(bad, 0);
+    /* Gathered entities (scattered, unordered) equal the reference too. */
+    uint32_t ent[37];
+    for (int l = 0; l < 37; l++)
+        ent[l] = (uint32_t)l * 2654435761u;
+    for (int n = 0; n <= 37; n++) {
+        memset(out, 0, sizeof out);
+        ms_rng_gather(key, ent, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1, n, out, S);
+        for (int l = 0; l < n; l++) {
+            uint32_t ctr[4] = {ent[l], MS_RNG_SETUP_STEP,
+                               ((uint32_t)MS_PH_TRAIT << 24) | 1u, 0}, r[4];
+            ms_rng_block(key, ctr, r);
+            for (int wd = 0; wd < 4; wd++)
+                bad += r[wd] != out[wd * S + l];
+        }
+    }
     CU_ASSERT_EQUAL(bad, 0);
 }
 

@@ -89,7 +89,7 @@ static int64_t count(const ms_world *w, int m, int c, int what)
 {
     int64_t n = 0;
     for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1]; i++) {
-        uint16_t s = w->choice[(size_t)c * w->N + i];
+        unsigned s = ms_choice_get(w, c, i);
         n += what == 0 ? s != MS_NOPOT : (s != MS_NOPOT && s != 0);
     }
     return n;
@@ -155,9 +155,10 @@ static void test_setup_exact(void)
     double snu = 0, sphi = 0;
     long bad_traits = 0;
     for (uint32_t i = 0; i < w->N; i++) {
+        double phi = ms_phi(w, i);
         snu += w->nu[i];
-        sphi += w->phi[i];
-        bad_traits += !(w->nu[i] > 0 && w->phi[i] >= 0);
+        sphi += phi;
+        bad_traits += !(w->nu[i] > 0 && phi >= 0);
     }
     CU_ASSERT_EQUAL(bad_traits, 0);
     double sd_nu = sqrt(exp(0.25) - 1); /* sigma_nu = 0.5 */
@@ -196,11 +197,11 @@ static void test_check_catches_corruption(void)
     /* Counts that disagree with the consumers' own states. */
     uint32_t i0 = w->m_off[0];
     uint32_t k = i0;
-    while (w->choice[k] != 0) /* a potential non-adopter of x in A */
+    while (ms_choice_get(w, 0, k) != 0) /* a potential non-adopter of x in A */
         k++;
-    w->choice[k] = 1;
+    ms_choice_set(w, 0, k, 1);
     expect_check(w, MS_ECHECK, "consumers use x in A");
-    w->choice[k] = 0;
+    ms_choice_set(w, 0, k, 0);
     expect_check(w, MS_OK, NULL);
 
     /* Cash that moved without a recorded flow. */
@@ -241,9 +242,9 @@ static void test_check_catches_corruption(void)
 
     /* Adopters above the ceiling (users and states still agree). */
     uint32_t j = w->m_off[1];
-    while (w->choice[(size_t)1 * w->N + j] != MS_NOPOT)
+    while (ms_choice_get(w, 1, j) != MS_NOPOT)
         j++;
-    w->choice[(size_t)1 * w->N + j] = 1; /* y in B: uses fa */
+    ms_choice_set(w, 1, j, 1); /* y in B: uses fa */
     w->users[(1 * C + 1) * F + 0]++;
     w->adopters[1 * C + 1]++;
     int64_t Kold = w->K[1 * C + 1];
@@ -259,13 +260,46 @@ static int same_world(const ms_world *a, const ms_world *b)
     if (a->N != b->N || a->M != b->M || a->C != b->C || a->F != b->F)
         return 0;
     size_t mc = (size_t)a->M * a->C;
-    return !memcmp(a->choice, b->choice, sizeof(uint16_t) * a->C * a->N) &&
+    return a->cw == b->cw &&
+           !memcmp(a->choice, b->choice, ms_choice_bytes(a)) &&
            !memcmp(a->nu, b->nu, sizeof(float) * a->N) &&
-           !memcmp(a->phi, b->phi, sizeof(float) * a->N) &&
            !memcmp(a->users, b->users, sizeof(int64_t) * mc * a->F) &&
            !memcmp(a->adopters, b->adopters, sizeof(int64_t) * mc) &&
            !memcmp(a->cash, b->cash, sizeof(double) * a->F) &&
            !memcmp(a->revenue, b->revenue, sizeof(double) * a->F);
+}
+
+/* Choice values take one byte while the firm capacity fits, two beyond;
+ * the width changes the memory, never the moves (no entry here, so the
+ * capacity alone differs). */
+static void test_choice_width(void)
+{
+    ms_scenario *s8 = scenario(small_text, "model.max_entrants=200");
+    ms_scenario *s16 = scenario(small_text, "model.max_entrants=400");
+    ms_world *a = world(s8, 2), *b = world(s16, 2);
+    CU_ASSERT_EQUAL(a->cw, 1);
+    CU_ASSERT_EQUAL(b->cw, 2);
+    CU_ASSERT_EQUAL(ms_choice_bytes(b), 2 * ms_choice_bytes(a));
+    long diff = 0, nopot = 0, users = 0;
+    for (int t = 0; t <= 12; t++) {
+        if (t)
+            steps(a, 1), steps(b, 1);
+        for (int c = 0; c < a->C; c++)
+            for (uint32_t i = 0; i < a->N; i++) {
+                unsigned x = ms_choice_get(a, c, i);
+                diff += x != ms_choice_get(b, c, i);
+                nopot += x == MS_NOPOT;
+                users += x != MS_NOPOT && x != 0;
+            }
+    }
+    CU_ASSERT_EQUAL(diff, 0);
+    CU_ASSERT(nopot > 0 && users > 0);
+    expect_check(a, MS_OK, NULL);
+    expect_check(b, MS_OK, NULL);
+    ms_world_destroy(&a);
+    ms_world_destroy(&b);
+    ms_scenario_destroy(&s8);
+    ms_scenario_destroy(&s16);
 }
 
 static void test_threads_and_seeds(void)
@@ -290,8 +324,9 @@ static void test_threads_and_seeds(void)
     CU_ASSERT(!same_world(w1, w4));
     /* Not only the traits: the moves differ too. */
     size_t diff = 0;
-    for (size_t i = 0; i < (size_t)w1->C * w1->N; i++)
-        diff += w1->choice[i] != w4->choice[i];
+    for (int c = 0; c < w1->C; c++)
+        for (uint32_t i = 0; i < w1->N; i++)
+            diff += ms_choice_get(w1, c, i) != ms_choice_get(w4, c, i);
     CU_ASSERT(diff > 1000);
     expect_check(w4, MS_OK, NULL);
     ms_world_destroy(&w1);
@@ -324,16 +359,17 @@ static void test_firm_leaves_market(void)
     const uint32_t N = w->N;
     steps(w, 2);
     expect_check(w, MS_OK, NULL);
-    uint16_t *before = malloc(sizeof(uint16_t) * C * N);
+    const size_t cb = ms_choice_bytes(w);
+    uint8_t *before = malloc(cb);
     int64_t *ub = malloc(sizeof(int64_t) * M * C * F);
     int64_t ab[4];
     CU_ASSERT_FATAL(before && ub && M * C == 4);
-    memcpy(before, w->choice, sizeof(uint16_t) * C * N);
+    memcpy(before, w->choice, cb);
     memcpy(ub, w->users, sizeof(int64_t) * M * C * F);
     memcpy(ab, w->adopters, sizeof ab);
     /* Nothing moves on its own. */
     steps(w, 1);
-    CU_ASSERT_EQUAL(memcmp(before, w->choice, sizeof(uint16_t) * C * N), 0);
+    CU_ASSERT_EQUAL(memcmp(before, w->choice, cb), 0);
 
     /* f0 leaves A. */
     CU_ASSERT_FATAL(ub[(0 * C + 0) * F + 0] > 100);
@@ -358,7 +394,9 @@ static void test_firm_leaves_market(void)
     long moved = 0, wrong = 0;
     for (int c = 0; c < C; c++)
         for (uint32_t i = 0; i < N; i++) {
-            uint16_t s0 = before[(size_t)c * N + i], s1 = w->choice[(size_t)c * N + i];
+            CU_ASSERT_FATAL(w->cw == 1); /* three firms: one byte each */
+            unsigned s0 = before[(size_t)c * N + i], s1 = ms_choice_get(w, c, i);
+            s0 = s0 == 0xFFu ? MS_NOPOT : s0;
             int inA = i < w->m_off[1];
             if (inA && s0 == 1) {
                 moved++;
@@ -388,9 +426,9 @@ static void test_firm_leaves_market(void)
     CU_ASSERT_EQUAL(w->adopters[1 * C + 1], 0);
     CU_ASSERT_EQUAL(count(w, 1, 1, 0), w->K[1 * C + 1]);
     /* A later step changes nothing more. */
-    memcpy(before, w->choice, sizeof(uint16_t) * C * N);
+    memcpy(before, w->choice, cb);
     steps(w, 1);
-    CU_ASSERT_EQUAL(memcmp(before, w->choice, sizeof(uint16_t) * C * N), 0);
+    CU_ASSERT_EQUAL(memcmp(before, w->choice, cb), 0);
     free(before);
     free(ub);
     ms_world_destroy(&w);
@@ -423,6 +461,7 @@ static void test_phases(void)
 static const ms_unit_test tests[] = {
     {"setup meets ceiling and initial shares exactly", test_setup_exact},
     {"check catches corruption", test_check_catches_corruption},
+    {"choice width 1 or 2 bytes, same moves", test_choice_width},
     {"same results for any threads, other seed differs",
      test_threads_and_seeds},
     {"a firm leaving a market loses its users there", test_firm_leaves_market},
