@@ -152,11 +152,26 @@ int ms_h5r_is_dataset(int64_t file, const char *path)
     return ok;
 }
 
+static ms_status check_open_rank(hid_t file, const char *fname,
+                                 const ms_h5r_want *w, hid_t *dset,
+                                 hid_t *space, hid_t *type, hsize_t *dims,
+                                 int *rank_out);
+
 /* Open and check; on success *dset, *space and *type are open and the
  * caller closes them. */
 static ms_status check_open(hid_t file, const char *fname,
                             const ms_h5r_want *w, hid_t *dset, hid_t *space,
                             hid_t *type, hsize_t *dims)
+{
+    return check_open_rank(file, fname, w, dset, space, type, dims, NULL);
+}
+
+/* With `rank_out`, any rank 1..MS_H5R_MAX_RANK is accepted (the bounds
+ * of w are not used) and returned there. */
+static ms_status check_open_rank(hid_t file, const char *fname,
+                                 const ms_h5r_want *w, hid_t *dset,
+                                 hid_t *space, hid_t *type, hsize_t *dims,
+                                 int *rank_out)
 {
     *dset = *space = *type = -1;
     char want[160], found[160];
@@ -192,14 +207,19 @@ static ms_status check_open(hid_t file, const char *fname,
         if (rank < 0)
             st = MS_ERROR(MS_EINPUT, "%s: error: %s: expected %s, found an "
                           "unreadable dataspace", fname, w->path, want);
-        else if (rank != w->rank)
+        else if (rank_out && (rank < 1 || rank > MS_H5R_MAX_RANK))
+            st = MS_ERROR(MS_EINPUT, "%s: error: %s: expected rank 1 to %d, "
+                          "found rank %d (%s)", fname, w->path,
+                          MS_H5R_MAX_RANK, rank, found);
+        else if (!rank_out && rank != w->rank)
             st = MS_ERROR(MS_EINPUT, "%s: error: %s: expected rank %d (%s), "
                           "found rank %d (%s)", fname, w->path, w->rank, want,
                           rank, found);
     }
     for (int i = 0; st == MS_OK && i < rank; i++)
         if ((uint64_t)all[i] > (uint64_t)INT64_MAX ||
-            (int64_t)all[i] < w->lo[i] || (int64_t)all[i] > w->hi[i])
+            (!rank_out &&
+             ((int64_t)all[i] < w->lo[i] || (int64_t)all[i] > w->hi[i])))
             st = MS_ERROR(MS_EINPUT, "%s: error: %s: expected shape %s, "
                           "found %s", fname, w->path, want, found);
     H5T_class_t cl = H5Tget_class(t);
@@ -234,6 +254,8 @@ static ms_status check_open(hid_t file, const char *fname,
     }
     for (int i = 0; i < rank; i++)
         dims[i] = all[i];
+    if (rank_out)
+        *rank_out = rank;
     *dset = d;
     *space = sp;
     *type = t;
@@ -250,6 +272,21 @@ ms_status ms_h5r_check(int64_t file, const char *fname, const ms_h5r_want *w,
                         w->path);
     MS_CALL(check_open((hid_t)file, fname, w, &d, &sp, &t, hd));
     for (int i = 0; i < w->rank; i++)
+        dims[i] = (int64_t)hd[i];
+    H5Tclose(t);
+    H5Sclose(sp);
+    H5Dclose(d);
+    return MS_OK;
+}
+
+ms_status ms_h5r_shape(int64_t file, const char *fname, const char *path,
+                       ms_h5r_class cls, int *rank, int64_t *dims)
+{
+    ms_h5r_want w = {path, cls, 0, 1, {0}, {MS_H5R_ANY}};
+    hid_t d, sp, t;
+    hsize_t hd[MS_H5R_MAX_RANK];
+    MS_CALL(check_open_rank((hid_t)file, fname, &w, &d, &sp, &t, hd, rank));
+    for (int i = 0; i < *rank; i++)
         dims[i] = (int64_t)hd[i];
     H5Tclose(t);
     H5Sclose(sp);

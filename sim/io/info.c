@@ -309,30 +309,12 @@ done:
     return st;
 }
 
-/* Open a result file: the registered memory image of path (tests and
- * fuzzing), or the file. */
-static ms_status open_file(const char *path, hid_t *file)
-{
-    int bad;
-    int64_t img = ms_h5r_open_image(path, &bad);
-    if (bad)
-        return MS_ERROR(MS_EINPUT, "%s: error: cannot open the HDF5 file",
-                        path);
-    if (img >= 0) {
-        *file = (hid_t)img;
-        return MS_OK;
-    }
-    int64_t fid;
-    MS_CALL(ms_h5_open_result(path, &fid));
-    *file = (hid_t)fid;
-    return MS_OK;
-}
-
 ms_status ms_info_print(const char *path, FILE *out, int brief)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t file = -1;
-    MS_CALL(open_file(path, &file));
+    int64_t fid;
+    MS_CALL(ms_h5_open_result(path, &fid));
+    hid_t file = (hid_t)fid;
     hid_t root = H5Gopen2(file, "/", H5P_DEFAULT);
     char title[128];
     int got = 0;

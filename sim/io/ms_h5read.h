@@ -68,6 +68,11 @@ int ms_h5r_is_dataset(int64_t file, const char *path);
 ms_status ms_h5r_check(int64_t file, const char *fname, const ms_h5r_want *w,
                        int64_t *dims);
 
+/* A dataset of class cls and rank 1..MS_H5R_MAX_RANK: its rank and
+ * dims, for a caller that compares them with another file's. */
+ms_status ms_h5r_shape(int64_t file, const char *fname, const char *path,
+                       ms_h5r_class cls, int *rank, int64_t *dims);
+
 /* Check, then read: the whole dataset (rec < 0) or the slab at index rec
  * of its first dimension (rec must be inside it), converted to memory type
  * `mem` (not MS_H5_STR), into buf of `bytes` bytes. */
