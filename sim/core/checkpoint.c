@@ -171,6 +171,9 @@ ms_status ms_checkpoint_write(const char *path, const ms_world *w,
     if (st == MS_OK) st = put_bytes(h, "/counters", ints, sizeof ints);
     if (st == MS_OK) st = ms_scenario_to_yaml(w->sc, &yaml);
     if (st == MS_OK) st = ms_h5_text(h, "/scenario", yaml, "the resolved scenario");
+    char hex[32];
+    snprintf(hex, sizeof hex, "%016" PRIx64, yaml ? fnv1a64(yaml, strlen(yaml)) : 0);
+    if (st == MS_OK) st = ms_h5_attr_str(h, "/scenario", "fnv1a64", hex);
     ms_free(yaml);
     if (st == MS_OK) st = ms_h5_group(h, "/state");
     for (int i = 0; i < n && st == MS_OK; i++) {
@@ -225,6 +228,18 @@ ms_status ms_checkpoint_info(const char *path, char **scenario_yaml,
     ms_h5 *h;
     MS_CALL(open_ckpt(path, &h));
     ms_status st = ms_h5_text_read(h, "/scenario", scenario_yaml);
+    char hex[32], want[32];
+    if (st == MS_OK)
+        st = ms_h5_attr_read(h, "/scenario", "fnv1a64", hex, sizeof hex);
+    if (st == MS_OK) {
+        snprintf(want, sizeof want, "%016" PRIx64,
+                 fnv1a64(*scenario_yaml, strlen(*scenario_yaml)));
+        if (strcmp(hex, want) != 0)
+            st = MS_ERROR(MS_EINPUT, "%s: error: /scenario: expected text "
+                          "with checksum %s, found %s (the checkpoint is "
+                          "damaged: continue from an earlier one or rerun "
+                          "the scenario)", path, hex, want);
+    }
     if (st == MS_OK)
         st = ms_h5_attr_read(h, "/", "output", out_path, out_size);
     if (st == MS_OK)

@@ -1302,6 +1302,7 @@ ms_status ms_h5_open_ro(const char *path, ms_h5 **out)
     quiet();
     *out = NULL;
     ms_h5 *f;
+    MS_CALL(ms_h5r_check_heaps(path));
     MS_CALL(new_handle(path, 1, &f));
     int bad;
     int64_t img = ms_h5r_open_image(path, &bad);
@@ -1805,6 +1806,7 @@ ms_status ms_h5_open_result(const char *path, int64_t *file)
 {
     *file = -1;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    MS_CALL(ms_h5r_check_heaps(path));
     int bad;
     int64_t img = ms_h5r_open_image(path, &bad);
     if (bad)

@@ -50,6 +50,144 @@ int64_t ms_h5r_open_image(const char *path, int *bad)
     return (int64_t)f;
 }
 
+/* ---- global heaps ---- */
+
+/* HDF5 1.10 keeps variable-length strings (names, texts, attributes) in
+ * global heap collections ("GCOL"), and its parser of a collection trusts
+ * the object sizes it finds there (they are only asserted): a damaged size
+ * makes H5Aread or H5Dread copy past the collection, a crash inside the
+ * library that no check of ranks and shapes can prevent. So before a file
+ * is read, every collection in it is walked as that parser would, and a
+ * file whose objects do not tile their collection exactly is refused. */
+
+static uint64_t le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* One collection of `size` bytes at c (its header included). */
+static int heap_ok(const unsigned char *c, uint64_t size)
+{
+    uint64_t p = 16; /* "GCOL", version, 3 reserved, collection size */
+    while (p < size) {
+        if (size - p < 16)
+            return 1; /* the tail too small for an object: free space */
+        unsigned idx = (unsigned)le(c + p, 2);
+        uint64_t osz = le(c + p + 8, 8);
+        if (osz > size)
+            return 0;
+        uint64_t need = idx ? 16 + ((osz + 7) & ~(uint64_t)7) : osz;
+        if (need == 0 || need > size - p)
+            return 0;
+        p += need;
+    }
+    return p == size;
+}
+
+/* A collection starts at i of buf (n bytes, at file offset `off`) when the
+ * signature, version 1, zero reserved bytes and a size of at least 4096
+ * (HDF5's smallest) that fits in the file are all there. Returns 0 none,
+ * 1 a good one, -1 a damaged one; *csize gets its size. */
+static int heap_at(const unsigned char *b, uint64_t off, uint64_t fsize,
+                   uint64_t *csize)
+{
+    if (memcmp(b, "GCOL", 4) != 0 || b[4] != 1 || b[5] || b[6] || b[7])
+        return 0;
+    *csize = le(b + 8, 8);
+    if (*csize < 4096)
+        return 0;
+    return *csize <= fsize - off ? 1 : -1;
+}
+
+static ms_status heaps_bad(const char *fname, uint64_t off)
+{
+    return MS_ERROR(MS_EINPUT, "%s: error: the global heap at byte %llu: "
+                    "expected objects that fill it exactly, found sizes "
+                    "that do not (a damaged file)", fname,
+                    (unsigned long long)off);
+}
+
+static ms_status heaps_mem(const char *fname, const unsigned char *d,
+                           size_t n)
+{
+    for (size_t i = 0; i + 16 <= n; i++) {
+        const unsigned char *q = memchr(d + i, 'G', n - 16 + 1 - i);
+        if (!q)
+            break;
+        i = (size_t)(q - d);
+        uint64_t cs;
+        int k = heap_at(q, i, n, &cs);
+        if (k < 0 || (k > 0 && !heap_ok(q, cs)))
+            return heaps_bad(fname, i);
+        if (k > 0)
+            i += (size_t)cs - 1; /* strings inside are not headers */
+    }
+    return MS_OK;
+}
+
+ms_status ms_h5r_check_heaps(const char *path)
+{
+    if (img_path && !strcmp(path, img_path))
+        return heaps_mem(path, img_data, img_size);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return MS_OK; /* the open that follows says why */
+    ms_status st = MS_OK;
+    enum { CHUNK = 1 << 20 };
+    unsigned char *b = ms_malloc(CHUNK + 16);
+    if (!b) {
+        fclose(f);
+        return MS_ERROR(MS_ENOMEM, "%s: out of memory", path);
+    }
+    fseeko(f, 0, SEEK_END);
+    uint64_t fsize = (uint64_t)ftello(f), off = 0, skip = 0;
+    size_t have = 0; /* bytes of b holding file bytes from off */
+    while (st == MS_OK) {
+        if (fseeko(f, (off_t)(off + have), SEEK_SET) != 0)
+            break;
+        size_t got = fread(b + have, 1, CHUNK + 16 - have, f);
+        have += got;
+        if (have < 16)
+            break;
+        size_t last = have - 16; /* positions 0..last hold a whole header */
+        for (size_t i = 0; i <= last && st == MS_OK; i++) {
+            const unsigned char *q = memchr(b + i, 'G', last + 1 - i);
+            if (!q)
+                break;
+            i = (size_t)(q - b);
+            uint64_t cs;
+            if (off + i < skip)
+                continue; /* inside a collection: its strings */
+            int k = heap_at(q, off + i, fsize, &cs);
+            if (k < 0) {
+                st = heaps_bad(path, off + i);
+            } else if (k > 0) {
+                unsigned char *c = cs <= ((uint64_t)1 << 30) ? ms_malloc(cs)
+                                                             : NULL;
+                if (!c)
+                    st = heaps_bad(path, off + i);
+                else if (fseeko(f, (off_t)(off + i), SEEK_SET) != 0 ||
+                         fread(c, 1, cs, f) != cs || !heap_ok(c, cs))
+                    st = heaps_bad(path, off + i);
+                skip = off + i + cs;
+                ms_free(c);
+            }
+        }
+        if (got == 0)
+            break;
+        /* Keep the last 15 bytes: a header may start there. */
+        memmove(b, b + last + 1, have - last - 1);
+        off += last + 1;
+        have -= last + 1;
+    }
+    ms_free(b);
+    fclose(f);
+    return st;
+}
+
 /* ---- what a dataset is ---- */
 
 static const char *class_name(H5T_class_t c)

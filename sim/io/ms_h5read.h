@@ -59,6 +59,13 @@ void ms_h5r_set_image(const char *path, const void *data, size_t n);
  * (or HDF5 cannot open it: *bad is then set). */
 int64_t ms_h5r_open_image(const char *path, int *bad);
 
+/* Walk every global heap collection of the file at path (or its
+ * registered image) as HDF5's parser would, and refuse a file in which
+ * one is damaged: HDF5 1.10 trusts their object sizes, so a damaged one
+ * crashes the library when a string is read. Called by every open for
+ * reading a file not just written. */
+ms_status ms_h5r_check_heaps(const char *path);
+
 /* 1 when `path` names a dataset of `file` (a link that exists and leads
  * to a dataset), else 0. */
 int ms_h5r_is_dataset(int64_t file, const char *path);
