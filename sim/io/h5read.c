@@ -165,9 +165,12 @@ ms_status ms_h5r_check_heaps(const char *path)
             if (k < 0) {
                 st = heaps_bad(path, off + i);
             } else if (k > 0) {
-                unsigned char *c = cs <= ((uint64_t)1 << 30) ? ms_malloc(cs)
-                                                             : NULL;
-                if (!c)
+                int fits = cs <= ((uint64_t)1 << 30);
+                unsigned char *c = fits ? ms_malloc(cs) : NULL;
+                if (!c && fits)
+                    st = MS_ERROR(MS_ENOMEM, "%s: out of memory checking "
+                                  "the file", path);
+                else if (!c)
                     st = heaps_bad(path, off + i);
                 else if (fseeko(f, (off_t)(off + i), SEEK_SET) != 0 ||
                          fread(c, 1, cs, f) != cs || !heap_ok(c, cs))

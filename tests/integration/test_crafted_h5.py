@@ -78,6 +78,16 @@ def make_checkpoint(d):
         sys.exit("no checkpoint was written")
     keep = os.path.join(d, "base.ckpt")
     shutil.copy(ck, keep)
+    # The run it continues is shortened to 3 more steps (a valid change:
+    # the scenario's checksum is recomputed), so that every restart of the
+    # campaign below that is accepted finishes at once.
+    with h5py.File(keep, "r+") as f:
+        step = int(np.frombuffer(f["/counters"][()].tobytes(), "<i8")[6])
+        text = f["/scenario"][()]
+        short = text.replace(b"\n  steps: 400\n", b"\n  steps: %d\n" % (step + 3))
+        assert short != text
+        replace(f, "/scenario", short, dtype=h5py.string_dtype())
+        f["/scenario"].attrs["fnv1a64"] = fnv1a64(short)
     return keep
 
 
@@ -360,7 +370,7 @@ def flips(d):
     out = os.path.join(d, "flip-out.h5")
     counts = {}
     bad = []
-    for k in range(80):
+    for k in range(60):
         b = bytearray(data)
         i = rng.randrange(len(b))
         b[i] ^= rng.randrange(1, 256)
@@ -376,7 +386,7 @@ def flips(d):
         elif rc == 2 and (os.path.exists(out) or
                           os.path.exists(out + ".partial")):
             bad.append((i, rc, "refused, but wrote " + out))
-    print("restart, 80 flips: exit statuses %s" % counts)
+    print("restart, 60 flips: exit statuses %s" % counts)
     for x in bad[:5]:
         print("  byte %d: exit %d: %s" % x)
     check(not bad, "restart: every flip of a checkpoint gives 0 or 2 + "
