@@ -47,6 +47,8 @@ struct ms_h5 {
     int inplace;              /* written at its final path (no rename) */
     char *path, *partial;
     int lockfd;               /* writer lock of an in-place file, or -1 */
+    int readonly;             /* opened by ms_h5_open_ro: input, so a
+                                 failed read is bad input (MS_EINPUT) */
     ms_h5var *vars;
     dim *dims;
 };
@@ -726,6 +728,12 @@ static ms_status var_fail(const ms_h5var *v, const char *what)
 {
     char name[256] = "?", where[1024];
     H5Iget_name(v->dset, name, sizeof name);
+    if (v->file && v->file->readonly) {
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: error: %s: expected data that can "
+                        "be read, found data HDF5 cannot %s (a damaged "
+                        "file?)", v->file->path, name, what);
+    }
     if (v->file)
         snprintf(where, sizeof where, "%s (%s)", v->file->partial, name);
     else
@@ -1322,6 +1330,7 @@ ms_status ms_h5_open_ro(const char *path, ms_h5 **out)
         drop_handle(f);
         return MS_ERROR(MS_EINPUT, "%s: error: cannot open as HDF5", path);
     }
+    f->readonly = 1;
     *out = f;
     return MS_OK;
 }
@@ -1658,6 +1667,12 @@ ms_status ms_h5_list_marked(ms_h5 *f, const char *group, const char *attr,
     if (!ms_h5_exists(f, group))
         return MS_OK;
     hid_t g = H5Gopen2(f->file, group, H5P_DEFAULT);
+    if (g < 0 && f->readonly) {
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: error: %s: expected a group, found "
+                        "one HDF5 cannot open (a damaged file?)", f->path,
+                        group);
+    }
     H5TRY(g, "open a group");
     hsize_t idx = 0;
     herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, list_marked_cb,
@@ -1669,6 +1684,12 @@ ms_status ms_h5_list_marked(ms_h5 *f, const char *group, const char *attr,
         ms_free(c.names);
         if (c.oom)
             return MS_ERROR(MS_ENOMEM, "out of memory");
+        if (f->readonly) {
+            H5Eclear2(H5E_DEFAULT);
+            return MS_ERROR(MS_EINPUT, "%s: error: %s: expected a group "
+                            "that can be listed, found one HDF5 cannot "
+                            "list (a damaged file?)", f->path, group);
+        }
         return h5fail(__FILE__, __LINE__, "list a group", f->path);
     }
     *names = c.names;
@@ -1678,6 +1699,9 @@ ms_status ms_h5_list_marked(ms_h5 *f, const char *group, const char *attr,
 
 ms_status ms_h5_dataset_kind(ms_h5 *f, const char *path, ms_h5type *kind)
 {
+    if (f->readonly && !ms_h5r_is_dataset((int64_t)f->file, path))
+        return MS_ERROR(MS_EINPUT, "%s: error: %s: expected a dataset, "
+                        "found none that HDF5 can open", f->path, path);
     hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
     H5TRY(d, "open a dataset");
     hid_t t = H5Dget_type(d);

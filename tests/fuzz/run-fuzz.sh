@@ -25,7 +25,9 @@
 # (or leak-, timeout-, oom-) and the script exits 1. Fix the bug, then keep
 # the input as a regression case: tests/data/fuzz/scenario-WHAT.yaml for
 # fuzz_scenario, set-WHAT.txt for fuzz_set, sweep-WHAT.yaml for fuzz_sweep
-# (tests/integration/test_fuzz_regress.sh replays them through the CLI).
+# (tests/integration/test_fuzz_regress.sh replays them through the CLI),
+# tests/fuzz/corpus/h5/READER-WHAT.bin for fuzz_h5 (replayed by the fuzz
+# build's ctest fuzz.replay.fuzz_h5.images, and a seed of every run).
 #
 # Exit status: 0 nothing found; 1 something found or the build failed;
 # 77 clang or libFuzzer missing (install them with scripts/install-deps.sh).
@@ -154,8 +156,10 @@ for t in $TARGETS; do
     tbudget=$budget
     dict=$root/tests/fuzz/yaml.dict
     maxlen=65536
+    lsan=${LSAN_OPTIONS:-}
     case $t in
-        fuzz_h5) seeds="$h5seeds $root/tests/data/fuzz"
+        fuzz_h5) seeds="$h5seeds $root/tests/fuzz/corpus/h5"
+                 lsan=${LSAN_OPTIONS:-suppressions=$root/tests/fuzz/h5.lsan.supp:print_suppressions=0}
                  dict=$root/tests/fuzz/h5.dict
                  maxlen=1048576
                  [ -n "$runs" ] && tbudget="-runs=$((runs / 40)) -seed=1" ;;
@@ -166,7 +170,7 @@ for t in $TARGETS; do
     log=$build/$t.log
     echo "run-fuzz: $t, $shown (log: $log)"
     # shellcheck disable=SC2086
-    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+    LSAN_OPTIONS=$lsan ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
     "$build/tests/fuzz/$t" $tbudget -max_len=$maxlen \
         -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
