@@ -13,6 +13,7 @@
 #include <hdf5_hl.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -1658,6 +1659,11 @@ static herr_t list_marked_cb(hid_t g, const char *name, const H5L_info_t *info,
     return 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 ms_status ms_h5_list_marked(ms_h5 *f, const char *group, const char *attr,
                             char ***names, int *n)
 {
@@ -1674,10 +1680,12 @@ ms_status ms_h5_list_marked(ms_h5 *f, const char *group, const char *attr,
                         group);
     }
     H5TRY(g, "open a group");
-    hsize_t idx = 0;
-    herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, list_marked_cb,
-                          &c);
+    /* The native walk, sorted after (as info.c does, see there why). */
+    herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_NATIVE, NULL,
+                          list_marked_cb, &c);
     H5Gclose(g);
+    if (!c.oom && e >= 0 && c.n > 1)
+        qsort(c.names, (size_t)c.n, sizeof *c.names, by_name);
     if (c.oom || e < 0) {
         for (int i = 0; i < c.n; i++)
             ms_free(c.names[i]);

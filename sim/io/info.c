@@ -77,7 +77,47 @@ typedef struct list_ctx {
     FILE *out;
     const char *fname;
     ms_status st;     /* the first error (a bad attribute, out of memory) */
+    char **names;     /* the group's link names, collected first */
+    size_t n, cap;
 } list_ctx;
+
+/* Collect a link name. Groups are walked in HDF5's native order, then
+ * sorted here: for a group stored densely (many links), the ordered walk
+ * builds a table of every link sized by the group's link count, and HDF5
+ * 1.10 frees entries it never filled when that count is damaged (a crash
+ * fuzz_h5 found); the native walk reads the links one by one. */
+static herr_t collect_cb(hid_t g, const char *name, const H5L_info_t *info,
+                         void *data)
+{
+    (void)g;
+    (void)info;
+    list_ctx *lc = data;
+    if (lc->n == lc->cap) {
+        size_t nc = lc->cap ? 2 * lc->cap : 64;
+        char **q = nc > ((size_t)1 << 24) ? NULL
+                                          : ms_realloc(lc->names,
+                                                       nc * sizeof *q);
+        if (!q) {
+            lc->st = MS_ERROR(MS_ENOMEM, "%s: out of memory listing a "
+                              "group", lc->fname);
+            return -1;
+        }
+        lc->names = q;
+        lc->cap = nc;
+    }
+    if (!(lc->names[lc->n] = ms_strdup(name))) {
+        lc->st = MS_ERROR(MS_ENOMEM, "%s: out of memory listing a group",
+                          lc->fname);
+        return -1;
+    }
+    lc->n++;
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static herr_t list_cb(hid_t g, const char *name, const H5L_info_t *info,
                       void *data)
@@ -397,9 +437,22 @@ ms_status ms_info_print(const char *path, FILE *out, int brief)
             continue;
         }
         fprintf(out, "\n  %s\n", groups[i]);
-        list_ctx lc = {out, path, MS_OK};
-        H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, list_cb, &lc);
+        list_ctx lc = {out, path, MS_OK, NULL, 0, 0};
+        herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_NATIVE, NULL,
+                              collect_cb, &lc);
+        if (e < 0 && lc.st == MS_OK)
+            lc.st = MS_ERROR(MS_EINPUT, "%s: error: %s: expected a group "
+                             "that can be listed, found one HDF5 cannot "
+                             "list (a damaged file?)", path, groups[i]);
+        if (lc.st == MS_OK && lc.n)
+            qsort(lc.names, lc.n, sizeof *lc.names, by_name);
+        for (size_t k = 0; k < lc.n && lc.st == MS_OK; k++)
+            list_cb(g, lc.names[k], NULL, &lc);
+        for (size_t k = 0; k < lc.n; k++)
+            ms_free(lc.names[k]);
+        ms_free(lc.names);
         st = lc.st;
+        H5Eclear2(H5E_DEFAULT);
         H5Gclose(g);
     }
     if (st == MS_OK) {

@@ -17,7 +17,7 @@
 # headers of tests/data/bad/ and from tests/fuzz/set-seeds.txt; fuzz_sweep
 # with scenarios/sweeps/; fuzz_h5 with the run file, shard and checkpoint
 # it writes itself (MS_FUZZ_H5_SEEDS, see fuzz_h5.c), with the dictionary
-# tests/fuzz/h5.dict, and, with --runs N, N/40 inputs (each opens an HDF5
+# tests/fuzz/h5.dict, and, with --runs N, N/100 inputs (each opens an HDF5
 # image, and a checkpoint builds a world: some milliseconds an input).
 #
 # A crash, leak, sanitizer report, time-out or broken round trip stops that
@@ -162,7 +162,7 @@ for t in $TARGETS; do
                  lsan=${LSAN_OPTIONS:-suppressions=$root/tests/fuzz/h5.lsan.supp:print_suppressions=0}
                  dict=$root/tests/fuzz/h5.dict
                  maxlen=1048576
-                 [ -n "$runs" ] && tbudget="-runs=$((runs / 40)) -seed=1" ;;
+                 [ -n "$runs" ] && tbudget="-runs=$((runs / 100)) -seed=1" ;;
         fuzz_set) seeds="$setseeds $root/tests/data/fuzz" ;;
         fuzz_sweep) seeds="$root/scenarios/sweeps $root/tests/data/fuzz" ;;
         *) seeds="$root/scenarios $root/bench $root/tests/data" ;;
