@@ -437,6 +437,8 @@ static int left_out(const var *v, int startups)
     return (strncmp(v->name, "startups_", 9) == 0) != startups;
 }
 
+static int by_name(const void *a, const void *b) { return strcmp(a, b); }
+
 static ms_status export_group(hid_t file, const char *gname, const char *base,
                               const char *dir, FILE *log, int startups)
 {
@@ -447,8 +449,10 @@ static ms_status export_group(hid_t file, const char *gname, const char *base,
         return MS_OK;
     list_ctx lc;
     lc.n = 0;
-    hsize_t at = 0;
-    H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &at, list_cb, &lc);
+    /* HDF5's native order, sorted here (see info.c for why). */
+    H5Literate(g, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, list_cb, &lc);
+    H5Eclear2(H5E_DEFAULT);
+    qsort(lc.names, (size_t)lc.n, sizeof lc.names[0], by_name);
     group *gr = ms_calloc(1, sizeof *gr);
     if (!gr) {
         H5Gclose(g);
