@@ -21,8 +21,10 @@
  * counts something (firms, steps, users, adopters) is range-checked, then
  * the invariants of --check must hold, before the run continues. So a
  * damaged or crafted checkpoint is refused with a message, never run.
- * Version 3 added the checksums; a checkpoint of an earlier version was
- * written by an earlier build, which alone can continue it.
+ * Version 3 added the checksums and the HDF5 1.10 format (checksummed
+ * object headers, so HDF5 itself refuses a damaged attribute or string
+ * reference); a checkpoint of an earlier version was written by an
+ * earlier build, which alone can continue it.
  */
 #include "core/ms_checkpoint.h"
 
@@ -153,7 +155,10 @@ ms_status ms_checkpoint_write(const char *path, const ms_world *w,
                               const char *out_path, double wall_seconds)
 {
     ms_h5 *h;
-    MS_CALL(ms_h5_create(path, &h));
+    /* The HDF5 1.10 format: its object headers, which hold every
+     * attribute and the references to the strings, carry checksums that
+     * HDF5 verifies when it reads them. */
+    MS_CALL(ms_h5_create_swmr(path, &h));
     arr a[64];
     int n = arrays(w, a);
     char *yaml = NULL;
@@ -193,6 +198,14 @@ ms_status ms_checkpoint_write(const char *path, const ms_world *w,
 static ms_status open_ckpt(const char *path, ms_h5 **h)
 {
     MS_CALL(ms_h5_open_ro(path, h));
+    int sb = ms_h5r_superblock_version(ms_h5_file_id(*h));
+    if (sb < 2) {
+        ms_h5_close(h, 1);
+        return MS_ERROR(MS_EINPUT, "%s: error: expected a checkpoint in the "
+                        "HDF5 1.10 format (superblock version 2 or more), "
+                        "found superblock version %d (not a marketsim "
+                        "checkpoint, or a damaged one)", path, sb);
+    }
     char title[64], commit[64];
     if (ms_h5_attr_read(*h, "/", "title", title, sizeof title) != MS_OK ||
         strcmp(title, "marketsim checkpoint") != 0) {

@@ -269,6 +269,16 @@ static void want_text(char *buf, size_t size, const ms_h5r_want *w)
     }
 }
 
+int ms_h5r_superblock_version(int64_t file)
+{
+    H5F_info2_t info;
+    if (H5Fget_info2((hid_t)file, &info) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return -1;
+    }
+    return (int)info.super.version;
+}
+
 int ms_h5r_is_dataset(int64_t file, const char *path)
 {
     /* Every component must exist before H5Oexists_by_name may be asked. */

@@ -66,6 +66,10 @@ int64_t ms_h5r_open_image(const char *path, int *bad);
  * reading a file not just written. */
 ms_status ms_h5r_check_heaps(const char *path);
 
+/* The version of the file's superblock (2 or more: the HDF5 1.10 format,
+ * whose object headers carry checksums), or -1. */
+int ms_h5r_superblock_version(int64_t file);
+
 /* 1 when `path` names a dataset of `file` (a link that exists and leads
  * to a dataset), else 0. */
 int ms_h5r_is_dataset(int64_t file, const char *path);
