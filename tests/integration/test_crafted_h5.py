@@ -350,7 +350,7 @@ def flips(d):
     p = os.path.join(d, "flip.h5")
     counts = {}
     bad = []
-    for k in range(300):
+    for k in range(250):
         b = bytearray(data)
         i = rng.randrange(len(b))
         b[i] ^= rng.randrange(1, 256)
@@ -359,7 +359,7 @@ def flips(d):
         counts[rc] = counts.get(rc, 0) + 1
         if rc not in (0, 2) or (rc == 2 and p + ": error:" not in err):
             bad.append((i, rc, err.strip()[-200:]))
-    print("info, 300 flips: exit statuses %s" % counts)
+    print("info, 250 flips: exit statuses %s" % counts)
     for x in bad[:5]:
         print("  byte %d: exit %d: %s" % x)
     check(not bad, "info: every flip of a run file gives 0 or 2 + message")
@@ -370,7 +370,7 @@ def flips(d):
     out = os.path.join(d, "flip-out.h5")
     counts = {}
     bad = []
-    for k in range(60):
+    for k in range(40):
         b = bytearray(data)
         i = rng.randrange(len(b))
         b[i] ^= rng.randrange(1, 256)
@@ -386,7 +386,7 @@ def flips(d):
         elif rc == 2 and (os.path.exists(out) or
                           os.path.exists(out + ".partial")):
             bad.append((i, rc, "refused, but wrote " + out))
-    print("restart, 60 flips: exit statuses %s" % counts)
+    print("restart, 40 flips: exit statuses %s" % counts)
     for x in bad[:5]:
         print("  byte %d: exit %d: %s" % x)
     check(not bad, "restart: every flip of a checkpoint gives 0 or 2 + "
