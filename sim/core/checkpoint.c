@@ -13,18 +13,74 @@
  * checkpoint is either the previous one or the new one, never half of
  * each. Arrays are stored as raw bytes: a checkpoint is for the same
  * build on the same kind of machine (its attributes say which).
+ *
+ * A checkpoint read back is not trusted: every dataset must have exactly
+ * the bytes the world has for it, each carries an FNV-1a checksum of its
+ * bytes (attribute `fnv1a64`) that must match, and every value that
+ * indexes something (firms, owners, homes, partners, stakes, choices) or
+ * counts something (firms, steps, users, adopters) is range-checked, then
+ * the invariants of --check must hold, before the run continues. So a
+ * damaged or crafted checkpoint is refused with a message, never run.
+ * Version 3 added the checksums and the HDF5 1.10 format (checksummed
+ * object headers, so HDF5 itself refuses a damaged attribute or string
+ * reference); a checkpoint of an earlier version was written by an
+ * earlier build, which alone can continue it.
  */
 #include "core/ms_checkpoint.h"
 
 #include "core/world_int.h"
 #include "io/ms_h5.h"
+#include "io/ms_h5read.h"
 #include "marketsim/ms_alloc.h"
 
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CKPT_VERSION 2
+/* 3: every dataset carries its FNV-1a checksum. */
+#define CKPT_VERSION 3
+#define N_COUNTERS 7
+
+/* FNV-1a, 64 bits, of n bytes (tests/integration/ckpt_craft.py has the
+ * same function, to craft checkpoints whose checksums match). */
+static uint64_t fnv1a64(const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    uint64_t h = 14695981039346656037u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211u;
+    }
+    return h;
+}
+
+/* A state array and its checksum attribute. */
+static ms_status put_bytes(ms_h5 *h, const char *path, const void *data,
+                           size_t n)
+{
+    MS_CALL(ms_h5_bytes(h, path, data, n));
+    char hex[32];
+    snprintf(hex, sizeof hex, "%016" PRIx64, fnv1a64(data, n));
+    return ms_h5_attr_str(h, path, "fnv1a64", hex);
+}
+
+/* Read exactly n bytes of path into data and verify their checksum. */
+static ms_status get_bytes(ms_h5 *h, const char *file, const char *path,
+                           void *data, size_t n)
+{
+    MS_CALL(ms_h5_bytes_read_into(h, path, data, n));
+    char hex[32], want[32];
+    MS_CALL(ms_h5_attr_read(h, path, "fnv1a64", hex, sizeof hex));
+    snprintf(want, sizeof want, "%016" PRIx64, fnv1a64(data, n));
+    if (strcmp(hex, want) != 0)
+        return MS_ERROR(MS_EINPUT, "%s: error: %s: expected bytes with "
+                        "checksum %s, found %s (the checkpoint is damaged: "
+                        "continue from an earlier one or rerun the "
+                        "scenario)", file, path, hex, want);
+    return MS_OK;
+}
 
 typedef struct arr {
     const char *name;
@@ -99,7 +155,10 @@ ms_status ms_checkpoint_write(const char *path, const ms_world *w,
                               const char *out_path, double wall_seconds)
 {
     ms_h5 *h;
-    MS_CALL(ms_h5_create(path, &h));
+    /* The HDF5 1.10 format: its object headers, which hold every
+     * attribute and the references to the strings, carry checksums that
+     * HDF5 verifies when it reads them. */
+    MS_CALL(ms_h5_create_swmr(path, &h));
     arr a[64];
     int n = arrays(w, a);
     char *yaml = NULL;
@@ -112,20 +171,23 @@ ms_status ms_checkpoint_write(const char *path, const ms_world *w,
     if (st == MS_OK) st = ms_h5_attr_i64(h, "/", "sizeof_long", (int64_t)sizeof(long));
     if (st == MS_OK) st = ms_h5_attr_str(h, "/", "output", out_path ? out_path : "");
     if (st == MS_OK) st = ms_h5_attr_f64(h, "/", "wall_seconds", wall_seconds);
-    int64_t ints[7] = {w->n_firms, w->entrants, w->entrants_dropped,
+    int64_t ints[N_COUNTERS] = {w->n_firms, w->entrants, w->entrants_dropped,
                        w->ev_dropped, w->n_partners, w->n_stakes, w->step};
-    if (st == MS_OK) st = ms_h5_bytes(h, "/counters", ints, sizeof ints);
+    if (st == MS_OK) st = put_bytes(h, "/counters", ints, sizeof ints);
     if (st == MS_OK) st = ms_scenario_to_yaml(w->sc, &yaml);
     if (st == MS_OK) st = ms_h5_text(h, "/scenario", yaml, "the resolved scenario");
+    char hex[32];
+    snprintf(hex, sizeof hex, "%016" PRIx64, yaml ? fnv1a64(yaml, strlen(yaml)) : 0);
+    if (st == MS_OK) st = ms_h5_attr_str(h, "/scenario", "fnv1a64", hex);
     ms_free(yaml);
     if (st == MS_OK) st = ms_h5_group(h, "/state");
     for (int i = 0; i < n && st == MS_OK; i++) {
         char p[128];
         snprintf(p, sizeof p, "/state/%s", a[i].name);
-        st = ms_h5_bytes(h, p, a[i].p, a[i].bytes);
+        st = put_bytes(h, p, a[i].p, a[i].bytes);
     }
     if (st == MS_OK && runfile)
-        st = ms_h5_bytes(h, "/runfile", runfile, runfile_bytes);
+        st = put_bytes(h, "/runfile", runfile, runfile_bytes);
     if (st != MS_OK) {
         ms_h5_close(&h, 0);
         return st;
@@ -136,6 +198,14 @@ ms_status ms_checkpoint_write(const char *path, const ms_world *w,
 static ms_status open_ckpt(const char *path, ms_h5 **h)
 {
     MS_CALL(ms_h5_open_ro(path, h));
+    int sb = ms_h5r_superblock_version(ms_h5_file_id(*h));
+    if (sb < 2) {
+        ms_h5_close(h, 1);
+        return MS_ERROR(MS_EINPUT, "%s: error: expected a checkpoint in the "
+                        "HDF5 1.10 format (superblock version 2 or more), "
+                        "found superblock version %d (not a marketsim "
+                        "checkpoint, or a damaged one)", path, sb);
+    }
     char title[64], commit[64];
     if (ms_h5_attr_read(*h, "/", "title", title, sizeof title) != MS_OK ||
         strcmp(title, "marketsim checkpoint") != 0) {
@@ -151,7 +221,18 @@ static ms_status open_ckpt(const char *path, ms_h5 **h)
                         "stored as the build lays it out)", path, commit,
                         MS_GIT_COMMIT);
     }
-    return MS_OK;
+    int64_t version;
+    ms_status st = ms_h5r_attr_i64(ms_h5_file_id(*h), path, "/",
+                                   "checkpoint_version", 0, INT32_MAX,
+                                   &version);
+    if (st == MS_OK && version != CKPT_VERSION)
+        st = MS_ERROR(MS_EINPUT, "%s: error: attribute checkpoint_version "
+                      "of /: expected %d, found %" PRId64 " (continue it "
+                      "with the build that wrote it, or rerun the scenario)",
+                      path, CKPT_VERSION, version);
+    if (st != MS_OK)
+        ms_h5_close(h, 1);
+    return st;
 }
 
 ms_status ms_checkpoint_info(const char *path, char **scenario_yaml,
@@ -159,50 +240,201 @@ ms_status ms_checkpoint_info(const char *path, char **scenario_yaml,
 {
     ms_h5 *h;
     MS_CALL(open_ckpt(path, &h));
-    char buf[64];
     ms_status st = ms_h5_text_read(h, "/scenario", scenario_yaml);
+    char hex[32], want[32];
+    if (st == MS_OK)
+        st = ms_h5_attr_read(h, "/scenario", "fnv1a64", hex, sizeof hex);
+    if (st == MS_OK) {
+        snprintf(want, sizeof want, "%016" PRIx64,
+                 fnv1a64(*scenario_yaml, strlen(*scenario_yaml)));
+        if (strcmp(hex, want) != 0)
+            st = MS_ERROR(MS_EINPUT, "%s: error: /scenario: expected text "
+                          "with checksum %s, found %s (the checkpoint is "
+                          "damaged: continue from an earlier one or rerun "
+                          "the scenario)", path, hex, want);
+    }
     if (st == MS_OK)
         st = ms_h5_attr_read(h, "/", "output", out_path, out_size);
     if (st == MS_OK)
-        st = ms_h5_attr_read(h, "/", "step", buf, sizeof buf);
-    if (st == MS_OK)
-        *step = strtoll(buf, NULL, 10);
+        st = ms_h5r_attr_i64(ms_h5_file_id(h), path, "/", "step", 0,
+                             INT64_MAX, step);
+    if (st != MS_OK) {
+        ms_free(*scenario_yaml);
+        *scenario_yaml = NULL;
+    }
     ms_h5_close(&h, 1);
     return st;
 }
 
+/* ---- checks of a state read back ---- */
+
+#define BAD(...) MS_ERROR(MS_EINPUT, __VA_ARGS__)
+
+/* Counters against the world's capacities and the scenario. */
+static ms_status check_counters(const ms_world *w, const char *file,
+                                const int64_t *c)
+{
+    const char *what[N_COUNTERS] = {"firms", "entrants", "entrants dropped",
+                                    "events dropped", "partnerships",
+                                    "stakes", "step"};
+    int64_t lo[N_COUNTERS] = {w->sc->n_firms, 0, 0, 0, 0, 0, 0};
+    int64_t hi[N_COUNTERS] = {w->F, INT64_MAX, INT64_MAX, INT64_MAX,
+                              w->cap_partners, w->cap_stakes,
+                              w->sc->run.steps};
+    for (int i = 0; i < N_COUNTERS; i++)
+        if (c[i] < lo[i] || c[i] > hi[i])
+            return BAD("%s: error: /counters: expected %s in %" PRId64
+                       "..%" PRId64 ", found %" PRId64, file, what[i], lo[i],
+                       hi[i], c[i]);
+    return MS_OK;
+}
+
+/* Firm arrays: indices into markets and firms, flags, names. */
+static ms_status check_firms(const ms_world *w, const char *file)
+{
+    const int M = w->M, C = w->C, F = w->F, nf = w->n_firms;
+    for (int f = 0; f < F; f++) {
+        const char *nm = w->name_buf + (size_t)f * MS_NAME_MAX;
+        if (memchr(nm, '\0', MS_NAME_MAX) == NULL)
+            return BAD("%s: error: /state/name_buf: expected names of at "
+                       "most %d bytes, found firm %d's unterminated", file,
+                       MS_NAME_MAX - 1, f);
+        if (w->home[f] < 0 || w->home[f] >= M)
+            return BAD("%s: error: /state/home: expected markets 0..%d, "
+                       "found %d for firm %d", file, M - 1, w->home[f], f);
+        if (f < nf ? w->owner[f] < 0 || w->owner[f] >= nf : w->owner[f] != f)
+            return BAD("%s: error: /state/owner: expected %s, found %d for "
+                       "firm %d", file, f < nf ? "a firm that exists"
+                                               : "an unused slot to own itself",
+                       w->owner[f], f);
+        if (w->alive[f] != 0 && w->alive[f] != 1)
+            return BAD("%s: error: /state/alive: expected 0 or 1, found %d "
+                       "for firm %d", file, w->alive[f], f);
+        if (w->learn[f] < MS_LEARN_FIXED || w->learn[f] > MS_LEARN_IMITATE)
+            return BAD("%s: error: /state/learn: expected %d..%d, found %d "
+                       "for firm %d", file, MS_LEARN_FIXED, MS_LEARN_IMITATE,
+                       w->learn[f], f);
+        if (w->re_used[f] < -1 || w->re_used[f] >= MS_RE_MENU)
+            return BAD("%s: error: /state/re_used: expected -1..%d, found %d "
+                       "for firm %d", file, MS_RE_MENU - 1, w->re_used[f], f);
+        if (w->blocked_target[f] < -1 || w->blocked_target[f] >= F)
+            return BAD("%s: error: /state/blocked_target: expected -1..%d, "
+                       "found %d for firm %d", file, F - 1,
+                       w->blocked_target[f], f);
+        if (w->birth[f] < 0 || w->birth[f] > w->step)
+            return BAD("%s: error: /state/birth: expected steps 0..%" PRId64
+                       ", found %" PRId64 " for firm %d", file, w->step,
+                       w->birth[f], f);
+        if (w->neg_steps[f] < 0 || w->loss_steps[f] < 0)
+            return BAD("%s: error: /state/neg_steps, loss_steps: expected "
+                       "counts of steps, found %d and %d for firm %d", file,
+                       w->neg_steps[f], w->loss_steps[f], f);
+        for (int m = 0; m < M; m++) {
+            double p = w->present[(size_t)f * M + m];
+            if (p != 0 && p != 1)
+                return BAD("%s: error: /state/present: expected 0 or 1, "
+                           "found %g for firm %d", file, p, f);
+            for (int c = 0; c < C; c++)
+                if (w->launched[((size_t)f * C + c) * M + m] > 1)
+                    return BAD("%s: error: /state/launched: expected 0 or "
+                               "1, found %d for firm %d", file,
+                               w->launched[((size_t)f * C + c) * M + m], f);
+        }
+    }
+    for (int i = 0; i < w->n_partners; i++)
+        if (w->pa[i] < 0 || w->pa[i] >= nf || w->pb[i] < 0 || w->pb[i] >= nf)
+            return BAD("%s: error: /state/pa, pb: expected firms 0..%d, "
+                       "found partnership %d of %d and %d", file, nf - 1, i,
+                       w->pa[i], w->pb[i]);
+    for (int i = 0; i < w->n_stakes; i++)
+        if (w->st_inv[i] < 0 || w->st_inv[i] >= nf || w->st_tgt[i] < 0 ||
+            w->st_tgt[i] >= nf || !(w->st_sigma[i] >= 0 &&
+                                    w->st_sigma[i] <= 1))
+            return BAD("%s: error: /state/st_inv, st_tgt, st_sigma: expected "
+                       "firms 0..%d and a share in 0..1, found stake %d of "
+                       "%d in %d, %g", file, nf - 1, i, w->st_inv[i],
+                       w->st_tgt[i], w->st_sigma[i]);
+    return MS_OK;
+}
+
+/* Consumers: every choice value names a firm that exists (or none, or
+ * "cannot adopt"), no more potential adopters than the ceiling allows,
+ * and the user counts equal a fresh count of the choices (which also
+ * bounds them by the consumers). */
+static ms_status check_consumers(const ms_world *w, const char *file)
+{
+    const int M = w->M, C = w->C, F = w->F, nf = w->n_firms;
+    int64_t *tally = ms_calloc((size_t)F + 1, sizeof *tally);
+    if (!tally)
+        return MS_ERROR(MS_ENOMEM, "out of memory checking %s", file);
+    ms_status st = MS_OK;
+    for (int m = 0; m < M && st == MS_OK; m++)
+        for (int c = 0; c < C && st == MS_OK; c++) {
+            size_t mc = (size_t)m * C + c;
+            memset(tally, 0, ((size_t)F + 1) * sizeof *tally);
+            int64_t potential = 0;
+            for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1]; i++) {
+                uint16_t v = w->choice[(size_t)c * w->N + i];
+                if (v == MS_NOPOT)
+                    continue;
+                potential++;
+                if (v > nf) {
+                    st = BAD("%s: error: /state/choice: expected firms "
+                             "1..%d (or 0, none), found %u for consumer %u",
+                             file, nf, (unsigned)v, (unsigned)i);
+                    break;
+                }
+                tally[v]++;
+            }
+            if (st == MS_OK && potential > w->K[mc])
+                st = BAD("%s: error: /state/choice: expected at most %" PRId64
+                         " potential adopters of %s in %s, found %" PRId64,
+                         file, w->K[mc], w->sc->categories[c].name,
+                         w->sc->markets[m].name, potential);
+            for (int f = 0; f < F && st == MS_OK; f++)
+                if (w->users[mc * F + f] != tally[f + 1])
+                    st = BAD("%s: error: /state/users: expected %" PRId64
+                             " users of firm %d in %s, %s (a count of the "
+                             "choices), found %" PRId64, file, tally[f + 1],
+                             f, w->sc->markets[m].name,
+                             w->sc->categories[c].name,
+                             w->users[mc * F + f]);
+        }
+    ms_free(tally);
+    return st;
+}
+
+#undef BAD
+
 ms_status ms_checkpoint_load(const char *path, ms_world *w, void **runfile,
                              size_t *runfile_bytes)
 {
+    *runfile = NULL;
+    *runfile_bytes = 0;
     ms_h5 *h;
     MS_CALL(open_ckpt(path, &h));
-    char buf[64];
-    ms_status st = ms_h5_attr_read(h, "/", "consumers", buf, sizeof buf);
-    if (st == MS_OK && strtoull(buf, NULL, 10) != w->N)
-        st = MS_ERROR(MS_EINPUT, "%s: error: the checkpoint has %s consumer "
-                      "agents, the scenario %u", path, buf, (unsigned)w->N);
+    int64_t fid = ms_h5_file_id(h), v;
+    ms_status st = ms_h5r_attr_i64(fid, path, "/", "consumers", w->N, w->N,
+                                   &v);
+    if (st == MS_OK)
+        st = ms_h5r_attr_i64(fid, path, "/", "firm_slots", w->F, w->F, &v);
+    if (st == MS_OK)
+        st = ms_h5r_attr_i64(fid, path, "/", "sizeof_long",
+                             (int64_t)sizeof(long), (int64_t)sizeof(long),
+                             &v);
     arr a[64];
     int n = arrays(w, a);
     for (int i = 0; i < n && st == MS_OK; i++) {
         char p[128];
-        void *data;
-        size_t len;
         snprintf(p, sizeof p, "/state/%s", a[i].name);
-        st = ms_h5_bytes_read(h, p, &data, &len);
-        if (st == MS_OK && len != a[i].bytes)
-            st = MS_ERROR(MS_EINPUT, "%s: error: %s has %zu bytes, the world "
-                          "%zu", path, a[i].name, len, a[i].bytes);
-        if (st == MS_OK)
-            memcpy(a[i].p, data, len);
-        ms_free(data);
+        st = get_bytes(h, path, p, a[i].p, a[i].bytes);
     }
-    void *cdata = NULL;
-    size_t clen = 0;
+    int64_t c[N_COUNTERS];
     if (st == MS_OK)
-        st = ms_h5_bytes_read(h, "/counters", &cdata, &clen);
-    if (st == MS_OK && clen == 7 * sizeof(int64_t)) {
-        int64_t c[7];
-        memcpy(c, cdata, sizeof c);
+        st = get_bytes(h, path, "/counters", c, sizeof c);
+    if (st == MS_OK)
+        st = check_counters(w, path, c);
+    if (st == MS_OK) {
         w->n_firms = (int)c[0];
         w->entrants = c[1];
         w->entrants_dropped = c[2];
@@ -210,15 +442,35 @@ ms_status ms_checkpoint_load(const char *path, ms_world *w, void **runfile,
         w->n_partners = (int)c[4];
         w->n_stakes = (int)c[5];
         w->step = c[6];
-    } else if (st == MS_OK) {
-        st = MS_ERROR(MS_EINPUT, "%s: error: bad counters", path);
     }
-    ms_free(cdata);
     /* Names point into name_buf, which was overwritten in place. */
-    *runfile = NULL;
-    *runfile_bytes = 0;
-    if (st == MS_OK && runfile)
-        st = ms_h5_bytes_read(h, "/runfile", runfile, runfile_bytes);
+    if (st == MS_OK)
+        st = check_firms(w, path);
+    if (st == MS_OK)
+        st = check_consumers(w, path);
+    if (st == MS_OK && ms_world_check(w) != MS_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", ms_error_message());
+        st = MS_ERROR(MS_EINPUT, "%s: error: the saved state is "
+                      "inconsistent: %s", path, why);
+    }
+    if (st == MS_OK && runfile && ms_h5_exists(h, "/runfile")) {
+        int64_t len;
+        ms_h5r_want rw = {"/runfile", MS_H5R_INT, 1, 1, {1}, {MS_H5R_ANY}};
+        st = ms_h5r_check(fid, path, &rw, &len);
+        void *buf = st == MS_OK ? ms_malloc((size_t)len) : NULL;
+        if (st == MS_OK && !buf)
+            st = MS_ERROR(MS_ENOMEM, "%s: out of memory reading /runfile",
+                          path);
+        if (st == MS_OK)
+            st = get_bytes(h, path, "/runfile", buf, (size_t)len);
+        if (st == MS_OK) {
+            *runfile = buf;
+            *runfile_bytes = (size_t)len;
+        } else {
+            ms_free(buf);
+        }
+    }
     ms_h5_close(&h, 1);
     return st;
 }

@@ -25,6 +25,7 @@
 #include "marketsim/ms_export.h"
 
 #include "io/ms_h5.h"
+#include "io/ms_h5read.h"
 
 #include "marketsim/ms_alloc.h"
 
@@ -110,7 +111,9 @@ static ms_status read_var(hid_t g, const char *name, var *v)
         H5Sget_simple_extent_dims(sp, v->shape, NULL);
         v->n = 1;
         for (int i = 0; i < rank; i++)
-            v->n *= (size_t)v->shape[i];
+            v->n = v->shape[i] && v->n > ((size_t)1 << 40) / v->shape[i]
+                       ? ((size_t)1 << 41) /* too large: refused below */
+                       : v->n * (size_t)v->shape[i];
         v->is_scale = H5DSis_scale(d) > 0;
         for (int i = 0; i < rank; i++) {
             snprintf(v->dims[i], 64, "%s%d", "dim", i);
@@ -142,14 +145,28 @@ static ms_status read_var(hid_t g, const char *name, var *v)
             snprintf(v->units, sizeof v->units, "ISO 8601 (UTC)");
         }
         if (cl == H5T_INTEGER && H5Aexists(d, "_FillValue") > 0) {
-            hid_t a = H5Aopen(d, "_FillValue", H5P_DEFAULT);
-            long long fv;
-            if (a >= 0 && H5Aread(a, H5T_NATIVE_LLONG, &fv) >= 0) {
+            /* Checked read: one value, a number (ms_h5read.h). */
+            char fvt[64], fname[1024] = "?";
+            int found = 0;
+            H5Fget_name(d, fname, sizeof fname);
+            if (ms_h5r_attr_text((int64_t)d, fname, name, "_FillValue", fvt,
+                                 sizeof fvt, &found) != MS_OK)
+                ms_error_clear();
+            else if (found == 1) {
                 v->has_fill = 1;
-                v->fill = (double)fv;
+                v->fill = strtod(fvt, NULL);
             }
-            if (a >= 0)
-                H5Aclose(a);
+        }
+        size_t esz = cl == H5T_STRING && H5Tis_variable_str(t) <= 0
+                         ? H5Tget_size(t) + 1 : 8;
+        if (esz > 65537 || (v->n && v->n > ((size_t)1 << 40) / esz)) {
+            /* Strings longer than any name, or more data than a run
+             * writes: a damaged file; leave the variable out. */
+            v->rank = -1;
+            H5Tclose(t);
+            H5Sclose(sp);
+            H5Dclose(d);
+            return MS_OK;
         }
         size_t n = v->n ? v->n : 1;
         herr_t e = 0;
@@ -420,6 +437,8 @@ static int left_out(const var *v, int startups)
     return (strncmp(v->name, "startups_", 9) == 0) != startups;
 }
 
+static int by_name(const void *a, const void *b) { return strcmp(a, b); }
+
 static ms_status export_group(hid_t file, const char *gname, const char *base,
                               const char *dir, FILE *log, int startups)
 {
@@ -430,8 +449,10 @@ static ms_status export_group(hid_t file, const char *gname, const char *base,
         return MS_OK;
     list_ctx lc;
     lc.n = 0;
-    hsize_t at = 0;
-    H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &at, list_cb, &lc);
+    /* HDF5's native order, sorted here (see info.c for why). */
+    H5Literate(g, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, list_cb, &lc);
+    H5Eclear2(H5E_DEFAULT);
+    qsort(lc.names, (size_t)lc.n, sizeof lc.names[0], by_name);
     group *gr = ms_calloc(1, sizeof *gr);
     if (!gr) {
         H5Gclose(g);

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* F_OFD_SETLK (Linux open-file-description locks) */
 #include "io/ms_h5.h"
 
+#include "io/ms_h5read.h"
 #include "marketsim/ms_alloc.h"
 
 #include <errno.h>
@@ -12,10 +13,13 @@
 #include <hdf5_hl.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define MAX_DIMS 8
+/* Longest name read back (a coordinate value). */
+#define FIXSTR_NAMES_MAX 4096
 
 struct ms_h5var {
     hid_t dset;
@@ -44,6 +48,8 @@ struct ms_h5 {
     int inplace;              /* written at its final path (no rename) */
     char *path, *partial;
     int lockfd;               /* writer lock of an in-place file, or -1 */
+    int readonly;             /* opened by ms_h5_open_ro: input, so a
+                                 failed read is bad input (MS_EINPUT) */
     ms_h5var *vars;
     dim *dims;
 };
@@ -725,6 +731,12 @@ static ms_status var_fail(const ms_h5var *v, const char *what)
 {
     char name[256] = "?", where[1024];
     H5Iget_name(v->dset, name, sizeof name);
+    if (v->file && v->file->readonly) {
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: error: %s: expected data that can "
+                        "be read, found data HDF5 cannot %s (a damaged "
+                        "file?)", v->file->path, name, what);
+    }
     if (v->file)
         snprintf(where, sizeof where, "%s (%s)", v->file->partial, name);
     else
@@ -1100,18 +1112,25 @@ ms_status ms_h5_events_read(int64_t file, const char *group,
     *n = 0;
     char path[512];
     join_path(path, sizeof path, group, "event");
-    if (H5Lexists((hid_t)file, path, H5P_DEFAULT) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
+    if (!ms_h5r_is_dataset(file, path))
         return MS_OK;
+    /* Every column: 1-D, of its class, checked before any is read. */
+    char fname[1024] = "?";
+    H5Fget_name((hid_t)file, fname, sizeof fname);
+    ms_h5r_want want = {path, MS_H5R_NUMBER, 0, 1, {0}, {MS_H5R_ANY}};
+    int64_t elen;
+    MS_CALL(ms_h5r_check(file, fname, &want, &elen));
+    hsize_t len = (hsize_t)elen;
+    char cpath[N_EVC][512];
+    for (int k = 0; k < N_EVC; k++) {
+        join_path(cpath[k], sizeof cpath[k], group, ev_cols[k].name);
+        ms_h5r_want cw = {cpath[k], ev_cols[k].type == MS_H5_STR
+                                        ? MS_H5R_STRING : MS_H5R_NUMBER,
+                          0, 1, {0}, {MS_H5R_ANY}};
+        int64_t clen;
+        MS_CALL(ms_h5r_check(file, fname, &cw, &clen));
     }
-    hid_t d = H5Dopen2((hid_t)file, path, H5P_DEFAULT);
-    if (d < 0)
-        return MS_ERROR(MS_EINPUT, "%s: error: cannot open", path);
-    hid_t sp = H5Dget_space(d);
-    hsize_t len = 0;
-    H5Sget_simple_extent_dims(sp, &len, NULL);
-    H5Sclose(sp);
-    H5Dclose(d);
+    hid_t d;
     ms_h5_event_row *r = ms_calloc(len ? len : 1, sizeof *r);
     char *col = ms_calloc(len ? len : 1, 64);
     if (!r || !col) {
@@ -1161,8 +1180,8 @@ ms_status ms_h5_events_read(int64_t file, const char *group,
     if (e < 0) {
         ms_free(r);
         H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: error: cannot read the events table",
-                        group);
+        return MS_ERROR(MS_EINPUT, "%s: error: %s: expected a readable events "
+                        "table, found one HDF5 cannot read", fname, group);
     }
     *rows = r;
     *n = len;
@@ -1294,9 +1313,13 @@ ms_status ms_h5_open_ro(const char *path, ms_h5 **out)
     quiet();
     *out = NULL;
     ms_h5 *f;
+    MS_CALL(ms_h5r_check_heaps(path));
     MS_CALL(new_handle(path, 1, &f));
-    f->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f->file < 0) {
+    int bad;
+    int64_t img = ms_h5r_open_image(path, &bad);
+    f->file = img >= 0 || bad ? (hid_t)img
+                              : H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f->file < 0 && !bad) {
         H5Eclear2(H5E_DEFAULT);
         hid_t fapl = latest_fapl(0);
         f->file = fapl < 0 ? -1
@@ -1310,6 +1333,7 @@ ms_status ms_h5_open_ro(const char *path, ms_h5 **out)
         drop_handle(f);
         return MS_ERROR(MS_EINPUT, "%s: error: cannot open as HDF5", path);
     }
+    f->readonly = 1;
     *out = f;
     return MS_OK;
 }
@@ -1442,6 +1466,13 @@ ms_status ms_h5_var_fixstr(ms_h5 *f, const char *group, const char *name,
 ms_status ms_h5_var_open(ms_h5 *f, const char *path, ms_h5type type,
                          ms_h5var **out)
 {
+    /* Rank 1 to MAX_DIMS, of the class asked for: the shape itself is
+     * the caller's to check (ms_h5_var_shape, ms_h5_var_expect). */
+    ms_h5r_class cls = type == MS_H5_F64 ? MS_H5R_FLOAT
+                       : type == MS_H5_STR ? MS_H5R_STRING : MS_H5R_INT;
+    int rank;
+    int64_t shape[MS_H5R_MAX_RANK];
+    MS_CALL(ms_h5r_shape((int64_t)f->file, f->path, path, cls, &rank, shape));
     hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
     if (d < 0) {
         H5Eclear2(H5E_DEFAULT);
@@ -1469,6 +1500,27 @@ ms_status ms_h5_var_open(ms_h5 *f, const char *path, ms_h5type type,
     f->vars = v;
     *out = v;
     return MS_OK;
+}
+
+ms_status ms_h5_var_expect(const ms_h5var *v, int rank, const int64_t *dims)
+{
+    int ok = v->ndims == rank;
+    for (int i = 0; ok && i < rank; i++)
+        ok = (int64_t)v->dims[i] == dims[i];
+    if (ok)
+        return MS_OK;
+    char name[256] = "?", want[160] = "", found[160] = "";
+    H5Iget_name(v->dset, name, sizeof name);
+    H5Eclear2(H5E_DEFAULT);
+    size_t a = 0, b = 0;
+    for (int i = 0; i < rank && a < sizeof want; i++)
+        a += (size_t)snprintf(want + a, sizeof want - a, "%s%lld",
+                              i ? " x " : "", (long long)dims[i]);
+    for (int i = 0; i < v->ndims && b < sizeof found; i++)
+        b += (size_t)snprintf(found + b, sizeof found - b, "%s%llu",
+                              i ? " x " : "", (unsigned long long)v->dims[i]);
+    return MS_ERROR(MS_EINPUT, "%s: error: %s: expected shape %s, found %s",
+                    v->file ? v->file->path : "?", name, want, found);
 }
 
 int ms_h5_var_shape(const ms_h5var *v, int64_t *dims)
@@ -1536,71 +1588,35 @@ ms_status ms_h5_dim_index(ms_h5 *f, const char *group, const char *dimname,
 
 ms_status ms_h5_text_read(ms_h5 *f, const char *path, char **out)
 {
-    *out = NULL;
-    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
-    if (d < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: error: no %s in the file", f->path, path);
-    }
-    hid_t t = vlen_str_type();
-    char *s = NULL;
-    herr_t e = t < 0 ? -1 : H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s);
-    if (t >= 0)
-        H5Tclose(t);
-    H5Dclose(d);
-    if (e < 0 || !s) {
-        H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: error: cannot read %s", f->path, path);
-    }
-    *out = ms_strdup(s);
-    H5free_memory(s);
-    if (!*out)
-        return MS_ERROR(MS_ENOMEM, "out of memory");
-    return MS_OK;
+    return ms_h5r_text((int64_t)f->file, f->path, path, MS_H5R_TEXT_MAX, out);
 }
 
 ms_status ms_h5_attr_read(ms_h5 *f, const char *obj, const char *name,
                           char *buf, size_t size)
 {
     buf[0] = '\0';
-    hid_t o = H5Oopen(f->file, obj, H5P_DEFAULT);
-    if (o < 0 || H5Aexists(o, name) <= 0) {
-        if (o >= 0)
-            H5Oclose(o);
+    hid_t o = ms_h5r_is_dataset((int64_t)f->file, obj) ||
+                      H5Lexists(f->file, obj, H5P_DEFAULT) > 0 ||
+                      !strcmp(obj, "/")
+                  ? H5Oopen(f->file, obj, H5P_DEFAULT)
+                  : -1;
+    if (o < 0) {
         H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: error: no attribute %s", f->path, name);
+        return MS_ERROR(MS_EINPUT, "%s: error: no %s in the file", f->path,
+                        obj);
     }
-    hid_t a = H5Aopen(o, name, H5P_DEFAULT);
-    hid_t t = H5Aget_type(a);
-    herr_t e = -1;
-    if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0) {
-        char *s = NULL;
-        hid_t mt = vlen_str_type();
-        e = H5Aread(a, mt, &s);
-        if (e >= 0 && s) {
-            snprintf(buf, size, "%s", s);
-            H5free_memory(s);
-        }
-        H5Tclose(mt);
-    } else if (H5Tget_class(t) == H5T_INTEGER) {
-        long long v;
-        e = H5Aread(a, H5T_NATIVE_LLONG, &v);
-        if (e >= 0)
-            snprintf(buf, size, "%lld", v);
-    } else if (H5Tget_class(t) == H5T_FLOAT) {
-        double v;
-        e = H5Aread(a, H5T_NATIVE_DOUBLE, &v);
-        if (e >= 0)
-            snprintf(buf, size, "%.17g", v);
-    }
-    H5Tclose(t);
-    H5Aclose(a);
+    int found;
+    ms_status st = ms_h5r_attr_text((int64_t)o, f->path, obj, name, buf, size,
+                                    &found);
     H5Oclose(o);
-    if (e < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: error: cannot read attribute %s", f->path,
-                        name);
-    }
+    if (st != MS_OK)
+        return st;
+    if (!found)
+        return MS_ERROR(MS_EINPUT, "%s: error: no attribute %s", f->path, name);
+    if (found == 2)
+        return MS_ERROR(MS_EINPUT, "%s: error: attribute %s of %s: expected "
+                        "at most %zu bytes, found more", f->path, name, obj,
+                        size - 1);
     return MS_OK;
 }
 
@@ -1645,6 +1661,11 @@ static herr_t list_marked_cb(hid_t g, const char *name, const H5L_info_t *info,
     return 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 ms_status ms_h5_list_marked(ms_h5 *f, const char *group, const char *attr,
                             char ***names, int *n)
 {
@@ -1654,17 +1675,31 @@ ms_status ms_h5_list_marked(ms_h5 *f, const char *group, const char *attr,
     if (!ms_h5_exists(f, group))
         return MS_OK;
     hid_t g = H5Gopen2(f->file, group, H5P_DEFAULT);
+    if (g < 0 && f->readonly) {
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: error: %s: expected a group, found "
+                        "one HDF5 cannot open (a damaged file?)", f->path,
+                        group);
+    }
     H5TRY(g, "open a group");
-    hsize_t idx = 0;
-    herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, list_marked_cb,
-                          &c);
+    /* The native walk, sorted after (as info.c does, see there why). */
+    herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_NATIVE, NULL,
+                          list_marked_cb, &c);
     H5Gclose(g);
+    if (!c.oom && e >= 0 && c.n > 1)
+        qsort(c.names, (size_t)c.n, sizeof *c.names, by_name);
     if (c.oom || e < 0) {
         for (int i = 0; i < c.n; i++)
             ms_free(c.names[i]);
         ms_free(c.names);
         if (c.oom)
             return MS_ERROR(MS_ENOMEM, "out of memory");
+        if (f->readonly) {
+            H5Eclear2(H5E_DEFAULT);
+            return MS_ERROR(MS_EINPUT, "%s: error: %s: expected a group "
+                            "that can be listed, found one HDF5 cannot "
+                            "list (a damaged file?)", f->path, group);
+        }
         return h5fail(__FILE__, __LINE__, "list a group", f->path);
     }
     *names = c.names;
@@ -1674,6 +1709,9 @@ ms_status ms_h5_list_marked(ms_h5 *f, const char *group, const char *attr,
 
 ms_status ms_h5_dataset_kind(ms_h5 *f, const char *path, ms_h5type *kind)
 {
+    if (f->readonly && !ms_h5r_is_dataset((int64_t)f->file, path))
+        return MS_ERROR(MS_EINPUT, "%s: error: %s: expected a dataset, "
+                        "found none that HDF5 can open", f->path, path);
     hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
     H5TRY(d, "open a dataset");
     hid_t t = H5Dget_type(d);
@@ -1687,51 +1725,15 @@ ms_status ms_h5_dataset_kind(ms_h5 *f, const char *path, ms_h5type *kind)
 
 ms_status ms_h5_names_read(ms_h5 *f, const char *path, char ***names, int *n)
 {
-    *names = NULL;
+    int64_t len;
     *n = 0;
-    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
-    if (d < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: error: no %s", f->path, path);
-    }
-    hid_t sp = H5Dget_space(d);
-    hsize_t len = 0;
-    H5Sget_simple_extent_dims(sp, &len, NULL);
-    H5Sclose(sp);
-    char **raw = ms_calloc(len ? len : 1, sizeof *raw);
-    char **out = ms_calloc(len ? len : 1, sizeof *out);
-    hid_t t = vlen_str_type();
-    herr_t e = (!raw || !out || t < 0) ? -1
-               : len ? H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) : 0;
-    if (t >= 0)
-        H5Tclose(t);
-    H5Dclose(d);
-    int oom = e < 0;
-    for (hsize_t i = 0; e >= 0 && i < len; i++) {
-        out[i] = ms_strdup(raw[i] ? raw[i] : "");
-        oom |= !out[i];
-        H5free_memory(raw[i]);
-    }
-    ms_free(raw);
-    if (oom) {
-        ms_h5_names_free(out, (int)len);
-        H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(e < 0 ? MS_EINPUT : MS_ENOMEM, "%s: %scannot read %s",
-                        f->path, e < 0 ? "error: " : "", path);
-    }
-    *names = out;
+    MS_CALL(ms_h5r_names((int64_t)f->file, f->path, path, 0, INT32_MAX,
+                         FIXSTR_NAMES_MAX, names, &len));
     *n = (int)len;
     return MS_OK;
 }
 
-void ms_h5_names_free(char **names, int n)
-{
-    if (!names)
-        return;
-    for (int i = 0; i < n; i++)
-        ms_free(names[i]);
-    ms_free(names);
-}
+void ms_h5_names_free(char **names, int n) { ms_h5r_names_free(names, n); }
 
 size_t ms_h5_var_slab_bytes(const ms_h5var *v)
 {
@@ -1770,30 +1772,44 @@ ms_status ms_h5_bytes_read(ms_h5 *f, const char *path, void **data, size_t *n)
 {
     *data = NULL;
     *n = 0;
-    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
-    if (d < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return MS_ERROR(MS_EINPUT, "%s: error: no %s (not a marketsim checkpoint, "
-                        "or from another version)", f->path, path);
-    }
-    hid_t sp = H5Dget_space(d);
-    hsize_t len = 0;
-    H5Sget_simple_extent_dims(sp, &len, NULL);
-    H5Sclose(sp);
-    void *buf = ms_malloc(len ? len : 1);
-    herr_t e = !buf ? -1 : len ? H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL,
-                                         H5P_DEFAULT, buf) : 0;
-    H5Dclose(d);
-    if (e < 0) {
+    ms_h5r_want w = {path, MS_H5R_INT, 1, 1, {0}, {MS_H5R_ANY}};
+    int64_t len;
+    MS_CALL(ms_h5r_check((int64_t)f->file, f->path, &w, &len));
+    void *buf = ms_malloc(len ? (size_t)len : 1);
+    if (!buf)
+        return MS_ERROR(MS_ENOMEM, "%s: out of memory reading %s", f->path,
+                        path);
+    ms_status st = ms_h5_bytes_read_into(f, path, buf, (size_t)len);
+    if (st != MS_OK) {
         ms_free(buf);
-        H5Eclear2(H5E_DEFAULT);
-        return buf ? MS_ERROR(MS_EINPUT, "%s: error: cannot read %s", f->path, path)
-                   : MS_ERROR(MS_ENOMEM, "out of memory");
+        return st;
     }
     *data = buf;
-    *n = len;
+    *n = (size_t)len;
     return MS_OK;
 }
+
+ms_status ms_h5_bytes_read_into(ms_h5 *f, const char *path, void *data,
+                                size_t n)
+{
+    ms_h5r_want w = {path, MS_H5R_INT, 1, 1, {(int64_t)n}, {(int64_t)n}};
+    int64_t len;
+    MS_CALL(ms_h5r_check((int64_t)f->file, f->path, &w, &len));
+    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
+    herr_t e = d < 0 ? -1 : n ? H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL,
+                                        H5P_DEFAULT, data) : 0;
+    if (d >= 0)
+        H5Dclose(d);
+    if (e < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return MS_ERROR(MS_EINPUT, "%s: error: %s: expected readable bytes, "
+                        "found data HDF5 cannot read (a damaged file?)",
+                        f->path, path);
+    }
+    return MS_OK;
+}
+
+int64_t ms_h5_file_id(const ms_h5 *f) { return (int64_t)f->file; }
 
 ms_status ms_h5_open_partial(const char *path, ms_h5 **out)
 {
@@ -1824,6 +1840,16 @@ ms_status ms_h5_open_result(const char *path, int64_t *file)
 {
     *file = -1;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    MS_CALL(ms_h5r_check_heaps(path));
+    int bad;
+    int64_t img = ms_h5r_open_image(path, &bad);
+    if (bad)
+        return MS_ERROR(MS_EINPUT, "%s: error: cannot open the HDF5 file",
+                        path);
+    if (img >= 0) {
+        *file = img;
+        return MS_OK;
+    }
     if (H5Fis_hdf5(path) <= 0) {
         H5Eclear2(H5E_DEFAULT);
         FILE *t = fopen(path, "rb");
@@ -1855,53 +1881,17 @@ ms_status ms_h5_open_result(const char *path, int64_t *file)
 /* An attribute as text (strings, integers, floats): see ms_h5.h. */
 int ms_h5_attr_text(int64_t objid, const char *name, char *buf, size_t size)
 {
-    hid_t obj = (hid_t)objid;
-    buf[0] = '\0';
-    if (H5Aexists(obj, name) <= 0)
+    int found;
+    char fname[1024] = "?";
+    H5Fget_name((hid_t)objid, fname, sizeof fname);
+    H5Eclear2(H5E_DEFAULT);
+    ms_status st = ms_h5r_attr_text(objid, fname, "?", name, buf, size,
+                                    &found);
+    if (st == MS_ENOMEM)
+        return -1;
+    if (st != MS_OK) {
+        ms_error_clear();
         return 0;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0)
-        return 0;
-    hid_t t = H5Aget_type(a);
-    int ok = 0;
-    if (t >= 0 && H5Tget_class(t) == H5T_STRING) {
-        if (H5Tis_variable_str(t) > 0) {
-            char *s = NULL;
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, H5T_VARIABLE);
-            H5Tset_cset(mt, H5Tget_cset(t));
-            if (H5Aread(a, mt, &s) >= 0 && s) {
-                snprintf(buf, size, "%s", s);
-                ok = 1;
-                H5free_memory(s);
-            }
-            H5Tclose(mt);
-        } else {
-            size_t n = H5Tget_size(t);
-            char *s = ms_calloc(n + 1, 1);
-            if (!s)
-                ok = -1;
-            else if (H5Aread(a, t, s) >= 0) {
-                snprintf(buf, size, "%s", s);
-                ok = 1;
-            }
-            ms_free(s);
-        }
-    } else if (t >= 0 && H5Tget_class(t) == H5T_INTEGER) {
-        long long v;
-        if (H5Aread(a, H5T_NATIVE_LLONG, &v) >= 0) {
-            snprintf(buf, size, "%lld", v);
-            ok = 1;
-        }
-    } else if (t >= 0 && H5Tget_class(t) == H5T_FLOAT) {
-        double v;
-        if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0) {
-            snprintf(buf, size, "%g", v);
-            ok = 1;
-        }
     }
-    if (t >= 0)
-        H5Tclose(t);
-    H5Aclose(a);
-    return ok;
+    return found ? 1 : 0;
 }

@@ -1,10 +1,16 @@
 /*
  * info.c: `marketsim info FILE`: what a result file holds and its headline
  * figures, read back with HDF5 alone (no Python needed on a cluster).
+ *
+ * The file may be damaged or not ours: every read goes through the
+ * checked reader (io/ms_h5read.h), which compares rank, shape and type
+ * with what is expected before anything is read, so a bad file gives a
+ * `FILE: error: DATASET: expected ..., found ...` message (status 2).
  */
 #include "marketsim/ms_info.h"
 
 #include "io/ms_h5.h"
+#include "io/ms_h5read.h"
 #include "marketsim/ms_alloc.h"
 
 #include <hdf5.h>
@@ -12,109 +18,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Out of memory while reading: the figures would be incomplete, so info
- * fails (status 1) instead of printing less than the file holds. */
-#define INFO_OOM (-2)
+/* Longest name shown (market, category, firm). */
+#define NAME_MAX_SHOWN 256
 
-/* Read a whole dataset as doubles; returns count, -1 if absent or
- * unreadable, INFO_OOM. dims filled. */
-static long read_f64(hid_t file, const char *path, double **out,
-                     hsize_t *dims, int *rank)
+/* The last record (index dims[0] - 1 of the first dimension) of an
+ * optional float dataset whose other dimensions are rest[0..rank-2];
+ * absent gives *out NULL and MS_OK. *T gets the record count. */
+static ms_status read_last(hid_t file, const char *fname, const char *path,
+                           int rank, const int64_t *rest, double **out,
+                           int64_t *T)
 {
     *out = NULL;
-    if (H5Lexists(file, path, H5P_DEFAULT) <= 0)
-        return -1;
-    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
-    if (d < 0)
-        return -1;
-    hid_t sp = H5Dget_space(d);
-    *rank = H5Sget_simple_extent_ndims(sp);
-    long n = -1;
-    if (*rank >= 0 && *rank <= 8) {
-        H5Sget_simple_extent_dims(sp, dims, NULL);
-        n = 1;
-        for (int i = 0; i < *rank; i++)
-            n *= (long)dims[i];
-        *out = ms_malloc((size_t)(n ? n : 1) * sizeof **out);
-        if (!*out) {
-            n = INFO_OOM;
-        } else if (n && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
-                                H5P_DEFAULT, *out) < 0) {
-            ms_free(*out);
-            *out = NULL;
-            n = -1;
-        }
-    }
-    H5Sclose(sp);
-    H5Dclose(d);
-    return n;
+    *T = 0;
+    if (!ms_h5r_is_dataset((int64_t)file, path))
+        return MS_OK;
+    ms_h5r_want w = {path, MS_H5R_NUMBER, 0, rank, {1}, {MS_H5R_ANY}};
+    for (int i = 1; i < rank; i++)
+        w.lo[i] = w.hi[i] = rest[i - 1];
+    int64_t dims[MS_H5R_MAX_RANK];
+    MS_CALL(ms_h5r_check((int64_t)file, fname, &w, dims));
+    void *buf;
+    MS_CALL(ms_h5r_read_new((int64_t)file, fname, &w, MS_H5_F64, dims[0] - 1,
+                            &buf, dims));
+    *out = buf;
+    *T = dims[0];
+    return MS_OK;
 }
 
-/* Read a 1-D string dataset; returns count, -1 or INFO_OOM. Free with
- * free_names. */
-static long read_names(hid_t file, const char *path, char ***out)
+/* An optional 1-D names dataset (absent: *n = 0, *out NULL). */
+static ms_status read_names(hid_t file, const char *fname, const char *path,
+                            char ***out, int64_t *n)
 {
     *out = NULL;
-    if (H5Lexists(file, path, H5P_DEFAULT) <= 0)
-        return -1;
-    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
-    if (d < 0)
-        return -1;
-    hid_t sp = H5Dget_space(d);
-    hsize_t n = 0;
-    long res = -1;
-    if (H5Sget_simple_extent_ndims(sp) == 1) {
-        H5Sget_simple_extent_dims(sp, &n, NULL);
-        char **v = ms_calloc(n ? n : 1, sizeof *v);
-        hid_t ft = H5Dget_type(d);
-        size_t flen = H5Tis_variable_str(ft) > 0 ? 0 : H5Tget_size(ft);
-        H5Tclose(ft);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, flen ? flen : H5T_VARIABLE);
-        H5Tset_cset(mt, H5T_CSET_UTF8);
-        /* Fixed-length names (a run file's growing firm coordinate):
-         * read into one block, then copy each into its own string. */
-        char *fixed = flen ? ms_calloc(n ? n : 1, flen + 1) : NULL;
-        if (!v || (flen && !fixed)) {
-            ms_free(v);
-            res = INFO_OOM;
-        } else if (n == 0 || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                     flen ? (void *)fixed : (void *)v) >= 0) {
-            for (hsize_t i = 0; flen && i < n && res != INFO_OOM; i++) {
-                v[i] = H5allocate_memory(flen + 1, 1);
-                if (!v[i])
-                    res = INFO_OOM;
-                else
-                    memcpy(v[i], fixed + i * flen, flen);
-            }
-            if (res == INFO_OOM) {
-                for (hsize_t i = 0; i < n; i++)
-                    H5free_memory(v[i]);
-                ms_free(v);
-            } else {
-                *out = v;
-                res = (long)n;
-            }
-        } else {
-            ms_free(v);
-        }
-        ms_free(fixed);
-        H5Tclose(mt);
-    }
-    H5Sclose(sp);
-    H5Dclose(d);
-    return res;
+    *n = 0;
+    if (!ms_h5r_is_dataset((int64_t)file, path))
+        return MS_OK;
+    return ms_h5r_names((int64_t)file, fname, path, 0, MS_H5R_ANY,
+                        NAME_MAX_SHOWN, out, n);
 }
-
-static void free_names(char **v, long n)
-{
-    if (!v)
-        return;
-    for (long i = 0; i < n; i++)
-        H5free_memory(v[i]);
-    ms_free(v);
-}
-
 static void human(char *buf, size_t size, double v)
 {
     double a = fabs(v);
@@ -134,102 +75,143 @@ static void human(char *buf, size_t size, double v)
 
 typedef struct list_ctx {
     FILE *out;
-    int oom;          /* set when an attribute could not be read for memory */
+    const char *fname;
+    ms_status st;     /* the first error (a bad attribute, out of memory) */
+    char **names;     /* the group's link names, collected first */
+    size_t n, cap;
 } list_ctx;
+
+/* Collect a link name. Groups are walked in HDF5's native order, then
+ * sorted here: for a group stored densely (many links), the ordered walk
+ * builds a table of every link sized by the group's link count, and HDF5
+ * 1.10 frees entries it never filled when that count is damaged (a crash
+ * fuzz_h5 found); the native walk reads the links one by one. */
+static herr_t collect_cb(hid_t g, const char *name, const H5L_info_t *info,
+                         void *data)
+{
+    (void)g;
+    (void)info;
+    list_ctx *lc = data;
+    if (lc->n == lc->cap) {
+        size_t nc = lc->cap ? 2 * lc->cap : 64;
+        char **q = nc > ((size_t)1 << 24) ? NULL
+                                          : ms_realloc(lc->names,
+                                                       nc * sizeof *q);
+        if (!q) {
+            lc->st = MS_ERROR(MS_ENOMEM, "%s: out of memory listing a "
+                              "group", lc->fname);
+            return -1;
+        }
+        lc->names = q;
+        lc->cap = nc;
+    }
+    if (!(lc->names[lc->n] = ms_strdup(name))) {
+        lc->st = MS_ERROR(MS_ENOMEM, "%s: out of memory listing a group",
+                          lc->fname);
+        return -1;
+    }
+    lc->n++;
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static herr_t list_cb(hid_t g, const char *name, const H5L_info_t *info,
                       void *data)
 {
+    (void)info;
     list_ctx *lc = data;
     FILE *out = lc->out;
-    if (H5Oexists_by_name(g, name, H5P_DEFAULT) <= 0)
+    if (H5Oexists_by_name(g, name, H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
         return 0;
-    hid_t o = H5Oopen(g, name, H5P_DEFAULT);
-    if (o < 0)
+    }
+    H5O_info_t oi;
+    if (H5Oget_info_by_name(g, name, &oi, H5P_DEFAULT) < 0 ||
+        oi.type != H5O_TYPE_DATASET) {
+        H5Eclear2(H5E_DEFAULT);
         return 0;
-    H5I_type_t kind = H5Iget_type(o);
-    H5Oclose(o);
-    if (kind != H5I_DATASET)
-        return 0;
+    }
     hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
-    if (d < 0)
+    if (d < 0) {
+        H5Eclear2(H5E_DEFAULT);
         return 0;
+    }
     hid_t sp = H5Dget_space(d);
-    hsize_t dims[8];
-    int rank = H5Sget_simple_extent_ndims(sp);
-    char shape[128] = "", units[64], ln[256];
-    if (rank >= 0 && rank <= 8) {
-        H5Sget_simple_extent_dims(sp, dims, NULL);
+    hsize_t dims[H5S_MAX_RANK];
+    int rank = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
+    char shape[160] = "?", units[64], ln[256];
+    if (rank >= 0 && rank <= H5S_MAX_RANK &&
+        H5Sget_simple_extent_dims(sp, dims, NULL) >= 0) {
         size_t len = 0;
-        for (int i = 0; i < rank; i++)
+        shape[0] = '\0';
+        for (int i = 0; i < rank && len < sizeof shape; i++)
             len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%llu",
                                     i ? " x " : "",
                                     (unsigned long long)dims[i]);
         if (rank == 0)
             snprintf(shape, sizeof shape, "scalar");
     }
-    lc->oom |= ms_h5_attr_text(d, "units", units, sizeof units) < 0;
-    lc->oom |= ms_h5_attr_text(d, "long_name", ln, sizeof ln) < 0;
-    if (!lc->oom)
+    int found;
+    lc->st = ms_h5r_attr_text((int64_t)d, lc->fname, name, "units", units,
+                              sizeof units, &found);
+    if (lc->st == MS_OK)
+        lc->st = ms_h5r_attr_text((int64_t)d, lc->fname, name, "long_name",
+                                  ln, sizeof ln, &found);
+    if (lc->st == MS_OK)
         fprintf(out, "    %-15s %-22s %-10s %s\n", name, shape, units, ln);
-    H5Sclose(sp);
+    if (sp >= 0)
+        H5Sclose(sp);
     H5Dclose(d);
-    return lc->oom ? -1 : 0; /* -1 stops the iteration */
+    H5Eclear2(H5E_DEFAULT);
+    return lc->st != MS_OK ? -1 : 0; /* -1 stops the iteration */
 }
 
 /* Runs of a sweep by status, and why the first failed ones failed. */
-static ms_status sweep_runs(hid_t file, FILE *out)
+static ms_status sweep_runs(hid_t file, const char *fname, FILE *out)
 {
-    double *st = NULL;
-    hsize_t d[8];
-    int r;
-    long n = read_f64(file, "/runs/status", &st, d, &r);
-    if (n == INFO_OOM)
-        return MS_ERROR(MS_ENOMEM, "out of memory reading /runs/status");
-    if (n < 0)
+    if (!ms_h5r_is_dataset((int64_t)file, "/runs/status"))
         return MS_OK;
-    int oom = 0;
-    long cnt[3] = {0, 0, 0};
-    for (long i = 0; i < n; i++)
+    /* At most 2^32 runs: what a sweep design may hold. */
+    ms_h5r_want w = {"/runs/status", MS_H5R_INT, 0, 1, {0}, {(int64_t)1 << 32}};
+    void *buf;
+    int64_t n;
+    MS_CALL(ms_h5r_read_new((int64_t)file, fname, &w, MS_H5_I8, -1, &buf, &n));
+    int8_t *st = buf;
+    int64_t cnt[3] = {0, 0, 0};
+    for (int64_t i = 0; i < n; i++)
         if (st[i] >= 0 && st[i] <= 2)
-            cnt[(int)st[i]]++;
-    fprintf(out, "Runs: %ld done, %ld failed, %ld pending (of %ld)\n", cnt[1],
-            cnt[2], cnt[0], n);
-    hid_t dset = cnt[2] ? H5Dopen2(file, "/runs/message", H5P_DEFAULT) : -1;
-    if (dset >= 0) {
-        hid_t t = H5Dget_type(dset);
-        size_t len = H5Tget_size(t);
-        char *msg = ms_calloc((size_t)n, len);
-        oom = !msg;
-        if (msg && H5Dread(dset, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, msg) >= 0) {
-            int shown = 0;
-            for (long i = 0; i < n && shown < 5; i++)
-                if (st[i] == 2) {
-                    fprintf(out, "  run %ld failed: %.*s\n", i, (int)len,
-                            msg + (size_t)i * len);
-                    shown++;
-                }
-        }
-        ms_free(msg);
-        H5Tclose(t);
-        H5Dclose(dset);
+            cnt[st[i]]++;
+    fprintf(out, "Runs: %lld done, %lld failed, %lld pending (of %lld)\n",
+            (long long)cnt[1], (long long)cnt[2], (long long)cnt[0],
+            (long long)n);
+    ms_status s = MS_OK;
+    if (cnt[2] && ms_h5r_is_dataset((int64_t)file, "/runs/message")) {
+        char **msg;
+        int64_t nm;
+        s = ms_h5r_names((int64_t)file, fname, "/runs/message", n, n, 512,
+                         &msg, &nm);
+        int shown = 0;
+        for (int64_t i = 0; s == MS_OK && i < n && shown < 5; i++)
+            if (st[i] == 2) {
+                fprintf(out, "  run %lld failed: %s\n", (long long)i, msg[i]);
+                shown++;
+            }
+        if (s == MS_OK)
+            ms_h5r_names_free(msg, nm);
     }
     ms_free(st);
-    return oom ? MS_ERROR(MS_ENOMEM, "out of memory reading /runs/message")
-               : MS_OK;
+    return s;
 }
 
 static ms_status events_summary(hid_t file, FILE *out)
 {
     ms_h5_event_row *ev;
     size_t n;
-    ms_status st = ms_h5_events_read((int64_t)file, "/events", &ev, &n);
-    if (st == MS_ENOMEM)
-        return st;
-    if (st != MS_OK) {
-        ms_error_clear();
-        return MS_OK;
-    }
+    MS_CALL(ms_h5_events_read((int64_t)file, "/events", &ev, &n));
     if (n == 0) {
         fprintf(out, "\nEvents: none\n");
         ms_free(ev);
@@ -266,63 +248,71 @@ static ms_status events_summary(hid_t file, FILE *out)
     return MS_OK;
 }
 
-static ms_status headline(hid_t file, FILE *out)
+static ms_status headline(hid_t file, const char *fname, FILE *out)
 {
     char **mn = NULL, **cn = NULL, **fnm = NULL;
-    long M = read_names(file, "/market/market", &mn);
-    long C = read_names(file, "/market/category", &cn);
-    long F = read_names(file, "/firm/firm", &fnm);
+    int64_t M = 0, C = 0, F = 0;
     double *ad = NULL, *pot = NULL, *us = NULL, *rev = NULL, *cash = NULL,
            *time = NULL;
-    hsize_t d1[8], d2[8], d3[8], d4[8], d5[8], d6[8];
-    int r;
-    long na = read_f64(file, "/market/adopters", &ad, d1, &r);
-    long nt = read_f64(file, "/market/time", &time, d6, &r);
-    long np = read_f64(file, "/market/potential", &pot, d2, &r);
-    long nu = read_f64(file, "/firm/users", &us, d3, &r);
-    long nr = read_f64(file, "/firm/revenue", &rev, d4, &r);
-    long nc = read_f64(file, "/firm/cash", &cash, d5, &r);
-    ms_status st = MS_OK;
-    if (M == INFO_OOM || C == INFO_OOM || F == INFO_OOM || na == INFO_OOM ||
-        nt == INFO_OOM || np == INFO_OOM || nu == INFO_OOM ||
-        nr == INFO_OOM || nc == INFO_OOM) {
-        st = MS_ERROR(MS_ENOMEM, "out of memory reading the result file");
-        goto done;
+    int64_t Ta, Tt, Tu, Tr, Tc;
+    ms_status st = read_names(file, fname, "/market/market", &mn, &M);
+    if (st == MS_OK)
+        st = read_names(file, fname, "/market/category", &cn, &C);
+    if (st == MS_OK)
+        st = read_names(file, fname, "/firm/firm", &fnm, &F);
+    int64_t mc[2] = {M, C}, fmc[3] = {F, M, C}, f1[1] = {F};
+    if (st == MS_OK)
+        st = read_last(file, fname, "/market/adopters", 3, mc, &ad, &Ta);
+    if (st == MS_OK)
+        st = read_last(file, fname, "/market/time", 1, NULL, &time, &Tt);
+    if (st == MS_OK && ms_h5r_is_dataset((int64_t)file, "/market/potential")) {
+        ms_h5r_want w = {"/market/potential", MS_H5R_NUMBER, 0, 2, {M, C},
+                         {M, C}};
+        void *buf;
+        st = ms_h5r_read_new((int64_t)file, fname, &w, MS_H5_F64, -1, &buf,
+                             NULL);
+        pot = buf;
     }
-    if (M > 0 && C > 0 && na > 0 && nt > 0) {
-        long T = (long)d1[0];
-        fprintf(out, "At the last record (t = %.2f):\n", time[T - 1]);
+    if (st == MS_OK)
+        st = read_last(file, fname, "/firm/users", 4, fmc, &us, &Tu);
+    if (st == MS_OK)
+        st = read_last(file, fname, "/firm/revenue", 2, f1, &rev, &Tr);
+    if (st == MS_OK)
+        st = read_last(file, fname, "/firm/cash", 2, f1, &cash, &Tc);
+    if (st != MS_OK)
+        goto done;
+    if (M > 0 && C > 0 && ad && time) {
+        fprintf(out, "At the last record (t = %.2f):\n", time[0]);
         fprintf(out, "  %-12s %-16s %12s %10s\n", "market", "category",
                 "adopters", "of ceiling");
-        for (long m = 0; m < M; m++)
-            for (long c = 0; c < C; c++) {
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t c = 0; c < C; c++) {
                 char a[32];
-                double v = ad[((T - 1) * M + m) * C + c];
+                double v = ad[m * C + c];
                 human(a, sizeof a, v);
                 double p = pot ? pot[m * C + c] : NAN;
                 fprintf(out, "  %-12s %-16s %12s %9.1f%%\n", mn[m], cn[c], a,
                         p > 0 ? 100 * v / p : 0.0);
             }
     }
-    if (F > 0 && M > 0 && C > 0 && nu > 0) {
-        long T = (long)d3[0];
+    if (F > 0 && M > 0 && C > 0 && us) {
         fprintf(out, "\n  %-20s %12s %14s %14s\n", "firm", "users",
                 "revenue/yr", "cash");
         /* Firms by total users at the end, largest first (top 10). */
-        long shown[10];
+        int64_t shown[10];
         int ns = 0;
         for (int k = 0; k < 10; k++) {
-            long best = -1;
+            int64_t best = -1;
             double bv = -1;
-            for (long f = 0; f < F; f++) {
+            for (int64_t f = 0; f < F; f++) {
                 int seen = 0;
                 for (int j = 0; j < ns; j++)
                     seen |= shown[j] == f;
-                if (seen || !fnm[f] || !fnm[f][0])
+                if (seen || !fnm[f][0])
                     continue;
                 double tot = 0;
-                for (long x = 0; x < M * C; x++)
-                    tot += us[((T - 1) * F + f) * M * C + x];
+                for (int64_t x = 0; x < M * C; x++)
+                    tot += us[f * M * C + x];
                 if (isnan(tot))
                     continue;
                 if (tot > bv) {
@@ -335,15 +325,15 @@ static ms_status headline(hid_t file, FILE *out)
             shown[ns++] = best;
             char a[32], b[32], c2[32];
             human(a, sizeof a, bv);
-            human(b, sizeof b, nr > 0 ? rev[(T - 1) * F + best] : NAN);
-            human(c2, sizeof c2, cash ? cash[(T - 1) * F + best] : NAN);
+            human(b, sizeof b, rev ? rev[best] : NAN);
+            human(c2, sizeof c2, cash ? cash[best] : NAN);
             fprintf(out, "  %-20s %12s %14s %14s\n", fnm[best], a, b, c2);
         }
-        long named = 0;
-        for (long f = 0; f < F; f++)
-            named += fnm[f] && fnm[f][0];
+        int64_t named = 0;
+        for (int64_t f = 0; f < F; f++)
+            named += fnm[f][0] != '\0';
         if (named > ns)
-            fprintf(out, "  (%ld more firms)\n", named - ns);
+            fprintf(out, "  (%lld more firms)\n", (long long)(named - ns));
     }
     st = events_summary(file, out);
 done:
@@ -353,9 +343,9 @@ done:
     ms_free(rev);
     ms_free(cash);
     ms_free(time);
-    free_names(mn, M);
-    free_names(cn, C);
-    free_names(fnm, F);
+    ms_h5r_names_free(mn, M);
+    ms_h5r_names_free(cn, C);
+    ms_h5r_names_free(fnm, F);
     return st;
 }
 
@@ -367,18 +357,20 @@ ms_status ms_info_print(const char *path, FILE *out, int brief)
     hid_t file = (hid_t)fid;
     hid_t root = H5Gopen2(file, "/", H5P_DEFAULT);
     char title[128];
-    int got = root < 0 ? 0 : ms_h5_attr_text(root, "title", title, sizeof title);
-    if (got < 0) {
-        H5Gclose(root);
-        H5Fclose(file);
-        return MS_ERROR(MS_ENOMEM, "%s: out of memory reading the file", path);
-    }
-    if (!got || strncmp(title, "marketsim", 9) != 0) {
+    int got = 0;
+    ms_status st = root < 0 ? MS_OK
+                            : ms_h5r_attr_text((int64_t)root, path, "/",
+                                               "title", title, sizeof title,
+                                               &got);
+    if (st == MS_OK && (!got || strncmp(title, "marketsim", 9) != 0))
+        st = MS_ERROR(MS_EINPUT, "%s: error: an HDF5 file, but not a "
+                      "marketsim result (no title attribute)", path);
+    if (st != MS_OK) {
         if (root >= 0)
             H5Gclose(root);
         H5Fclose(file);
-        return MS_ERROR(MS_EINPUT, "%s: error: an HDF5 file, but not a "
-                        "marketsim result (no title attribute)", path);
+        H5Eclear2(H5E_DEFAULT);
+        return st;
     }
     static const char *keys[] = {
         "title", "status", "runs", "runs_done", "runs_failed", "design",
@@ -387,64 +379,87 @@ ms_status ms_info_print(const char *path, FILE *out, int brief)
         "people_per_agent", "consumers", "threads", "wall_seconds",
         "scenario_file", "marketsim_version", "git_commit", "schema_version",
         "created", NULL};
-    ms_status st = MS_OK;
     if (brief) {
-        st = headline(file, out);
+        st = headline(file, path, out);
         H5Gclose(root);
         H5Fclose(file);
+        H5Eclear2(H5E_DEFAULT);
         return st;
     }
     fprintf(out, "%s\n", path);
     char status[64];
-    int running = ms_h5_attr_text(root, "status", status, sizeof status) > 0 &&
-                  !strcmp(status, "running") &&
+    int gs = 0;
+    st = ms_h5r_attr_text((int64_t)root, path, "/", "status", status,
+                          sizeof status, &gs);
+    int running = st == MS_OK && gs == 1 && !strcmp(status, "running") &&
                   !strcmp(title, "marketsim run");
     for (int i = 0; keys[i] && st == MS_OK; i++) {
         char v[512];
-        int a = ms_h5_attr_text(root, keys[i], v, sizeof v);
-        if (running && !strcmp(keys[i], "steps_done")) {
+        int a = 0;
+        st = ms_h5r_attr_text((int64_t)root, path, "/", keys[i], v, sizeof v,
+                              &a);
+        if (st == MS_OK && a == 1 && v[0] &&
+            (!strcmp(keys[i], "dt") || !strcmp(keys[i], "wall_seconds") ||
+             !strcmp(keys[i], "people_per_agent"))) {
+            /* Numbers read back at full precision; shown short. */
+            char *end;
+            double x = strtod(v, &end);
+            if (!*end)
+                snprintf(v, sizeof v, "%g", x);
+        }
+        if (st == MS_OK && running && !strcmp(keys[i], "steps_done")) {
             /* A run in progress updates no attribute: its last record
              * says how far it got. */
             double *sv = NULL;
-            hsize_t sd[8];
-            int sr;
-            long ns = read_f64(file, "/market/step", &sv, sd, &sr);
-            if (ns == INFO_OOM)
-                st = MS_ERROR(MS_ENOMEM, "%s: out of memory", path);
-            else if (ns > 0)
+            int64_t ns;
+            st = read_last(file, path, "/market/step", 1, NULL, &sv, &ns);
+            if (st == MS_OK && sv)
                 snprintf(v, sizeof v, "%.0f (at the last record written; "
-                         "the run is in progress)", sv[ns - 1]);
-            else
+                         "the run is in progress)", sv[0]);
+            else if (st == MS_OK)
                 snprintf(v, sizeof v, "0 (no record written yet)");
             ms_free(sv);
             a = 1;
         }
-        if (a > 0)
+        if (st == MS_OK && a)
             fprintf(out, "  %-18s %s\n", keys[i], v);
-        else if (a < 0)
-            st = MS_ERROR(MS_ENOMEM, "%s: out of memory reading the "
-                          "attribute %s", path, keys[i]);
     }
     static const char *groups[] = {"/market", "/firm", "/events", "/targets",
                                    "/runs", "/summary", "/timers", NULL};
-    for (int i = 0; groups[i]; i++) {
-        if (H5Lexists(file, groups[i], H5P_DEFAULT) <= 0)
+    for (int i = 0; groups[i] && st == MS_OK; i++) {
+        if (H5Lexists(file, groups[i], H5P_DEFAULT) <= 0) {
+            H5Eclear2(H5E_DEFAULT);
             continue;
+        }
         hid_t g = H5Gopen2(file, groups[i], H5P_DEFAULT);
-        if (g < 0)
+        if (g < 0) {
+            H5Eclear2(H5E_DEFAULT);
             continue;
+        }
         fprintf(out, "\n  %s\n", groups[i]);
-        list_ctx lc = {out, 0};
-        H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, list_cb, &lc);
-        if (lc.oom && st == MS_OK)
-            st = MS_ERROR(MS_ENOMEM, "%s: out of memory listing %s", path,
-                          groups[i]);
+        list_ctx lc = {out, path, MS_OK, NULL, 0, 0};
+        herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_NATIVE, NULL,
+                              collect_cb, &lc);
+        if (e < 0 && lc.st == MS_OK)
+            lc.st = MS_ERROR(MS_EINPUT, "%s: error: %s: expected a group "
+                             "that can be listed, found one HDF5 cannot "
+                             "list (a damaged file?)", path, groups[i]);
+        if (lc.st == MS_OK && lc.n)
+            qsort(lc.names, lc.n, sizeof *lc.names, by_name);
+        for (size_t k = 0; k < lc.n && lc.st == MS_OK; k++)
+            list_cb(g, lc.names[k], NULL, &lc);
+        for (size_t k = 0; k < lc.n; k++)
+            ms_free(lc.names[k]);
+        ms_free(lc.names);
+        st = lc.st;
+        H5Eclear2(H5E_DEFAULT);
         H5Gclose(g);
     }
-    fprintf(out, "\n");
-    if (st == MS_OK)
-        st = !strcmp(title, "marketsim sweep") ? sweep_runs(file, out)
-                                               : headline(file, out);
+    if (st == MS_OK) {
+        fprintf(out, "\n");
+        st = !strcmp(title, "marketsim sweep") ? sweep_runs(file, path, out)
+                                               : headline(file, path, out);
+    }
     H5Gclose(root);
     H5Fclose(file);
     H5Eclear2(H5E_DEFAULT);

@@ -154,6 +154,10 @@ ms_status ms_h5_var_open(ms_h5 *f, const char *path, ms_h5type type,
 size_t ms_h5_var_slab_bytes(const ms_h5var *v);
 /* Shape of a variable: returns rank, fills dims. */
 int ms_h5_var_shape(const ms_h5var *v, int64_t *dims);
+/* MS_EINPUT (naming the file and dataset) unless the variable's shape is
+ * exactly dims[0..rank-1]: what a read of a file not just written needs
+ * before ms_h5_read_all or ms_h5_read_index. */
+ms_status ms_h5_var_expect(const ms_h5var *v, int rank, const int64_t *dims);
 /* Write or read the slab at index `idx` of the leading dimension. */
 ms_status ms_h5_write_index(ms_h5var *v, int64_t idx, const void *data);
 ms_status ms_h5_read_index(ms_h5var *v, int64_t idx, void *data);
@@ -172,6 +176,12 @@ ms_status ms_h5_bytes(ms_h5 *f, const char *path, const void *data,
                       size_t n);
 ms_status ms_h5_bytes_read(ms_h5 *f, const char *path, void **data,
                            size_t *n);
+/* The same into data, which must be exactly n bytes long in the file. */
+ms_status ms_h5_bytes_read_into(ms_h5 *f, const char *path, void *data,
+                                size_t n);
+/* The HDF5 id of an open file (hid_t), for the checked reads of
+ * io/ms_h5read.h. */
+int64_t ms_h5_file_id(const ms_h5 *f);
 /* Read a scalar string dataset (caller frees with ms_free). */
 ms_status ms_h5_text_read(ms_h5 *f, const char *path, char **out);
 /* Read a string or integer attribute into text. */

@@ -657,6 +657,9 @@ static ms_status reopen(farm *fm)
                       "'%s', not '%s'", path, shard, want);
     if (st == MS_OK)
         st = open_vars(fm);
+    int64_t R = ms_sweep_run_count(fm->s);
+    if (st == MS_OK)
+        st = ms_h5_var_expect(fm->v_status, 1, &R);
     if (st == MS_OK)
         st = ms_h5_read_all(fm->v_status, fm->status);
     if (st == MS_OK)

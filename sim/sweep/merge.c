@@ -7,10 +7,16 @@
  * file, and recomputes the summary: the data equal those of the unsharded
  * sweep. Shards left by a killed job are accepted (their finished runs are
  * merged, the rest stay pending for a --resume of the merged file).
+ *
+ * Shards are read as files that may be damaged or crafted: the run count
+ * is bounded, and every dataset copied must have the same type and shape
+ * in the shard as in the merged file, with one entry per run, before any
+ * run is read (io/ms_h5read.h).
  */
 #include "sweep/sweep_int.h"
 
 #include "io/ms_h5.h"
+#include "io/ms_h5read.h"
 #include "marketsim/ms_alloc.h"
 
 #include <errno.h>
@@ -50,8 +56,30 @@ static ms_status copy_file(const char *from, const char *to)
 
 /* Every per-run dataset of a group (marked sweep_run_axis), except the
  * ones that are the same in every shard. */
+/* The two variables have one shape, one entry per run, and the same
+ * bytes per run (so a slab read from one fits the other). */
+static ms_status same_layout(ms_h5 *dst, ms_h5 *src, const char *path,
+                             ms_h5var *a, ms_h5var *b, int64_t R)
+{
+    int64_t da[8], db[8];
+    int ra = ms_h5_var_shape(a, da), rb = ms_h5_var_shape(b, db);
+    int same = ra == rb && ms_h5_var_slab_bytes(a) == ms_h5_var_slab_bytes(b);
+    for (int i = 0; same && i < ra; i++)
+        same = da[i] == db[i];
+    if (!same)
+        return MS_ERROR(MS_EINPUT, "%s: error: %s: expected the type and "
+                        "shape it has in %s, found another (not a shard of "
+                        "the same sweep, or a damaged file)",
+                        ms_h5_path(src), path, ms_h5_path(dst));
+    if (ra < 1 || da[0] != R)
+        return MS_ERROR(MS_EINPUT, "%s: error: %s: expected %lld runs along "
+                        "its first dimension, found %lld", ms_h5_path(src),
+                        path, (long long)R, (long long)(ra < 1 ? 0 : da[0]));
+    return MS_OK;
+}
+
 static ms_status copy_run(ms_h5 *dst, ms_h5 *src, const char *group,
-                          int64_t r)
+                          int64_t r, int64_t R)
 {
     char **names;
     int n;
@@ -71,6 +99,8 @@ static ms_status copy_run(ms_h5 *dst, ms_h5 *src, const char *group,
             st = ms_h5_var_open(src, path, kind, &a);
         if (st == MS_OK)
             st = ms_h5_var_open(dst, path, kind, &b);
+        if (st == MS_OK)
+            st = same_layout(dst, src, path, a, b, R);
         if (st != MS_OK)
             break;
         void *buf = ms_malloc(ms_h5_var_slab_bytes(a) + 8);
@@ -87,22 +117,43 @@ static ms_status copy_run(ms_h5 *dst, ms_h5 *src, const char *group,
     return st;
 }
 
+/* Run statuses are 0 pending, 1 done, 2 failed. */
+static ms_status check_status(const char *file, const int8_t *st, int64_t R)
+{
+    for (int64_t r = 0; r < R; r++)
+        if (st[r] < 0 || st[r] > 2)
+            return MS_ERROR(MS_EINPUT, "%s: error: /runs/status: expected 0, "
+                            "1 or 2, found %d for run %lld", file, st[r],
+                            (long long)r);
+    return MS_OK;
+}
+
 static ms_status merge_into(ms_h5 *out, const char *const *inputs, int n,
                             ms_sweep_result *res)
 {
     char *text0 = NULL;
     MS_CALL(ms_h5_text_read(out, "/sweep", &text0));
-    char buf[64];
-    ms_status st = ms_h5_attr_read(out, "/", "runs", buf, sizeof buf);
-    int64_t R = st == MS_OK ? strtoll(buf, NULL, 10) : 0;
+    /* At most 2^32 runs: what a sweep design may hold. */
+    int64_t R = 0;
+    ms_status st = ms_h5r_attr_i64(ms_h5_file_id(out), inputs[0], "/", "runs",
+                                   1, (int64_t)1 << 32, &R);
     int8_t *mine = ms_calloc((size_t)R + 1, 1), *theirs = ms_calloc((size_t)R + 1, 1);
     ms_h5var *vs = NULL;
     if (st == MS_OK && (!mine || !theirs))
         st = MS_ERROR(MS_ENOMEM, "out of memory");
     if (st == MS_OK)
         st = ms_h5_var_open(out, "/runs/status", MS_H5_I8, &vs);
+    if (st == MS_OK && (st = ms_h5_var_expect(vs, 1, &R)) != MS_OK) {
+        /* Name the shard, not the copy being merged into. */
+        char why[512];
+        snprintf(why, sizeof why, "%s", ms_error_message());
+        const char *rest = strstr(why, ": error: ");
+        st = MS_ERROR(MS_EINPUT, "%s%s", inputs[0], rest ? rest : why);
+    }
     if (st == MS_OK)
         st = ms_h5_read_all(vs, mine);
+    if (st == MS_OK)
+        st = check_status(inputs[0], mine, R);
     for (int i = 1; i < n && st == MS_OK; i++) {
         ms_h5 *in;
         st = ms_h5_open_ro(inputs[i], &in);
@@ -119,13 +170,17 @@ static ms_status merge_into(ms_h5 *out, const char *const *inputs, int n,
         if (st == MS_OK)
             st = ms_h5_var_open(in, "/runs/status", MS_H5_I8, &v);
         if (st == MS_OK)
+            st = ms_h5_var_expect(v, 1, &R);
+        if (st == MS_OK)
             st = ms_h5_read_all(v, theirs);
+        if (st == MS_OK)
+            st = check_status(inputs[i], theirs, R);
         for (int64_t r = 0; r < R && st == MS_OK; r++) {
             if (theirs[r] == 0 || mine[r] == 1)
                 continue;
             static const char *const groups[] = {"/market", "/firm", "/startups", "/runs"};
             for (int g = 0; g < 4 && st == MS_OK; g++)
-                st = copy_run(out, in, groups[g], r);
+                st = copy_run(out, in, groups[g], r, R);
             mine[r] = theirs[r];
         }
         ms_h5_close(&in, 1);

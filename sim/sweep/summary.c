@@ -13,6 +13,7 @@
 
 #include "core/ms_output.h"
 #include "io/ms_h5.h"
+#include "io/ms_h5read.h"
 #include "marketsim/ms_alloc.h"
 
 #include <math.h>
@@ -21,12 +22,12 @@
 
 ms_status ms_sweep_write_summary(ms_h5 *h);
 
+/* A count of the sweep (points, replications, runs): at most 2^32, what
+ * a design may hold. */
 static ms_status attr_int(ms_h5 *h, const char *name, int64_t *v)
 {
-    char buf[64];
-    MS_CALL(ms_h5_attr_read(h, "/", name, buf, sizeof buf));
-    *v = strtoll(buf, NULL, 10);
-    return MS_OK;
+    return ms_h5r_attr_i64(ms_h5_file_id(h), ms_h5_path(h), "/", name, 1,
+                           (int64_t)1 << 32, v);
 }
 
 /* Copy a names coordinate of `src_group` into /summary. */
@@ -81,6 +82,11 @@ static ms_status summarize_var(ms_h5 *h, const char *group, const char *name,
     MS_CALL(ms_h5_var_open(h, path, MS_H5_F64, &v));
     int64_t dims[8];
     int rank = ms_h5_var_shape(v, dims);
+    if (rank < 1 || dims[0] != P * reps)
+        return MS_ERROR(MS_EINPUT, "%s: error: %s: expected %lld runs along "
+                        "its first dimension, found %lld", ms_h5_path(h),
+                        path, (long long)(P * reps),
+                        (long long)(rank < 1 ? 0 : dims[0]));
     size_t slab = 1;
     for (int i = 1; i < rank; i++)
         slab *= (size_t)dims[i];
@@ -98,6 +104,11 @@ static ms_status summarize_var(ms_h5 *h, const char *group, const char *name,
     snprintf(ln, sizeof ln, "sd of %s", m.long_name);
     MS_CALL(ms_h5_var_indexed(h, "/summary", sname, MS_H5_F64, 2 + m.ndims,
                               sdims, m.units, ln, &vs));
+    if (ms_h5_var_slab_bytes(vm) != slab * sizeof(double) ||
+        ms_h5_var_slab_bytes(vs) != slab * sizeof(double))
+        return MS_ERROR(MS_EINPUT, "%s: error: %s: expected the shape its "
+                        "coordinates give, found another", ms_h5_path(h),
+                        path);
     double *x = ms_malloc(slab * sizeof *x), *sum = ms_malloc(slab * sizeof *sum),
            *sq = ms_malloc(slab * sizeof *sq);
     ms_status st = x && sum && sq ? MS_OK : MS_ERROR(MS_ENOMEM, "out of memory");
@@ -144,6 +155,10 @@ ms_status ms_sweep_write_summary(ms_h5 *h)
     MS_CALL(attr_int(h, "points", &P));
     MS_CALL(attr_int(h, "replications", &reps));
     MS_CALL(attr_int(h, "runs", &R));
+    if (R != P * reps)
+        return MS_ERROR(MS_EINPUT, "%s: error: attribute runs of /: expected "
+                        "points x replications = %lld, found %lld",
+                        ms_h5_path(h), (long long)(P * reps), (long long)R);
     MS_CALL(ms_h5_unlink(h, "/summary"));
     MS_CALL(ms_h5_group(h, "/summary"));
     MS_CALL(ms_h5_dim_index(h, "/summary", "point", (int)P,
@@ -152,7 +167,9 @@ ms_status ms_sweep_write_summary(ms_h5 *h)
     ms_h5var *tv;
     MS_CALL(ms_h5_var_open(h, "/market/time", MS_H5_F64, &tv));
     int64_t tdims[8];
-    ms_h5_var_shape(tv, tdims);
+    if (ms_h5_var_shape(tv, tdims) != 1)
+        return MS_ERROR(MS_EINPUT, "%s: error: /market/time: expected rank "
+                        "1, found another", ms_h5_path(h));
     double *times = ms_malloc((size_t)tdims[0] * sizeof *times + 8);
     if (!times)
         return MS_ERROR(MS_ENOMEM, "out of memory");
@@ -179,6 +196,8 @@ ms_status ms_sweep_write_summary(ms_h5 *h)
     if (st == MS_OK)
         st = ms_h5_var_open(h, "/runs/status", MS_H5_I8, &v);
     if (st == MS_OK)
+        st = ms_h5_var_expect(v, 1, &R);
+    if (st == MS_OK)
         st = ms_h5_read_all(v, status);
     /* The varied parameters, one value per point. */
     char **names = NULL;
@@ -197,6 +216,8 @@ ms_status ms_sweep_write_summary(ms_h5 *h)
         char path[512];
         snprintf(path, sizeof path, "/runs/%s", names[i]);
         st = ms_h5_var_open(h, path, MS_H5_F64, &v);
+        if (st == MS_OK)
+            st = ms_h5_var_expect(v, 1, &R);
         if (st == MS_OK)
             st = ms_h5_read_all(v, rv);
         for (int64_t p = 0; st == MS_OK && p < P; p++)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # run-fuzz.sh SECONDS: build the libFuzzer targets and fuzz each of them for
-# an equal share of SECONDS (fuzz_scenario, fuzz_set and fuzz_sweep).
+# an equal share of SECONDS (fuzz_scenario, fuzz_set, fuzz_sweep, fuzz_h5).
 # run-fuzz.sh --runs N: instead, N inputs per target from a fresh corpus
 # with a fixed random seed, so that the same tree always tries the same
 # inputs (what `make test` runs: a test must not pass or fail by chance).
@@ -15,21 +15,26 @@
 # accumulates) seeded from scenarios/, bench/ and tests/data/ (read, never
 # copied). fuzz_set is seeded with --set lines made from the `# set:`
 # headers of tests/data/bad/ and from tests/fuzz/set-seeds.txt; fuzz_sweep
-# with scenarios/sweeps/.
+# with scenarios/sweeps/; fuzz_h5 with the run file, shard and checkpoint
+# it writes itself (MS_FUZZ_H5_SEEDS, see fuzz_h5.c), with the dictionary
+# tests/fuzz/h5.dict, and, with --runs N, N/100 inputs (each opens an HDF5
+# image, and a checkpoint builds a world: some milliseconds an input).
 #
 # A crash, leak, sanitizer report, time-out or broken round trip stops that
 # target; the input is saved as build-fuzz/artifacts/TARGET-crash-*
 # (or leak-, timeout-, oom-) and the script exits 1. Fix the bug, then keep
 # the input as a regression case: tests/data/fuzz/scenario-WHAT.yaml for
 # fuzz_scenario, set-WHAT.txt for fuzz_set, sweep-WHAT.yaml for fuzz_sweep
-# (tests/integration/test_fuzz_regress.sh replays them through the CLI).
+# (tests/integration/test_fuzz_regress.sh replays them through the CLI),
+# tests/fuzz/corpus/h5/READER-WHAT.bin for fuzz_h5 (replayed by the fuzz
+# build's ctest fuzz.replay.fuzz_h5.images, and a seed of every run).
 #
 # Exit status: 0 nothing found; 1 something found or the build failed;
 # 77 clang or libFuzzer missing (install them with scripts/install-deps.sh).
 #
 # Environment: MS_FUZZ_BUILD (default: build-fuzz/ in the repository),
 # MS_FUZZ_JOBS (build jobs, default 2), MS_FUZZ_TARGETS (the targets to run,
-# default "fuzz_scenario fuzz_set").
+# default "fuzz_scenario fuzz_set fuzz_sweep fuzz_h5").
 
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd) || exit 1
@@ -47,7 +52,7 @@ case ${runs:-$secs} in
 esac
 build=${MS_FUZZ_BUILD:-$root/build-fuzz}
 jobs=${MS_FUZZ_JOBS:-2}
-TARGETS=${MS_FUZZ_TARGETS:-"fuzz_scenario fuzz_set fuzz_sweep"}
+TARGETS=${MS_FUZZ_TARGETS:-"fuzz_scenario fuzz_set fuzz_sweep fuzz_h5"}
 n_targets=$(echo $TARGETS | wc -w)
 per=$((secs / n_targets))
 [ "$per" -ge 1 ] || per=1
@@ -127,6 +132,18 @@ while IFS= read -r line; do
     printf '%s\n' "$line" >"$setseeds/seed-$i"
 done
 
+# ---- seeds for fuzz_h5: files of this build ----
+h5seeds=$build/corpus/h5-seeds
+case " $TARGETS " in *" fuzz_h5 "*)
+    rm -rf "$h5seeds"
+    mkdir -p "$h5seeds"
+    if ! MS_FUZZ_H5_SEEDS=$h5seeds ASAN_OPTIONS=detect_leaks=0 \
+            "$build/tests/fuzz/fuzz_h5" >"$build/fuzz_h5-seeds.log" 2>&1; then
+        echo "run-fuzz: FAIL: fuzz_h5 could not make its seeds (see $build/fuzz_h5-seeds.log)"
+        exit 1
+    fi ;;
+esac
+
 # ---- fuzz ----
 mkdir -p "$build/artifacts"
 found=0
@@ -136,7 +153,16 @@ for t in $TARGETS; do
     # A fixed number of runs starts from the seeds alone, every time.
     [ -n "$runs" ] && { corpus=$build/corpus/fixed-$t; rm -rf "$corpus"; }
     mkdir -p "$corpus"
+    tbudget=$budget
+    dict=$root/tests/fuzz/yaml.dict
+    maxlen=65536
+    lsan=${LSAN_OPTIONS:-}
     case $t in
+        fuzz_h5) seeds="$h5seeds $root/tests/fuzz/corpus/h5"
+                 lsan=${LSAN_OPTIONS:-suppressions=$root/tests/fuzz/h5.lsan.supp:print_suppressions=0}
+                 dict=$root/tests/fuzz/h5.dict
+                 maxlen=1048576
+                 [ -n "$runs" ] && tbudget="-runs=$((runs / 100)) -seed=1" ;;
         fuzz_set) seeds="$setseeds $root/tests/data/fuzz" ;;
         fuzz_sweep) seeds="$root/scenarios/sweeps $root/tests/data/fuzz" ;;
         *) seeds="$root/scenarios $root/bench $root/tests/data" ;;
@@ -144,11 +170,11 @@ for t in $TARGETS; do
     log=$build/$t.log
     echo "run-fuzz: $t, $shown (log: $log)"
     # shellcheck disable=SC2086
-    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+    LSAN_OPTIONS=$lsan ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
-    "$build/tests/fuzz/$t" $budget -max_len=65536 \
+    "$build/tests/fuzz/$t" $tbudget -max_len=$maxlen \
         -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
-        -dict="$root/tests/fuzz/yaml.dict" \
+        -dict="$dict" \
         -artifact_prefix="$build/artifacts/$t-" \
         "$corpus" $seeds >"$log" 2>&1
     rc=$?
@@ -160,7 +186,7 @@ for t in $TARGETS; do
     if [ "$rc" -ne 0 ]; then
         found=1
         echo "run-fuzz: $t FOUND A PROBLEM (exit $rc):"
-        grep -E 'ERROR|SUMMARY|runtime error|fuzz_(scenario|set):|Test unit written' \
+        grep -E 'ERROR|SUMMARY|runtime error|fuzz_(scenario|set|sweep|h5):|Test unit written' \
             "$log" | head -n 20 | sed 's/^/  | /'
     fi
 done
