@@ -374,11 +374,11 @@ static ms_status check_consumers(const ms_world *w, const char *file)
             memset(tally, 0, ((size_t)F + 1) * sizeof *tally);
             int64_t potential = 0;
             for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1]; i++) {
-                uint16_t v = w->choice[(size_t)c * w->N + i];
+                unsigned v = ms_choice_get(w, c, i);
                 if (v == MS_NOPOT)
                     continue;
                 potential++;
-                if (v > nf) {
+                if (v > (unsigned)nf) {
                     st = BAD("%s: error: /state/choice: expected firms "
                              "1..%d (or 0, none), found %u for consumer %u",
                              file, nf, (unsigned)v, (unsigned)i);
