@@ -12,7 +12,9 @@
 #include <hdf5_hl.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_DIMS 8
@@ -1262,6 +1264,188 @@ ms_status ms_h5_start_swmr(ms_h5 *f)
     return MS_OK;
 }
 
+/* ---- durable sweep writes: room, flushes that reach the disk, run
+ * checksums ---- */
+
+uint64_t ms_h5_hash(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL; /* the 64-bit FNV prime */
+    }
+    return h;
+}
+
+int64_t ms_h5_file_id(const ms_h5 *f) { return (int64_t)f->file; }
+
+/* HDF5 writes the run's chunks, and metadata, at the end of the file. A
+ * write that fails half-way (a full disk, a file-size limit) leaves
+ * metadata that points past the end of the file, which then no longer
+ * opens. So the room is taken first, in one call that either gets it all
+ * or fails before HDF5 writes anything; flushes give the unused part back
+ * (HDF5 truncates the file to what it allocated). */
+ms_status ms_h5_reserve(ms_h5 *f, size_t bytes)
+{
+    if (f->lockfd < 0)
+        return MS_OK; /* no descriptor of our own (see writer_lock) */
+    struct stat sb;
+    if (fstat(f->lockfd, &sb) != 0)
+        return MS_ERROR(MS_EIO, "%s: cannot stat: %s", f->path,
+                        strerror(errno));
+    int e = posix_fallocate(f->lockfd, sb.st_size, (off_t)bytes);
+    if (e == 0 || e == EINVAL || e == EOPNOTSUPP)
+        return MS_OK; /* EINVAL, EOPNOTSUPP: the file system cannot */
+    return MS_ERROR(MS_EIO, "%s: cannot make room for the next run (%zu "
+                    "bytes): %s%s; the file keeps every run finished so far: "
+                    "free space (or raise the limit), then continue with "
+                    "--resume", f->path, bytes, strerror(e),
+                    e == ENOSPC || e == EDQUOT ? " (the disk or quota is full)"
+                    : e == EFBIG ? " (the file exceeds a size limit)" : "");
+}
+
+/* H5Fflush hands the data to the kernel; fsync puts them on the disk, so
+ * that what comes after (a run's status) cannot reach it first. */
+ms_status ms_h5_flush_durable(ms_h5 *f)
+{
+    H5TRY(H5Fflush(f->file, H5F_SCOPE_GLOBAL), "flush the file");
+    if (f->lockfd >= 0 && fsync(f->lockfd) != 0 && errno != EINVAL &&
+        errno != EROFS)
+        return MS_ERROR(MS_EIO, "%s: cannot write to the disk (fsync): %s",
+                        f->path, strerror(errno));
+    return MS_OK;
+}
+
+size_t ms_h5_var_chunk_bytes(const ms_h5var *v)
+{
+    hid_t dcpl = H5Dget_create_plist(v->dset);
+    hsize_t ch[MAX_DIMS];
+    size_t n = H5Tget_size(var_mtype(v));
+    int k = dcpl < 0 ? -1 : H5Pget_chunk(dcpl, MAX_DIMS, ch);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (k < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ms_h5_var_slab_bytes(v);
+    }
+    for (int i = 0; i < k; i++)
+        n *= (size_t)ch[i];
+    return n;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static ms_status list_marked_id(hid_t file, const char *path,
+                                const char *group, const char *attr,
+                                char ***names, int *n);
+
+/* Hash run r's slab of one dataset into sums[r], for the runs with
+ * want[r], reading it in its stored type (native byte order): the bytes
+ * the writer hashed. */
+static ms_status hash_dataset(hid_t file, const char *path, int64_t R,
+                              const int8_t *want, uint64_t *sums)
+{
+    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
+    hid_t ft = d < 0 ? -1 : H5Dget_type(d);
+    hid_t mt = ft < 0 ? -1 : H5Tget_native_type(ft, H5T_DIR_ASCEND);
+    hid_t fs = d < 0 ? -1 : H5Dget_space(d);
+    hsize_t dims[MAX_DIMS], start[MAX_DIMS] = {0};
+    int nd = fs < 0 ? -1 : H5Sget_simple_extent_ndims(fs);
+    ms_status st = MS_OK;
+    if (mt < 0 || nd < 1 || nd > MAX_DIMS ||
+        H5Sget_simple_extent_dims(fs, dims, NULL) < 0 ||
+        dims[0] != (hsize_t)R) {
+        H5Eclear2(H5E_DEFAULT);
+        st = MS_ERROR(MS_EINPUT, "%s: not a dataset over the %lld runs",
+                      path, (long long)R);
+    }
+    size_t bytes = mt < 0 ? 0 : H5Tget_size(mt);
+    for (int i = 1; st == MS_OK && i < nd; i++) {
+        if (dims[i] && bytes > ((size_t)1 << 40) / dims[i])
+            st = MS_ERROR(MS_EINPUT, "%s: too large to check", path);
+        bytes *= (size_t)dims[i];
+    }
+    char *buf = st == MS_OK ? ms_malloc(bytes ? bytes : 1) : NULL;
+    if (st == MS_OK && !buf)
+        st = MS_ERROR(MS_ENOMEM, "out of memory checking %s", path);
+    hid_t ms = -1;
+    if (st == MS_OK && bytes) {
+        dims[0] = 1;
+        ms = H5Screate_simple(nd, dims, NULL);
+    }
+    for (int64_t r = 0; st == MS_OK && bytes && r < R; r++) {
+        if (!want[r])
+            continue;
+        start[0] = (hsize_t)r;
+        if (ms < 0 ||
+            H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, dims,
+                                NULL) < 0 ||
+            H5Dread(d, mt, ms, fs, H5P_DEFAULT, buf) < 0) {
+            H5Eclear2(H5E_DEFAULT);
+            /* An unreadable slab (a chunk cut by a crash) is a mismatch,
+             * not an error: the run is done again. */
+            sums[r] ^= 1;
+            continue;
+        }
+        sums[r] = ms_h5_hash(sums[r], buf, bytes);
+    }
+    ms_free(buf);
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (d >= 0)
+        H5Dclose(d);
+    return st;
+}
+
+ms_status ms_h5_sweep_checksums(int64_t file, const char *path, int64_t R,
+                                const int8_t *want, uint64_t *sums)
+{
+    static const char *const groups[] = {"/firm", "/market", "/startups"};
+    for (int64_t r = 0; r < R; r++)
+        sums[r] = MS_H5_HASH_INIT;
+    char **all = NULL;
+    int n_all = 0;
+    ms_status st = MS_OK;
+    for (int g = 0; g < 3 && st == MS_OK; g++) {
+        char **names;
+        int n;
+        st = list_marked_id((hid_t)file, path, groups[g], "sweep_run_axis",
+                            &names, &n);
+        if (st != MS_OK)
+            break;
+        char **q = ms_realloc(all, (size_t)(n_all + n + 1) * sizeof *q);
+        if (!q) {
+            ms_h5_names_free(names, n);
+            st = MS_ERROR(MS_ENOMEM, "out of memory");
+            break;
+        }
+        all = q;
+        for (int i = 0; i < n && st == MS_OK; i++) {
+            size_t len = strlen(groups[g]) + strlen(names[i]) + 2;
+            if (!(all[n_all] = ms_malloc(len)))
+                st = MS_ERROR(MS_ENOMEM, "out of memory");
+            else
+                snprintf(all[n_all++], len, "%s/%s", groups[g], names[i]);
+        }
+        ms_h5_names_free(names, n);
+    }
+    if (st == MS_OK && n_all)
+        qsort(all, (size_t)n_all, sizeof *all, cmp_str);
+    for (int i = 0; i < n_all && st == MS_OK; i++)
+        st = hash_dataset((hid_t)file, all[i], R, want, sums);
+    ms_h5_names_free(all, n_all);
+    return st;
+}
+
 ms_status ms_h5_open_rw(const char *path, int clear, ms_h5 **out)
 {
     quiet();
@@ -1646,13 +1830,23 @@ static herr_t list_marked_cb(hid_t g, const char *name, const H5L_info_t *info,
 ms_status ms_h5_list_marked(ms_h5 *f, const char *group, const char *attr,
                             char ***names, int *n)
 {
+    return list_marked_id(f->file, f->path, group, attr, names, n);
+}
+
+static ms_status list_marked_id(hid_t file, const char *path,
+                                const char *group, const char *attr,
+                                char ***names, int *n)
+{
     list_ctx c = {attr, NULL, 0, 0, 0};
     *names = NULL;
     *n = 0;
-    if (!ms_h5_exists(f, group))
+    htri_t ex = H5Lexists(file, group, H5P_DEFAULT);
+    H5Eclear2(H5E_DEFAULT);
+    if (ex <= 0)
         return MS_OK;
-    hid_t g = H5Gopen2(f->file, group, H5P_DEFAULT);
-    H5TRY(g, "open a group");
+    hid_t g = H5Gopen2(file, group, H5P_DEFAULT);
+    if (g < 0)
+        return h5fail(__FILE__, __LINE__, "open a group", path);
     hsize_t idx = 0;
     herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, list_marked_cb,
                           &c);
@@ -1663,7 +1857,7 @@ ms_status ms_h5_list_marked(ms_h5 *f, const char *group, const char *attr,
         ms_free(c.names);
         if (c.oom)
             return MS_ERROR(MS_ENOMEM, "out of memory");
-        return h5fail(__FILE__, __LINE__, "list a group", f->path);
+        return h5fail(__FILE__, __LINE__, "list a group", path);
     }
     *names = c.names;
     *n = c.n;

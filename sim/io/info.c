@@ -219,6 +219,79 @@ static ms_status sweep_runs(hid_t file, FILE *out)
                : MS_OK;
 }
 
+/* Runs marked done whose data do not match /runs/checksum: listed, and an
+ * error (exit 1) naming them, so that a script notices. */
+static ms_status sweep_verify(hid_t file, const char *path, FILE *out)
+{
+    double *st = NULL;
+    hsize_t d[8];
+    int r;
+    long n = read_f64(file, "/runs/status", &st, d, &r);
+    if (n == INFO_OOM)
+        return MS_ERROR(MS_ENOMEM, "out of memory reading /runs/status");
+    if (n < 0)
+        return MS_OK;
+    hid_t ds = H5Lexists(file, "/runs/checksum", H5P_DEFAULT) > 0
+                   ? H5Dopen2(file, "/runs/checksum", H5P_DEFAULT) : -1;
+    hid_t sp = ds < 0 ? -1 : H5Dget_space(ds);
+    hsize_t cd[1] = {0};
+    int ok = sp >= 0 && H5Sget_simple_extent_ndims(sp) == 1 &&
+             H5Sget_simple_extent_dims(sp, cd, NULL) == 1 &&
+             cd[0] == (hsize_t)n;
+    if (sp >= 0)
+        H5Sclose(sp);
+    int64_t *kept = ok ? ms_calloc((size_t)n + 1, sizeof *kept) : NULL;
+    uint64_t *sums = ok ? ms_calloc((size_t)n + 1, sizeof *sums) : NULL;
+    int8_t *want = ok ? ms_calloc((size_t)n + 1, 1) : NULL;
+    ms_status res = MS_OK;
+    if (ok && (!kept || !sums || !want))
+        res = MS_ERROR(MS_ENOMEM, "out of memory checking the runs");
+    if (ok && res == MS_OK &&
+        H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                kept) < 0)
+        ok = 0;
+    if (ds >= 0)
+        H5Dclose(ds);
+    H5Eclear2(H5E_DEFAULT);
+    long done = 0, bad = 0;
+    for (long i = 0; ok && res == MS_OK && i < n; i++)
+        done += want[i] = st[i] == 1;
+    if (ok && res == MS_OK)
+        res = ms_h5_sweep_checksums((int64_t)file, path, n, want, sums);
+    if (!ok && res == MS_OK)
+        fprintf(out, "Checksums: none (a file of schema 2 or older)\n");
+    char list[256] = "";
+    size_t at = 0;
+    for (long i = 0; ok && res == MS_OK && i < n; i++) {
+        if (!want[i] || (uint64_t)kept[i] == sums[i])
+            continue;
+        if (bad < 12 && at < sizeof list)
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s%ld",
+                                   bad ? ", " : "", i);
+        bad++;
+    }
+    if (ok && res == MS_OK) {
+        if (bad == 0)
+            fprintf(out, "Checksums: the data of all %ld done runs match\n",
+                    done);
+        else {
+            fprintf(out, "Checksums: %ld of %ld done runs do NOT match their "
+                    "data: runs %s%s\n", bad, done, list,
+                    bad > 12 ? ", ..." : "");
+            res = MS_ERROR(MS_EIO, "%s: runs marked done whose data do not "
+                           "match their checksums: %ld (runs %s%s); their data "
+                           "were cut short or damaged; marketsim sweep SWEEP "
+                           "-o %s --resume runs them again", path, bad, list,
+                           bad > 12 ? ", ..." : "", path);
+        }
+    }
+    ms_free(kept);
+    ms_free(sums);
+    ms_free(want);
+    ms_free(st);
+    return res;
+}
+
 static ms_status events_summary(hid_t file, FILE *out)
 {
     ms_h5_event_row *ev;
@@ -445,6 +518,8 @@ ms_status ms_info_print(const char *path, FILE *out, int brief)
     if (st == MS_OK)
         st = !strcmp(title, "marketsim sweep") ? sweep_runs(file, out)
                                                : headline(file, out);
+    if (st == MS_OK && !strcmp(title, "marketsim sweep"))
+        st = sweep_verify(file, path, out);
     H5Gclose(root);
     H5Fclose(file);
     H5Eclear2(H5E_DEFAULT);
