@@ -1180,10 +1180,10 @@ ms_status ms_h5_events_read(int64_t file, const char *group,
  * readers, and the kernel drops it when the process dies. Where such
  * locks are missing (non-Linux) or refused (some network file systems),
  * go on without. */
-static ms_status writer_lock(ms_h5 *f, const char *path)
+static ms_status writer_lock_at(ms_h5 *f, const char *path, int create)
 {
 #ifdef F_OFD_SETLK
-    int fd = open(path, O_RDWR | O_CLOEXEC);
+    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0666);
     if (fd < 0)
         return MS_OK; /* H5Fopen will say why */
     struct flock l;
@@ -1204,8 +1204,14 @@ static ms_status writer_lock(ms_h5 *f, const char *path)
 #else
     (void)f;
     (void)path;
+    (void)create;
 #endif
     return MS_OK;
+}
+
+static ms_status writer_lock(ms_h5 *f, const char *path)
+{
+    return writer_lock_at(f, path, 0);
 }
 
 static hid_t latest_fapl(int clear)
@@ -1229,32 +1235,55 @@ static hid_t latest_fapl(int clear)
     return fapl;
 }
 
+/* Laid out at PATH.partial (locked first, so that two sweeps starting
+ * onto one path cannot both write it), and published at PATH by
+ * ms_h5_publish once complete: a sweep stopped while laying out its file
+ * leaves no PATH, only a PATH.partial that the next start replaces. */
 ms_status ms_h5_create_inplace(const char *path, ms_h5 **out)
 {
     quiet();
     *out = NULL;
     ms_h5 *f;
-    MS_CALL(new_handle(path, 1, &f));
+    MS_CALL(new_handle(path, 0, &f));
+    f->inplace = 1;
+    ms_status st = writer_lock_at(f, f->partial, 1);
+    if (st != MS_OK) {
+        drop_handle(f);
+        return st;
+    }
     hid_t fapl = latest_fapl(0);
     errno = 0;
-    f->file = fapl < 0 ? -1 : H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    f->file = fapl < 0 ? -1 : H5Fcreate(f->partial, H5F_ACC_TRUNC,
+                                        H5P_DEFAULT, fapl);
     if (fapl >= 0)
         H5Pclose(fapl);
     if (f->file < 0) {
         int e = errno;
         H5Eclear2(H5E_DEFAULT);
-        drop_handle(f);
-        return MS_ERROR(MS_EIO, "%s: cannot create: %s; check that the "
-                        "folder exists and is writable", path,
-                        e ? strerror(e) : "HDF5 error");
-    }
-    ms_status st = writer_lock(f, path);
-    if (st != MS_OK) {
-        H5Fclose(f->file);
+        st = MS_ERROR(MS_EIO, "%s: cannot create: %s; check that the "
+                      "folder exists and is writable", f->partial,
+                      e ? strerror(e) : "HDF5 error");
+        remove(f->partial);
         drop_handle(f);
         return st;
     }
     *out = f;
+    return MS_OK;
+}
+
+ms_status ms_h5_publish(ms_h5 *f)
+{
+    if (!strcmp(f->partial, f->path))
+        return MS_OK;
+    H5TRY(H5Fflush(f->file, H5F_SCOPE_GLOBAL), "flush the file");
+    if (f->lockfd >= 0 && fsync(f->lockfd) != 0 && errno != EINVAL &&
+        errno != EROFS)
+        return MS_ERROR(MS_EIO, "%s: cannot write to the disk (fsync): %s",
+                        f->partial, strerror(errno));
+    if (rename(f->partial, f->path) != 0)
+        return MS_ERROR(MS_EIO, "%s: cannot rename to %s: %s", f->partial,
+                        f->path, strerror(errno));
+    snprintf(f->partial, strlen(f->path) + 9, "%s", f->path);
     return MS_OK;
 }
 
@@ -1466,6 +1495,17 @@ ms_status ms_h5_open_rw(const char *path, int clear, ms_h5 **out)
         drop_handle(f);
         return MS_ERROR(MS_EINPUT, "%s: error: cannot open for writing (not an "
                         "HDF5 file, or in use by another process)", path);
+    }
+    /* A single-writer file whose writer was killed can hold objects past
+     * the end its superblock records (the superblock is written after
+     * them); readers in that mode do not mind, a writer does ("addr
+     * overflow"). Take the end of the file as the end, as `h5clear
+     * --increment=0` does. */
+    if (clear && H5Fincrement_filesize(f->file, 0) < 0) {
+        st = h5fail(__FILE__, __LINE__, "recover the file's end", path);
+        H5Fclose(f->file);
+        drop_handle(f);
+        return st;
     }
     *out = f;
     return MS_OK;

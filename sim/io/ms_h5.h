@@ -45,6 +45,9 @@ ms_status ms_h5_reopen(ms_h5 *f);
  * mode orders its metadata writes). In that mode only dataset writes are
  * allowed: create every object and attribute before. */
 ms_status ms_h5_create_inplace(const char *path, ms_h5 **out);
+/* The file is laid out at PATH.partial (ms_h5_write_path) and appears at
+ * PATH only when ms_h5_publish renames it there, once complete. */
+ms_status ms_h5_publish(ms_h5 *f);
 ms_status ms_h5_start_swmr(ms_h5 *f);
 /* Durable sweep writes. ms_h5_reserve makes room for `bytes` more at the
  * end of the file, so that a full disk or a file-size limit fails there,

@@ -35,8 +35,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#ifdef __linux__
+#include <linux/fs.h> /* FICLONE */
+#endif
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MSG_LEN 256
 /* 2: firms keyed by identity (scenario firms; start-ups aggregated in
@@ -107,6 +114,7 @@ typedef struct farm {
     ms_h5var *v_status, *v_wall, *v_msg, *v_su[N_SU], *v_pop, *v_pot;
     ms_h5var *v_sum;            /* /runs/checksum */
     int8_t *status;             /* [R] as in the file */
+    int8_t *redo;               /* [R] marked done, data not matching */
     int64_t done, failed, delivered, todo;
     int threads_per_run;
     ck_entry *ck;               /* [n_ck], sorted by path */
@@ -944,8 +952,9 @@ static ms_status open_vars(farm *fm)
 }
 
 /* Runs marked done whose data do not match their checksum (the writer was
- * stopped while writing them, or the file was damaged): marked pending
- * again, in the file and in fm->status, and said on stderr. */
+ * stopped while writing them, or the file was damaged): pending again in
+ * fm->status and fm->redo (the file's status is set once in single-writer
+ * mode, mark_redo), and said on stderr. */
 static ms_status verify_done(farm *fm)
 {
     const int64_t R = ms_sweep_run_count(fm->s);
@@ -974,15 +983,12 @@ static ms_status verify_done(farm *fm)
                                   : "the sweep was stopped while writing the "
                                     "run, or the file was damaged");
         bad++;
-        int8_t pending = ST_PENDING;
         fm->status[r] = ST_PENDING;
-        st = ms_h5_write_index(fm->v_status, r, &pending);
+        fm->redo[r] = 1;
     }
     if (bad > 20)
         fprintf(stderr, "marketsim: %s: %lld runs in all did not match their "
                 "checksums and run again\n", path, (long long)bad);
-    if (st == MS_OK && bad)
-        st = ms_h5_flush_durable(fm->h5);
     ms_free(sums);
     ms_free(kept);
     ms_free(want);
@@ -1027,8 +1033,6 @@ static ms_status reopen(farm *fm)
         st = ms_h5_read_all(fm->v_status, fm->status);
     if (st == MS_OK)
         st = verify_done(fm);
-    if (st == MS_OK)
-        st = ms_h5_unlink(fm->h5, "/summary");
     return st;
 }
 
@@ -1036,12 +1040,71 @@ static ms_status reopen(farm *fm)
 
 ms_status ms_sweep_write_summary(ms_h5 *h);
 
+/* Copy a file and put the copy on the disk: a clone where the file
+ * system shares blocks (btrfs, XFS), else bytes. */
+static ms_status copy_durable(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return MS_ERROR(MS_EIO, "%s: cannot open: %s", from, strerror(errno));
+    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (out < 0) {
+        int e = errno;
+        close(in);
+        return MS_ERROR(MS_EIO, "%s: cannot create: %s", to, strerror(e));
+    }
+    int bad = 0;
+#ifdef FICLONE
+    if (ioctl(out, FICLONE, in) != 0)
+#endif
+    {
+        static char buf[1 << 16];
+        ssize_t n;
+        while (!bad && (n = read(in, buf, sizeof buf)) != 0) {
+            if (n < 0) {
+                bad = errno != EINTR;
+                continue;
+            }
+            for (ssize_t at = 0; !bad && at < n;) {
+                ssize_t w = write(out, buf + at, (size_t)(n - at));
+                if (w < 0)
+                    bad = errno != EINTR;
+                else
+                    at += w;
+            }
+        }
+    }
+    int e = errno;
+    bad |= fsync(out) != 0;
+    bad |= close(out) != 0;
+    close(in);
+    if (bad) {
+        remove(to);
+        return MS_ERROR(MS_EIO, "%s: cannot write a copy of %s: %s%s", to,
+                        from, strerror(e ? e : errno),
+                        e == ENOSPC ? " (the disk is full); the sweep file "
+                        "keeps every run: free space, then --resume" : "");
+    }
+    return MS_OK;
+}
+
+/* Leave single-writer mode and write what that mode does not allow (the
+ * counts and status attributes, the summary). The file written so far
+ * is crash-safe only in that mode, so this is done on a copy,
+ * PATH.partial, put on the disk and renamed over PATH: a sweep stopped
+ * now keeps PATH as it was, with every run, and --resume finishes it. */
 static ms_status finish(farm *fm, int interrupted)
 {
-    /* Leave single-writer mode: close, reopen, then attributes and the
-     * summary (not allowed in that mode). */
+    const char *path = fm->o->out_path;
     MS_CALL(ms_h5_close(&fm->h5, 1));
-    MS_CALL(ms_h5_open_rw(fm->o->out_path, 0, &fm->h5));
+    size_t len = strlen(path) + 9;
+    char *tmp = ms_malloc(len);
+    if (!tmp)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    snprintf(tmp, len, "%s.partial", path);
+    ms_status st = copy_durable(path, tmp);
+    if (st == MS_OK)
+        st = ms_h5_open_rw(tmp, 0, &fm->h5);
     const int64_t R = ms_sweep_run_count(fm->s);
     int64_t done = 0, failed = 0, pending_scope = 0;
     for (int64_t r = 0; r < R; r++) {
@@ -1050,14 +1113,30 @@ static ms_status finish(farm *fm, int interrupted)
         pending_scope += fm->status[r] == ST_PENDING &&
                          ms_sweep_in_shard(r, fm->o->shard_i, fm->o->shard_n);
     }
-    MS_CALL(ms_h5_attr_i64(fm->h5, "/", "runs_done", done));
-    MS_CALL(ms_h5_attr_i64(fm->h5, "/", "runs_failed", failed));
-    MS_CALL(ms_h5_attr_str(fm->h5, "/", "status",
-                           pending_scope || interrupted ? "interrupted"
-                                                        : "complete"));
-    MS_CALL(ms_sweep_write_summary(fm->h5));
-    MS_CALL(ms_h5_close(&fm->h5, 1));
-    return MS_OK;
+    if (st == MS_OK)
+        st = ms_h5_attr_i64(fm->h5, "/", "runs_done", done);
+    if (st == MS_OK)
+        st = ms_h5_attr_i64(fm->h5, "/", "runs_failed", failed);
+    if (st == MS_OK)
+        st = ms_h5_attr_str(fm->h5, "/", "status",
+                            pending_scope || interrupted ? "interrupted"
+                                                         : "complete");
+    if (st == MS_OK)
+        st = ms_h5_unlink(fm->h5, "/summary"); /* of an earlier finish */
+    if (st == MS_OK)
+        st = ms_sweep_write_summary(fm->h5);
+    if (st == MS_OK)
+        st = ms_h5_flush_durable(fm->h5);
+    ms_status cs = ms_h5_close(&fm->h5, 1);
+    if (st == MS_OK)
+        st = cs;
+    if (st == MS_OK && rename(tmp, path) != 0)
+        st = MS_ERROR(MS_EIO, "%s: cannot rename to %s: %s", tmp, path,
+                      strerror(errno));
+    if (st != MS_OK)
+        remove(tmp);
+    ms_free(tmp);
+    return st;
 }
 
 /* The room a run's writes may take at the end of the file: every chunk
@@ -1096,7 +1175,8 @@ static ms_status execute(farm *fm, ms_sweep_result *res)
     fm->kill_after = ka ? strtol(ka, NULL, 10) : 0;
     fm->out = ms_calloc((size_t)s->n_outputs + 1, sizeof *fm->out);
     fm->status = ms_calloc((size_t)R, sizeof *fm->status);
-    if (!fm->out || !fm->status)
+    fm->redo = ms_calloc((size_t)R, 1);
+    if (!fm->out || !fm->status || !fm->redo)
         return MS_ERROR(MS_ENOMEM, "out of memory");
 
     /* Rank 0 prepares the file; the others learn whether it worked. */
@@ -1118,15 +1198,34 @@ static ms_status execute(farm *fm, ms_sweep_result *res)
             st = ms_h5_create_inplace(o->out_path, &fm->h5);
             if (st == MS_OK)
                 st = write_layout(fm);
+            if (st == MS_OK)
+                reserve_size(fm);
+            if (st == MS_OK)
+                st = ms_h5_start_swmr(fm->h5);
+            if (st == MS_OK)
+                st = ms_h5_publish(fm->h5);
             if (st != MS_OK && fm->h5) {
+                char *tmp = ms_strdup(ms_h5_write_path(fm->h5));
                 ms_h5_close(&fm->h5, 0);
-                remove(o->out_path);
+                if (tmp)
+                    remove(tmp);
+                ms_free(tmp);
             }
         }
-        if (st == MS_OK)
+        if (st == MS_OK && o->resume)
             reserve_size(fm);
-        if (st == MS_OK)
+        if (st == MS_OK && o->resume)
             st = ms_h5_start_swmr(fm->h5);
+        /* Runs that did not match their checksums: pending in the file
+         * too, so that a merge before they run again does not take them. */
+        int any = 0;
+        for (int64_t r = 0; st == MS_OK && o->resume && r < R; r++) {
+            int8_t pending = ST_PENDING;
+            if (fm->redo[r] && (any = 1))
+                st = ms_h5_write_index(fm->v_status, r, &pending);
+        }
+        if (st == MS_OK && any)
+            st = ms_h5_flush_durable(fm->h5);
         if (st == MS_OK) {
             tasks = ms_calloc((size_t)R + 1, sizeof *tasks);
             if (!tasks)
@@ -1220,6 +1319,7 @@ ms_status ms_sweep_execute(ms_sweep *s, const ms_sweep_opts *o,
         ms_h5_close(&fm.h5, 1);
     ms_free(fm.out);
     ms_free(fm.status);
+    ms_free(fm.redo);
     ms_free(fm.ck);
     ms_free(fm.layout_text);
     ms_free(fm.L.rec_step);
