@@ -1308,21 +1308,19 @@ uint64_t ms_h5_hash(uint64_t h, const void *data, size_t n)
 
 int64_t ms_h5_file_id(const ms_h5 *f) { return (int64_t)f->file; }
 
-/* HDF5 writes the run's chunks, and metadata, at the end of the file. A
- * write that fails half-way (a full disk, a file-size limit) leaves
- * metadata that points past the end of the file, which then no longer
- * opens. So the room is taken first, in one call that either gets it all
- * or fails before HDF5 writes anything; flushes give the unused part back
- * (HDF5 truncates the file to what it allocated). */
+/* HDF5 writes the run's chunks, and metadata, at the end of what it has
+ * allocated (EOA). A write that fails half-way (a full disk, a file-size
+ * limit) leaves metadata that points past the end of the file, which then
+ * no longer opens. So the room past the EOA is taken first, in one call
+ * that either gets it all or fails before HDF5 writes anything; closing
+ * the file gives the unused part back (HDF5 truncates it to the EOA). */
 ms_status ms_h5_reserve(ms_h5 *f, size_t bytes)
 {
     if (f->lockfd < 0)
         return MS_OK; /* no descriptor of our own (see writer_lock) */
-    struct stat sb;
-    if (fstat(f->lockfd, &sb) != 0)
-        return MS_ERROR(MS_EIO, "%s: cannot stat: %s", f->path,
-                        strerror(errno));
-    int e = posix_fallocate(f->lockfd, sb.st_size, (off_t)bytes);
+    haddr_t eoa;
+    H5TRY(H5Fget_eoa(f->file, &eoa), "find the end of the file");
+    int e = posix_fallocate(f->lockfd, (off_t)eoa, (off_t)bytes);
     if (e == 0 || e == EINVAL || e == EOPNOTSUPP)
         return MS_OK; /* EINVAL, EOPNOTSUPP: the file system cannot */
     return MS_ERROR(MS_EIO, "%s: cannot make room for the next run (%zu "

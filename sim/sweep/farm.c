@@ -1145,15 +1145,15 @@ static ms_status finish(farm *fm, int interrupted)
  * room for metadata. */
 static void reserve_size(farm *fm)
 {
-    size_t n = 256 * 1024;
+    size_t n = 64 * 1024;
     ms_h5var *const one[] = {fm->v_status, fm->v_wall, fm->v_msg, fm->v_sum,
                              fm->v_pop, fm->v_pot};
     for (int k = 0; k < 6; k++)
-        n += ms_h5_var_chunk_bytes(one[k]) * 101 / 100 + 4096;
+        n += ms_h5_var_chunk_bytes(one[k]) * 101 / 100 + 1024;
     for (int k = 0; k < N_SU; k++)
-        n += ms_h5_var_chunk_bytes(fm->v_su[k]) * 101 / 100 + 4096;
+        n += ms_h5_var_chunk_bytes(fm->v_su[k]) * 101 / 100 + 1024;
     for (int k = 0; k < fm->s->n_outputs; k++)
-        n += ms_h5_var_chunk_bytes(fm->out[k]) * 101 / 100 + 4096;
+        n += ms_h5_var_chunk_bytes(fm->out[k]) * 101 / 100 + 1024;
     fm->reserve = n;
 }
 
