@@ -1184,7 +1184,14 @@ static ms_status execute(farm *fm, ms_sweep_result *res)
     int64_t *tasks = NULL;
     if (rank == 0) {
         if (o->resume) {
-            if (!file_exists(o->out_path))
+            char partial[4096];
+            snprintf(partial, sizeof partial, "%s.partial", o->out_path);
+            if (!file_exists(o->out_path) && file_exists(partial))
+                st = MS_ERROR(MS_EINPUT, "%s: error: --resume: no such file, "
+                              "only %s: a sweep stopped while laying out its "
+                              "file, before any run; start the sweep again "
+                              "(without --resume)", o->out_path, partial);
+            else if (!file_exists(o->out_path))
                 st = MS_ERROR(MS_EINPUT, "%s: error: --resume: no such file "
                               "(run without --resume to start the sweep)",
                               o->out_path);
