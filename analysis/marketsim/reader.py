@@ -52,7 +52,7 @@ import xarray as xr
 RUN_TITLE = "marketsim run"
 SWEEP_TITLE = "marketsim sweep"
 #: schema versions this reader understands, by the file's `title` attribute
-SCHEMA_VERSIONS = {RUN_TITLE: (2,), SWEEP_TITLE: (2,)}
+SCHEMA_VERSIONS = {RUN_TITLE: (2,), SWEEP_TITLE: (2, 3)}
 
 #: columns of `events`, in the file's order, with their dtypes
 EVENT_COLUMNS = {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_DIMS 8
@@ -1199,10 +1200,10 @@ ms_status ms_h5_events_read(int64_t file, const char *group,
  * readers, and the kernel drops it when the process dies. Where such
  * locks are missing (non-Linux) or refused (some network file systems),
  * go on without. */
-static ms_status writer_lock(ms_h5 *f, const char *path)
+static ms_status writer_lock_at(ms_h5 *f, const char *path, int create)
 {
 #ifdef F_OFD_SETLK
-    int fd = open(path, O_RDWR | O_CLOEXEC);
+    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0666);
     if (fd < 0)
         return MS_OK; /* H5Fopen will say why */
     struct flock l;
@@ -1223,8 +1224,14 @@ static ms_status writer_lock(ms_h5 *f, const char *path)
 #else
     (void)f;
     (void)path;
+    (void)create;
 #endif
     return MS_OK;
+}
+
+static ms_status writer_lock(ms_h5 *f, const char *path)
+{
+    return writer_lock_at(f, path, 0);
 }
 
 static hid_t latest_fapl(int clear)
@@ -1248,28 +1255,35 @@ static hid_t latest_fapl(int clear)
     return fapl;
 }
 
+/* Laid out at PATH.partial (locked first, so that two sweeps starting
+ * onto one path cannot both write it), and published at PATH by
+ * ms_h5_publish once complete: a sweep stopped while laying out its file
+ * leaves no PATH, only a PATH.partial that the next start replaces. */
 ms_status ms_h5_create_inplace(const char *path, ms_h5 **out)
 {
     quiet();
     *out = NULL;
     ms_h5 *f;
-    MS_CALL(new_handle(path, 1, &f));
+    MS_CALL(new_handle(path, 0, &f));
+    f->inplace = 1;
+    ms_status st = writer_lock_at(f, f->partial, 1);
+    if (st != MS_OK) {
+        drop_handle(f);
+        return st;
+    }
     hid_t fapl = latest_fapl(0);
     errno = 0;
-    f->file = fapl < 0 ? -1 : H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    f->file = fapl < 0 ? -1 : H5Fcreate(f->partial, H5F_ACC_TRUNC,
+                                        H5P_DEFAULT, fapl);
     if (fapl >= 0)
         H5Pclose(fapl);
     if (f->file < 0) {
         int e = errno;
         H5Eclear2(H5E_DEFAULT);
-        drop_handle(f);
-        return MS_ERROR(MS_EIO, "%s: cannot create: %s; check that the "
-                        "folder exists and is writable", path,
-                        e ? strerror(e) : "HDF5 error");
-    }
-    ms_status st = writer_lock(f, path);
-    if (st != MS_OK) {
-        H5Fclose(f->file);
+        st = MS_ERROR(MS_EIO, "%s: cannot create: %s; check that the "
+                      "folder exists and is writable", f->partial,
+                      e ? strerror(e) : "HDF5 error");
+        remove(f->partial);
         drop_handle(f);
         return st;
     }
@@ -1277,10 +1291,206 @@ ms_status ms_h5_create_inplace(const char *path, ms_h5 **out)
     return MS_OK;
 }
 
+ms_status ms_h5_publish(ms_h5 *f)
+{
+    if (!strcmp(f->partial, f->path))
+        return MS_OK;
+    H5TRY(H5Fflush(f->file, H5F_SCOPE_GLOBAL), "flush the file");
+    if (f->lockfd >= 0 && fsync(f->lockfd) != 0 && errno != EINVAL &&
+        errno != EROFS)
+        return MS_ERROR(MS_EIO, "%s: cannot write to the disk (fsync): %s",
+                        f->partial, strerror(errno));
+    if (rename(f->partial, f->path) != 0)
+        return MS_ERROR(MS_EIO, "%s: cannot rename to %s: %s", f->partial,
+                        f->path, strerror(errno));
+    snprintf(f->partial, strlen(f->path) + 9, "%s", f->path);
+    return MS_OK;
+}
+
 ms_status ms_h5_start_swmr(ms_h5 *f)
 {
     H5TRY(H5Fstart_swmr_write(f->file), "start single-writer mode");
     return MS_OK;
+}
+
+/* ---- durable sweep writes: room, flushes that reach the disk, run
+ * checksums ---- */
+
+uint64_t ms_h5_hash(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL; /* the 64-bit FNV prime */
+    }
+    return h;
+}
+
+int64_t ms_h5_file_id(const ms_h5 *f) { return (int64_t)f->file; }
+
+/* HDF5 writes the run's chunks, and metadata, at the end of what it has
+ * allocated (EOA). A write that fails half-way (a full disk, a file-size
+ * limit) leaves metadata that points past the end of the file, which then
+ * no longer opens. So the room past the EOA is taken first, in one call
+ * that either gets it all or fails before HDF5 writes anything; closing
+ * the file gives the unused part back (HDF5 truncates it to the EOA). */
+ms_status ms_h5_reserve(ms_h5 *f, size_t bytes)
+{
+    if (f->lockfd < 0)
+        return MS_OK; /* no descriptor of our own (see writer_lock) */
+    haddr_t eoa;
+    H5TRY(H5Fget_eoa(f->file, &eoa), "find the end of the file");
+    int e = posix_fallocate(f->lockfd, (off_t)eoa, (off_t)bytes);
+    if (e == 0 || e == EINVAL || e == EOPNOTSUPP)
+        return MS_OK; /* EINVAL, EOPNOTSUPP: the file system cannot */
+    return MS_ERROR(MS_EIO, "%s: cannot make room for the next run (%zu "
+                    "bytes): %s%s; the file keeps every run finished so far: "
+                    "free space (or raise the limit), then continue with "
+                    "--resume", f->path, bytes, strerror(e),
+                    e == ENOSPC || e == EDQUOT ? " (the disk or quota is full)"
+                    : e == EFBIG ? " (the file exceeds a size limit)" : "");
+}
+
+/* H5Fflush hands the data to the kernel; fsync puts them on the disk, so
+ * that what comes after (a run's status) cannot reach it first. */
+ms_status ms_h5_flush_durable(ms_h5 *f)
+{
+    H5TRY(H5Fflush(f->file, H5F_SCOPE_GLOBAL), "flush the file");
+    if (f->lockfd >= 0 && fsync(f->lockfd) != 0 && errno != EINVAL &&
+        errno != EROFS)
+        return MS_ERROR(MS_EIO, "%s: cannot write to the disk (fsync): %s",
+                        f->path, strerror(errno));
+    return MS_OK;
+}
+
+size_t ms_h5_var_chunk_bytes(const ms_h5var *v)
+{
+    hid_t dcpl = H5Dget_create_plist(v->dset);
+    hsize_t ch[MAX_DIMS];
+    size_t n = H5Tget_size(var_mtype(v));
+    int k = dcpl < 0 ? -1 : H5Pget_chunk(dcpl, MAX_DIMS, ch);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (k < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ms_h5_var_slab_bytes(v);
+    }
+    for (int i = 0; i < k; i++)
+        n *= (size_t)ch[i];
+    return n;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static ms_status list_marked_id(hid_t file, const char *path, int readonly,
+                                const char *group, const char *attr,
+                                char ***names, int *n);
+
+/* Hash run r's slab of one dataset into sums[r], for the runs with
+ * want[r], reading it in its stored type (native byte order): the bytes
+ * the writer hashed. */
+static ms_status hash_dataset(hid_t file, const char *path, int64_t R,
+                              const int8_t *want, uint64_t *sums)
+{
+    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
+    hid_t ft = d < 0 ? -1 : H5Dget_type(d);
+    hid_t mt = ft < 0 ? -1 : H5Tget_native_type(ft, H5T_DIR_ASCEND);
+    hid_t fs = d < 0 ? -1 : H5Dget_space(d);
+    hsize_t dims[MAX_DIMS], start[MAX_DIMS] = {0};
+    int nd = fs < 0 ? -1 : H5Sget_simple_extent_ndims(fs);
+    ms_status st = MS_OK;
+    if (mt < 0 || nd < 1 || nd > MAX_DIMS ||
+        H5Sget_simple_extent_dims(fs, dims, NULL) < 0 ||
+        dims[0] != (hsize_t)R) {
+        H5Eclear2(H5E_DEFAULT);
+        st = MS_ERROR(MS_EINPUT, "%s: not a dataset over the %lld runs",
+                      path, (long long)R);
+    }
+    size_t bytes = mt < 0 ? 0 : H5Tget_size(mt);
+    for (int i = 1; st == MS_OK && i < nd; i++) {
+        if (dims[i] && bytes > ((size_t)1 << 40) / dims[i])
+            st = MS_ERROR(MS_EINPUT, "%s: too large to check", path);
+        bytes *= (size_t)dims[i];
+    }
+    char *buf = st == MS_OK ? ms_malloc(bytes ? bytes : 1) : NULL;
+    if (st == MS_OK && !buf)
+        st = MS_ERROR(MS_ENOMEM, "out of memory checking %s", path);
+    hid_t ms = -1;
+    if (st == MS_OK && bytes) {
+        dims[0] = 1;
+        ms = H5Screate_simple(nd, dims, NULL);
+    }
+    for (int64_t r = 0; st == MS_OK && bytes && r < R; r++) {
+        if (!want[r])
+            continue;
+        start[0] = (hsize_t)r;
+        if (ms < 0 ||
+            H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, dims,
+                                NULL) < 0 ||
+            H5Dread(d, mt, ms, fs, H5P_DEFAULT, buf) < 0) {
+            H5Eclear2(H5E_DEFAULT);
+            /* An unreadable slab (a chunk cut by a crash) is a mismatch,
+             * not an error: the run is done again. */
+            sums[r] ^= 1;
+            continue;
+        }
+        sums[r] = ms_h5_hash(sums[r], buf, bytes);
+    }
+    ms_free(buf);
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (d >= 0)
+        H5Dclose(d);
+    return st;
+}
+
+ms_status ms_h5_sweep_checksums(int64_t file, const char *path, int64_t R,
+                                const int8_t *want, uint64_t *sums)
+{
+    static const char *const groups[] = {"/firm", "/market", "/startups"};
+    for (int64_t r = 0; r < R; r++)
+        sums[r] = MS_H5_HASH_INIT;
+    char **all = NULL;
+    int n_all = 0;
+    ms_status st = MS_OK;
+    for (int g = 0; g < 3 && st == MS_OK; g++) {
+        char **names;
+        int n;
+        st = list_marked_id((hid_t)file, path, 1, groups[g],
+                            "sweep_run_axis", &names, &n);
+        if (st != MS_OK)
+            break;
+        char **q = ms_realloc(all, (size_t)(n_all + n + 1) * sizeof *q);
+        if (!q) {
+            ms_h5_names_free(names, n);
+            st = MS_ERROR(MS_ENOMEM, "out of memory");
+            break;
+        }
+        all = q;
+        for (int i = 0; i < n && st == MS_OK; i++) {
+            size_t len = strlen(groups[g]) + strlen(names[i]) + 2;
+            if (!(all[n_all] = ms_malloc(len)))
+                st = MS_ERROR(MS_ENOMEM, "out of memory");
+            else
+                snprintf(all[n_all++], len, "%s/%s", groups[g], names[i]);
+        }
+        ms_h5_names_free(names, n);
+    }
+    if (st == MS_OK && n_all)
+        qsort(all, (size_t)n_all, sizeof *all, cmp_str);
+    for (int i = 0; i < n_all && st == MS_OK; i++)
+        st = hash_dataset((hid_t)file, all[i], R, want, sums);
+    ms_h5_names_free(all, n_all);
+    return st;
 }
 
 ms_status ms_h5_open_rw(const char *path, int clear, ms_h5 **out)
@@ -1303,6 +1513,17 @@ ms_status ms_h5_open_rw(const char *path, int clear, ms_h5 **out)
         drop_handle(f);
         return MS_ERROR(MS_EINPUT, "%s: error: cannot open for writing (not an "
                         "HDF5 file, or in use by another process)", path);
+    }
+    /* A single-writer file whose writer was killed can hold objects past
+     * the end its superblock records (the superblock is written after
+     * them); readers in that mode do not mind, a writer does ("addr
+     * overflow"). Take the end of the file as the end, as `h5clear
+     * --increment=0` does. */
+    if (clear && H5Fincrement_filesize(f->file, 0) < 0) {
+        st = h5fail(__FILE__, __LINE__, "recover the file's end", path);
+        H5Fclose(f->file);
+        drop_handle(f);
+        return st;
     }
     *out = f;
     return MS_OK;
@@ -1661,46 +1882,52 @@ static herr_t list_marked_cb(hid_t g, const char *name, const H5L_info_t *info,
     return 0;
 }
 
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 ms_status ms_h5_list_marked(ms_h5 *f, const char *group, const char *attr,
                             char ***names, int *n)
+{
+    return list_marked_id(f->file, f->path, f->readonly, group, attr, names,
+                          n);
+}
+
+static ms_status list_marked_id(hid_t file, const char *path, int readonly,
+                                const char *group, const char *attr,
+                                char ***names, int *n)
 {
     list_ctx c = {attr, NULL, 0, 0, 0};
     *names = NULL;
     *n = 0;
-    if (!ms_h5_exists(f, group))
+    htri_t ex = H5Lexists(file, group, H5P_DEFAULT);
+    H5Eclear2(H5E_DEFAULT);
+    if (ex <= 0)
         return MS_OK;
-    hid_t g = H5Gopen2(f->file, group, H5P_DEFAULT);
-    if (g < 0 && f->readonly) {
+    hid_t g = H5Gopen2(file, group, H5P_DEFAULT);
+    if (g < 0 && readonly) {
         H5Eclear2(H5E_DEFAULT);
         return MS_ERROR(MS_EINPUT, "%s: error: %s: expected a group, found "
-                        "one HDF5 cannot open (a damaged file?)", f->path,
+                        "one HDF5 cannot open (a damaged file?)", path,
                         group);
     }
-    H5TRY(g, "open a group");
+    if (g < 0)
+        return h5fail(__FILE__, __LINE__, "open a group", path);
     /* The native walk, sorted after (as info.c does, see there why). */
     herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_NATIVE, NULL,
                           list_marked_cb, &c);
     H5Gclose(g);
     if (!c.oom && e >= 0 && c.n > 1)
-        qsort(c.names, (size_t)c.n, sizeof *c.names, by_name);
+        qsort(c.names, (size_t)c.n, sizeof *c.names, cmp_str);
     if (c.oom || e < 0) {
         for (int i = 0; i < c.n; i++)
             ms_free(c.names[i]);
         ms_free(c.names);
         if (c.oom)
             return MS_ERROR(MS_ENOMEM, "out of memory");
-        if (f->readonly) {
+        if (readonly) {
             H5Eclear2(H5E_DEFAULT);
             return MS_ERROR(MS_EINPUT, "%s: error: %s: expected a group "
                             "that can be listed, found one HDF5 cannot "
-                            "list (a damaged file?)", f->path, group);
+                            "list (a damaged file?)", path, group);
         }
-        return h5fail(__FILE__, __LINE__, "list a group", f->path);
+        return h5fail(__FILE__, __LINE__, "list a group", path);
     }
     *names = c.names;
     *n = c.n;
@@ -1808,8 +2035,6 @@ ms_status ms_h5_bytes_read_into(ms_h5 *f, const char *path, void *data,
     }
     return MS_OK;
 }
-
-int64_t ms_h5_file_id(const ms_h5 *f) { return (int64_t)f->file; }
 
 ms_status ms_h5_open_partial(const char *path, ms_h5 **out)
 {

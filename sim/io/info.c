@@ -207,6 +207,71 @@ static ms_status sweep_runs(hid_t file, const char *fname, FILE *out)
     return s;
 }
 
+/* Runs marked done whose data do not match /runs/checksum: listed, and an
+ * error (exit 1) naming them, so that a script notices. */
+static ms_status sweep_verify(hid_t file, const char *path, FILE *out)
+{
+    if (!ms_h5r_is_dataset((int64_t)file, "/runs/status"))
+        return MS_OK;
+    if (!ms_h5r_is_dataset((int64_t)file, "/runs/checksum")) {
+        fprintf(out, "Checksums: none (a file of schema 2 or older)\n");
+        return MS_OK;
+    }
+    ms_h5r_want ws = {"/runs/status", MS_H5R_INT, 0, 1, {0}, {(int64_t)1 << 32}};
+    void *sbuf = NULL, *kbuf = NULL;
+    int64_t n, nk;
+    MS_CALL(ms_h5r_read_new((int64_t)file, path, &ws, MS_H5_I8, -1, &sbuf, &n));
+    const int8_t *st = sbuf;
+    /* One stored checksum per run, as many as there are statuses. */
+    ms_h5r_want wk = {"/runs/checksum", MS_H5R_INT, 8, 1, {n}, {n}};
+    ms_status res = ms_h5r_read_new((int64_t)file, path, &wk, MS_H5_I64, -1,
+                                    &kbuf, &nk);
+    const int64_t *kept = kbuf;
+    uint64_t *sums = NULL;
+    int8_t *want = NULL;
+    if (res == MS_OK) {
+        sums = ms_calloc((size_t)n + 1, sizeof *sums);
+        want = ms_calloc((size_t)n + 1, 1);
+        if (!sums || !want)
+            res = MS_ERROR(MS_ENOMEM, "out of memory checking the runs");
+    }
+    long done = 0, bad = 0;
+    for (int64_t i = 0; res == MS_OK && i < n; i++)
+        done += want[i] = st[i] == 1;
+    if (res == MS_OK)
+        res = ms_h5_sweep_checksums((int64_t)file, path, n, want, sums);
+    char list[256] = "";
+    size_t at = 0;
+    for (int64_t i = 0; res == MS_OK && i < n; i++) {
+        if (!want[i] || (uint64_t)kept[i] == sums[i])
+            continue;
+        if (bad < 12 && at < sizeof list)
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s%lld",
+                                   bad ? ", " : "", (long long)i);
+        bad++;
+    }
+    if (res == MS_OK) {
+        if (bad == 0)
+            fprintf(out, "Checksums: the data of all %ld done runs match\n",
+                    done);
+        else {
+            fprintf(out, "Checksums: %ld of %ld done runs do NOT match their "
+                    "data: runs %s%s\n", bad, done, list,
+                    bad > 12 ? ", ..." : "");
+            res = MS_ERROR(MS_EIO, "%s: runs marked done whose data do not "
+                           "match their checksums: %ld (runs %s%s); their data "
+                           "were cut short or damaged; marketsim sweep SWEEP "
+                           "-o %s --resume runs them again", path, bad, list,
+                           bad > 12 ? ", ..." : "", path);
+        }
+    }
+    ms_free(kbuf);
+    ms_free(sums);
+    ms_free(want);
+    ms_free(sbuf);
+    return res;
+}
+
 static ms_status events_summary(hid_t file, FILE *out)
 {
     ms_h5_event_row *ev;
@@ -460,6 +525,8 @@ ms_status ms_info_print(const char *path, FILE *out, int brief)
         st = !strcmp(title, "marketsim sweep") ? sweep_runs(file, path, out)
                                                : headline(file, path, out);
     }
+    if (st == MS_OK && !strcmp(title, "marketsim sweep"))
+        st = sweep_verify(file, path, out);
     H5Gclose(root);
     H5Fclose(file);
     H5Eclear2(H5E_DEFAULT);

@@ -45,7 +45,31 @@ ms_status ms_h5_reopen(ms_h5 *f);
  * mode orders its metadata writes). In that mode only dataset writes are
  * allowed: create every object and attribute before. */
 ms_status ms_h5_create_inplace(const char *path, ms_h5 **out);
+/* The file is laid out at PATH.partial (ms_h5_write_path) and appears at
+ * PATH only when ms_h5_publish renames it there, once complete. */
+ms_status ms_h5_publish(ms_h5 *f);
 ms_status ms_h5_start_swmr(ms_h5 *f);
+/* Durable sweep writes. ms_h5_reserve makes room for `bytes` more at the
+ * end of the file, so that a full disk or a file-size limit fails there,
+ * before HDF5 writes anything, instead of half-way through a flush (which
+ * leaves a file that does not open). ms_h5_flush_durable flushes and then
+ * syncs the file to the disk. */
+ms_status ms_h5_reserve(ms_h5 *f, size_t bytes);
+ms_status ms_h5_flush_durable(ms_h5 *f);
+/* The file's hid_t, for the functions below that take one and for the
+ * checked reads of io/ms_h5read.h. */
+int64_t ms_h5_file_id(const ms_h5 *f);
+/* 64-bit FNV-1a: ms_h5_hash(MS_H5_HASH_INIT, ...) hashes a text or bytes;
+ * feeding the result back in hashes a concatenation. */
+#define MS_H5_HASH_INIT 0xcbf29ce484222325ULL
+uint64_t ms_h5_hash(uint64_t h, const void *data, size_t n);
+/* Checksums of the runs of a sweep file (an hid_t; `path` for messages)
+ * with want[r] set: the FNV-1a hash of run r's slab of every dataset of
+ * /firm, /market and /startups that carries `sweep_run_axis`, in the
+ * order of their paths (strcmp), each read in its stored type (native
+ * byte order), as /runs/checksum records them (docs/OUTPUT.md). */
+ms_status ms_h5_sweep_checksums(int64_t file, const char *path, int64_t R,
+                                const int8_t *want, uint64_t *sums);
 /* Open an existing file for writing. A file left by a writer that was
  * killed in SWMR mode is marked open; `clear` clears that mark (what
  * `h5clear -s` does), for --resume. */
@@ -152,6 +176,8 @@ ms_status ms_h5_var_open(ms_h5 *f, const char *path, ms_h5type type,
                          ms_h5var **out);
 /* Bytes of one slab at a leading index, in the variable's memory type. */
 size_t ms_h5_var_slab_bytes(const ms_h5var *v);
+/* Bytes of one chunk of a chunked variable (uncompressed), else of a slab. */
+size_t ms_h5_var_chunk_bytes(const ms_h5var *v);
 /* Shape of a variable: returns rank, fills dims. */
 int ms_h5_var_shape(const ms_h5var *v, int64_t *dims);
 /* MS_EINPUT (naming the file and dataset) unless the variable's shape is
@@ -179,9 +205,6 @@ ms_status ms_h5_bytes_read(ms_h5 *f, const char *path, void **data,
 /* The same into data, which must be exactly n bytes long in the file. */
 ms_status ms_h5_bytes_read_into(ms_h5 *f, const char *path, void *data,
                                 size_t n);
-/* The HDF5 id of an open file (hid_t), for the checked reads of
- * io/ms_h5read.h. */
-int64_t ms_h5_file_id(const ms_h5 *f);
 /* Read a scalar string dataset (caller frees with ms_free). */
 ms_status ms_h5_text_read(ms_h5 *f, const char *path, char **out);
 /* Read a string or integer attribute into text. */

@@ -31,15 +31,25 @@
 
 #include <math.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#ifdef __linux__
+#include <linux/fs.h> /* FICLONE */
+#endif
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MSG_LEN 256
 /* 2: firms keyed by identity (scenario firms; start-ups aggregated in
- * /startups), CF attributes. */
-#define SCHEMA_VERSION 2
+ * /startups), CF attributes. 3: /runs/checksum; the hashes of the
+ * scenario, sweep and layout as root attributes. */
+#define SCHEMA_VERSION 3
 
 /* Start-up aggregates per (home market, entry category), over time: what
  * /startups holds. Start-ups differ from run to run, so they are never
@@ -78,6 +88,17 @@ typedef struct layout {
     size_t total;
 } layout;
 
+/* One per-run dataset of /firm, /market, /startups: where its slab sits in
+ * a run's buffer. Sorted by path, the order of the run's checksum
+ * (ms_h5_sweep_checksums reads them back in that order). */
+typedef struct ck_entry {
+    char path[160];
+    size_t off, bytes;          /* in the run's buffer */
+    ms_h5type type;
+    int ndims;
+    int64_t dims[8];            /* run first */
+} ck_entry;
+
 typedef struct result_head {
     int8_t status;
     double wall;
@@ -91,9 +112,16 @@ typedef struct farm {
     ms_h5 *h5;
     ms_h5var **out;             /* [n_outputs] */
     ms_h5var *v_status, *v_wall, *v_msg, *v_su[N_SU], *v_pop, *v_pot;
+    ms_h5var *v_sum;            /* /runs/checksum */
     int8_t *status;             /* [R] as in the file */
+    int8_t *redo;               /* [R] marked done, data not matching */
     int64_t done, failed, delivered, todo;
     int threads_per_run;
+    ck_entry *ck;               /* [n_ck], sorted by path */
+    int n_ck;
+    char *layout_text;          /* the per-run datasets and their shapes */
+    size_t reserve;             /* bytes made room for before each write */
+    long kill_after, writes;    /* MARKETSIM_TEST_KILL_AFTER (tests) */
 } farm;
 
 static size_t elems_of(const ms_outvar_meta *m, int M, int C, int F)
@@ -141,6 +169,211 @@ static ms_status make_layout(const ms_sweep *s, layout *L)
     }
     L->total = (off + 7) & ~(size_t)7;
     return MS_OK;
+}
+
+/* ---- what a file holds: checksum order, layout, identity ---- */
+
+static const char *const type_names[] = {"f64", "i64", "i32", "i8", "u64",
+                                         "str"};
+
+static int ck_cmp(const void *a, const void *b)
+{
+    return strcmp(((const ck_entry *)a)->path, ((const ck_entry *)b)->path);
+}
+
+/* The per-run datasets of /firm, /market and /startups, sorted by path,
+ * and the layout text (one line per dataset: path, type, shape). */
+static ms_status make_table(const ms_sweep *s, const layout *L, int64_t R,
+                            ck_entry **out, int *n_out, char **text)
+{
+    int n = s->n_outputs + N_SU + 2;
+    ck_entry *ck = ms_calloc((size_t)n, sizeof *ck);
+    if (!ck)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    int k = 0;
+    for (int j = 0; j < s->n_outputs; j++, k++) {
+        ms_outvar_meta m;
+        ms_outvar_get(s->outputs[j], &m);
+        snprintf(ck[k].path, sizeof ck[k].path, "%s/%s", m.group, m.name);
+        ck[k].off = L->off_data[j];
+        ck[k].bytes = (size_t)L->T * L->elems[j] *
+                      ms_outvar_elem_size(s->outputs[j]);
+        ck[k].type = m.type;
+        ck[k].ndims = 2 + m.ndims;
+        ck[k].dims[1] = L->T;
+        for (int d = 0; d < m.ndims; d++) {
+            ms_outvar_meta one = m;
+            one.ndims = 1;
+            one.dims[0] = m.dims[d];
+            ck[k].dims[2 + d] = (int64_t)elems_of(&one, L->M, L->C, L->F);
+        }
+    }
+    size_t plane = (size_t)L->T * L->M * L->C * sizeof(double);
+    for (int j = 0; j < N_SU; j++, k++) {
+        snprintf(ck[k].path, sizeof ck[k].path, "/startups/%s",
+                 su_vars[j].name);
+        ck[k].off = L->off_su + (size_t)j * plane;
+        ck[k].bytes = plane;
+        ck[k].type = MS_H5_F64;
+        ck[k].ndims = 4;
+        ck[k].dims[1] = L->T;
+        ck[k].dims[2] = L->M;
+        ck[k].dims[3] = L->C;
+    }
+    snprintf(ck[k].path, sizeof ck[k].path, "/market/population");
+    ck[k].off = L->off_pop;
+    ck[k].bytes = (size_t)L->M * sizeof(double);
+    ck[k].type = MS_H5_F64;
+    ck[k].ndims = 2;
+    ck[k].dims[1] = L->M;
+    k++;
+    snprintf(ck[k].path, sizeof ck[k].path, "/market/potential");
+    ck[k].off = L->off_pot;
+    ck[k].bytes = (size_t)L->M * L->C * sizeof(double);
+    ck[k].type = MS_H5_F64;
+    ck[k].ndims = 3;
+    ck[k].dims[1] = L->M;
+    ck[k].dims[2] = L->C;
+    k++;
+    for (int j = 0; j < k; j++)
+        ck[j].dims[0] = R;
+    qsort(ck, (size_t)k, sizeof *ck, ck_cmp);
+    size_t cap = 64 + (size_t)L->T * 24 + (size_t)k * 256;
+    char *t = ms_malloc(cap);
+    if (!t) {
+        ms_free(ck);
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    }
+    size_t at = (size_t)snprintf(t, cap, "records at steps");
+    for (int j = 0; j < L->T; j++)
+        at += (size_t)snprintf(t + at, cap - at, " %lld",
+                               (long long)L->rec_step[j]);
+    at += (size_t)snprintf(t + at, cap - at, "\n");
+    for (int j = 0; j < k; j++) {
+        at += (size_t)snprintf(t + at, cap - at, "%s %s [", ck[j].path,
+                               type_names[ck[j].type]);
+        for (int d = 0; d < ck[j].ndims; d++)
+            at += (size_t)snprintf(t + at, cap - at, "%s%lld", d ? ", " : "",
+                                   (long long)ck[j].dims[d]);
+        at += (size_t)snprintf(t + at, cap - at, "]\n");
+    }
+    *out = ck;
+    *n_out = k;
+    *text = t;
+    return MS_OK;
+}
+
+static uint64_t run_checksum(const farm *fm, const char *buf)
+{
+    uint64_t h = MS_H5_HASH_INIT;
+    for (int j = 0; j < fm->n_ck; j++)
+        h = ms_h5_hash(h, buf + fm->ck[j].off, fm->ck[j].bytes);
+    return h;
+}
+
+static void hash_hex(const char *text, char out[17])
+{
+    snprintf(out, 17, "%016llx", (unsigned long long)ms_h5_hash(
+                                      MS_H5_HASH_INIT, text, strlen(text)));
+}
+
+void ms_sweep_ident_free(ms_sweep_ident *id)
+{
+    ms_free(id->scenario_text);
+    ms_free(id->sweep_text);
+    ms_free(id->layout_text);
+    memset(id, 0, sizeof *id);
+}
+
+/* The identity of the sweep s will write (its texts borrowed). */
+static void ident_of(const ms_sweep *s, const char *layout_text,
+                     ms_sweep_ident *id)
+{
+    memset(id, 0, sizeof *id);
+    hash_hex(s->base_yaml, id->scenario);
+    hash_hex(s->text, id->sweep);
+    hash_hex(layout_text, id->layout);
+    id->scenario_text = s->base_yaml;
+    id->sweep_text = s->text;
+    id->layout_text = (char *)layout_text;
+}
+
+ms_status ms_sweep_ident_read(ms_h5 *h, const char *path, ms_sweep_ident *id)
+{
+    memset(id, 0, sizeof *id);
+    char *lay = ms_malloc(65536);
+    if (!lay)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    id->layout_text = lay;
+    if (ms_h5_attr_read(h, "/", "scenario_hash", id->scenario,
+                        sizeof id->scenario) != MS_OK ||
+        ms_h5_attr_read(h, "/", "sweep_hash", id->sweep,
+                        sizeof id->sweep) != MS_OK ||
+        ms_h5_attr_read(h, "/", "layout_hash", id->layout,
+                        sizeof id->layout) != MS_OK ||
+        ms_h5_attr_read(h, "/", "layout", lay, 65536) != MS_OK) {
+        ms_error_clear();
+        ms_sweep_ident_free(id);
+        return MS_ERROR(MS_EINPUT, "%s: error: the file records no hashes of "
+                        "its scenario, sweep and layout (a sweep file of "
+                        "schema 2 or older, or not a complete one), so "
+                        "nothing can be checked against it; make it again "
+                        "with this marketsim (into a new file)", path);
+    }
+    ms_status st = ms_h5_text_read(h, "/scenario", &id->scenario_text);
+    if (st == MS_OK)
+        st = ms_h5_text_read(h, "/sweep", &id->sweep_text);
+    if (st != MS_OK)
+        ms_sweep_ident_free(id);
+    return st;
+}
+
+/* The first line where texts a and b differ, as "line N: 'A' vs 'B'". */
+static void first_diff(const char *a, const char *b, const char *an,
+                       const char *bn, char *out, size_t size)
+{
+    int line = 1;
+    const char *la = a, *lb = b;
+    while (*a && *a == *b) {
+        if (*a == '\n') {
+            line++;
+            la = a + 1;
+            lb = b + 1;
+        }
+        a++;
+        b++;
+    }
+    int na = (int)strcspn(la, "\n"), nb = (int)strcspn(lb, "\n");
+    snprintf(out, size, "line %d: %s '%.*s', %s '%.*s'", line, an,
+             na > 100 ? 100 : na, la, bn, nb > 100 ? 100 : nb, lb);
+}
+
+ms_status ms_sweep_ident_compare(const ms_sweep_ident *a, const char *apath,
+                                 const ms_sweep_ident *b, const char *an,
+                                 const char *bn, const char *fix)
+{
+    const char *what, *ta, *tb;
+    if (strcmp(a->sweep, b->sweep) != 0) {
+        what = "a different sweep file: the sweep texts (/sweep) differ";
+        ta = a->sweep_text;
+        tb = b->sweep_text;
+    } else if (strcmp(a->scenario, b->scenario) != 0) {
+        what = "a different scenario: the resolved scenarios (/scenario) "
+               "differ";
+        ta = a->scenario_text;
+        tb = b->scenario_text;
+    } else if (strcmp(a->layout, b->layout) != 0) {
+        what = "a different layout: the shapes of the outputs (attribute "
+               "layout) differ";
+        ta = a->layout_text;
+        tb = b->layout_text;
+    } else {
+        return MS_OK;
+    }
+    char d[320];
+    first_diff(ta ? ta : "", tb ? tb : "", an, bn, d, sizeof d);
+    return MS_ERROR(MS_EINPUT, "%s: error: %s, first at %s; %s", apath, what,
+                    d, fix);
 }
 
 /* ---- one run ---- */
@@ -352,6 +585,12 @@ static ms_status write_layout(farm *fm)
     gmtime_r(&now, &tmv);
     strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tmv);
     MS_CALL(ms_h5_attr_str(h, "/", "created", text));
+    ms_sweep_ident id;
+    ident_of(s, fm->layout_text, &id);
+    MS_CALL(ms_h5_attr_str(h, "/", "scenario_hash", id.scenario));
+    MS_CALL(ms_h5_attr_str(h, "/", "sweep_hash", id.sweep));
+    MS_CALL(ms_h5_attr_str(h, "/", "layout", fm->layout_text));
+    MS_CALL(ms_h5_attr_str(h, "/", "layout_hash", id.layout));
     MS_CALL(ms_h5_text(h, "/sweep", s->text, "the sweep file (YAML)"));
     MS_CALL(ms_h5_text(h, "/scenario", s->base_yaml,
                        "the resolved base scenario (YAML), before the "
@@ -444,6 +683,16 @@ static ms_status write_layout(farm *fm)
                              "why the run failed (empty unless failed)",
                              &fm->v_msg));
     MS_CALL(ms_h5_attr_i64(h, "/runs/message", "sweep_run_axis", 0));
+    MS_CALL(ms_h5_var_indexed(h, "/runs", "checksum", MS_H5_I64, 1, rd, "1",
+                              "checksum of the run's data (64-bit FNV-1a, "
+                              "as int64)", &fm->v_sum));
+    MS_CALL(ms_h5_attr_str(h, "/runs/checksum", "description",
+                           "FNV-1a hash of the run's slab of every /firm, "
+                           "/market and /startups dataset with "
+                           "sweep_run_axis, in the order of their paths, "
+                           "as stored (native byte order); -1 unless done "
+                           "(docs/OUTPUT.md)"));
+    MS_CALL(ms_h5_attr_i64(h, "/runs/checksum", "sweep_run_axis", 0));
 
     /* /market and /firm: coordinates, then the kept outputs. */
     const char *mnames[MS_MAX_MARKETS], *cnames[MS_MAX_CATEGORIES];
@@ -562,30 +811,57 @@ static ms_status write_layout(farm *fm)
     return MS_OK;
 }
 
-/* Write one finished (or failed) run; status last, then flush. */
+/* A deterministic kill for the tests (MARKETSIM_TEST_KILL_AFTER=N: die by
+ * SIGKILL after the N-th write or flush of runs), between any two steps
+ * of store(). */
+static void kill_point(farm *fm)
+{
+    if (fm->kill_after > 0 && ++fm->writes == fm->kill_after)
+        raise(SIGKILL);
+}
+
+/* Write one finished (or failed) run, durably: room first (so a full disk
+ * fails before HDF5 writes), then the data and checksum, flushed to the
+ * disk; only then the status, flushed. A stop at any moment leaves either
+ * the run pending or its data complete, and --resume checks the data of
+ * every run marked done against its checksum. */
 static ms_status store(farm *fm, int64_t r, const char *buf)
 {
     const result_head *hd = (const result_head *)buf;
     if (hd->status == ST_PENDING)
         return MS_OK; /* abandoned on a stop */
     const ms_sweep *s = fm->s;
+    MS_CALL(ms_h5_reserve(fm->h5, fm->reserve));
     if (hd->status == ST_DONE) {
-        for (int k = 0; k < s->n_outputs; k++)
+        for (int k = 0; k < s->n_outputs; k++) {
             MS_CALL(ms_h5_write_index(fm->out[k], r, buf + fm->L.off_data[k]));
+            kill_point(fm);
+        }
         size_t plane = (size_t)fm->L.T * fm->L.M * fm->L.C * sizeof(double);
-        for (int k = 0; k < N_SU; k++)
+        for (int k = 0; k < N_SU; k++) {
             MS_CALL(ms_h5_write_index(fm->v_su[k], r,
                                       buf + fm->L.off_su + (size_t)k * plane));
+            kill_point(fm);
+        }
         MS_CALL(ms_h5_write_index(fm->v_pop, r, buf + fm->L.off_pop));
         MS_CALL(ms_h5_write_index(fm->v_pot, r, buf + fm->L.off_pot));
+        int64_t sum = (int64_t)run_checksum(fm, buf);
+        MS_CALL(ms_h5_write_index(fm->v_sum, r, &sum));
+        kill_point(fm);
     }
     char msg[MSG_LEN];
     memset(msg, 0, sizeof msg);
     snprintf(msg, sizeof msg, "%s", hd->msg);
     MS_CALL(ms_h5_write_index(fm->v_msg, r, msg));
     MS_CALL(ms_h5_write_index(fm->v_wall, r, &hd->wall));
+    kill_point(fm);
+    MS_CALL(ms_h5_flush_durable(fm->h5));
+    kill_point(fm);
+    MS_CALL(ms_h5_reserve(fm->h5, fm->reserve));
     MS_CALL(ms_h5_write_index(fm->v_status, r, &hd->status));
+    kill_point(fm);
     MS_CALL(ms_h5_flush(fm->h5));
+    kill_point(fm);
     fm->status[r] = hd->status;
     if (hd->status == ST_DONE)
         fm->done++;
@@ -616,6 +892,7 @@ static ms_status open_vars(farm *fm)
     MS_CALL(ms_h5_var_open(h, "/runs/status", MS_H5_I8, &fm->v_status));
     MS_CALL(ms_h5_var_open(h, "/runs/wall_seconds", MS_H5_F64, &fm->v_wall));
     MS_CALL(ms_h5_var_open(h, "/runs/message", MS_H5_STR, &fm->v_msg));
+    MS_CALL(ms_h5_var_open(h, "/runs/checksum", MS_H5_I64, &fm->v_sum));
     for (int k = 0; k < N_SU; k++) {
         char path[128];
         snprintf(path, sizeof path, "/startups/%s", su_vars[k].name);
@@ -630,31 +907,126 @@ static ms_status open_vars(farm *fm)
         snprintf(path, sizeof path, "%s/%s", m.group, m.name);
         MS_CALL(ms_h5_var_open(h, path, m.type, &fm->out[k]));
     }
+    /* The layout hash matched; still, no write may go past a dataset. */
+    ms_h5var *const fixed[] = {fm->v_status, fm->v_wall, fm->v_msg,
+                               fm->v_sum};
+    for (int k = 0; k < 4; k++) {
+        int64_t d[8];
+        if (ms_h5_var_shape(fixed[k], d) != 1 ||
+            d[0] != ms_sweep_run_count(s))
+            return MS_ERROR(MS_EINPUT, "%s: error: --resume: /runs does not "
+                            "hold %lld runs; make the sweep again into a new "
+                            "file", fm->o->out_path,
+                            (long long)ms_sweep_run_count(s));
+    }
+    for (int j = 0; j < fm->n_ck; j++) {
+        ms_h5var *v = NULL;
+        for (int k = 0; k < s->n_outputs && !v; k++) {
+            ms_outvar_meta m;
+            ms_outvar_get(s->outputs[k], &m);
+            char path[256];
+            snprintf(path, sizeof path, "%s/%s", m.group, m.name);
+            if (!strcmp(path, fm->ck[j].path))
+                v = fm->out[k];
+        }
+        for (int k = 0; k < N_SU && !v; k++)
+            if (!strcmp(fm->ck[j].path + strlen("/startups/"),
+                        su_vars[k].name) &&
+                !strncmp(fm->ck[j].path, "/startups/", 10))
+                v = fm->v_su[k];
+        if (!v)
+            v = !strcmp(fm->ck[j].path, "/market/population") ? fm->v_pop
+                                                              : fm->v_pot;
+        int64_t d[8];
+        int nd = ms_h5_var_shape(v, d);
+        int same = nd == fm->ck[j].ndims;
+        for (int k = 0; same && k < nd; k++)
+            same = d[k] == fm->ck[j].dims[k];
+        if (!same)
+            return MS_ERROR(MS_EINPUT, "%s: error: --resume: %s has another "
+                            "shape than this sweep writes; make the sweep "
+                            "again into a new file", fm->o->out_path,
+                            fm->ck[j].path);
+    }
     return MS_OK;
 }
 
-/* Reopen a file for --resume: it must come from the same sweep. */
+/* Runs marked done whose data do not match their checksum (the writer was
+ * stopped while writing them, or the file was damaged): pending again in
+ * fm->status and fm->redo (the file's status is set once in single-writer
+ * mode, mark_redo), and said on stderr. */
+static ms_status verify_done(farm *fm)
+{
+    const int64_t R = ms_sweep_run_count(fm->s);
+    const char *path = fm->o->out_path;
+    uint64_t *sums = ms_calloc((size_t)R + 1, sizeof *sums);
+    int64_t *kept = ms_calloc((size_t)R + 1, sizeof *kept);
+    int8_t *want = ms_calloc((size_t)R + 1, 1);
+    ms_status st = sums && kept && want ? MS_OK
+                                        : MS_ERROR(MS_ENOMEM, "out of memory");
+    for (int64_t r = 0; st == MS_OK && r < R; r++)
+        want[r] = fm->status[r] == ST_DONE;
+    if (st == MS_OK)
+        st = ms_h5_read_all(fm->v_sum, kept);
+    if (st == MS_OK)
+        st = ms_h5_sweep_checksums(ms_h5_file_id(fm->h5), path, R, want, sums);
+    int64_t bad = 0;
+    for (int64_t r = 0; st == MS_OK && r < R; r++) {
+        if (!want[r] || (uint64_t)kept[r] == sums[r])
+            continue;
+        if (bad < 20)
+            fprintf(stderr, "marketsim: %s: run %lld is marked done but its "
+                    "data do not match its checksum (%s); running it again\n",
+                    path, (long long)r,
+                    kept[r] == -1 ? "no checksum was stored: the sweep was "
+                                    "stopped while writing the run"
+                                  : "the sweep was stopped while writing the "
+                                    "run, or the file was damaged");
+        bad++;
+        fm->status[r] = ST_PENDING;
+        fm->redo[r] = 1;
+    }
+    if (bad > 20)
+        fprintf(stderr, "marketsim: %s: %lld runs in all did not match their "
+                "checksums and run again\n", path, (long long)bad);
+    ms_free(sums);
+    ms_free(kept);
+    ms_free(want);
+    return st;
+}
+
+/* Reopen a file for --resume: it must come from the same sweep, scenario
+ * and layout, which is checked read-only, before anything is written. */
 static ms_status reopen(farm *fm)
 {
     const char *path = fm->o->out_path;
+    ms_h5 *ro;
+    MS_CALL(ms_h5_open_ro(path, &ro));
+    ms_sweep_ident have, want;
+    ms_status st = ms_sweep_ident_read(ro, path, &have);
+    ms_h5_close(&ro, 1);
+    MS_CALL(st);
+    ident_of(fm->s, fm->layout_text, &want);
+    char fix[512];
+    snprintf(fix, sizeof fix, "--resume continues a file with the sweep and "
+             "scenario files it was made with: restore them (the file's "
+             "/sweep and /scenario hold their texts), or start the sweep "
+             "again into a new file");
+    st = ms_sweep_ident_compare(&have, path, &want, "the file has", "now",
+                                fix);
+    ms_sweep_ident_free(&have);
+    MS_CALL(st);
     MS_CALL(ms_h5_open_rw(path, 1, &fm->h5));
-    char *text = NULL, shard[32], want[32];
-    ms_status st = ms_h5_text_read(fm->h5, "/sweep", &text);
-    if (st == MS_OK && strcmp(text, fm->s->text) != 0)
-        st = MS_ERROR(MS_EINPUT, "%s: error: --resume: the file was written "
-                      "by a different sweep file (its /sweep text differs "
-                      "from %s); resume with the sweep file it was made "
-                      "with, or write to a new file", path, fm->s->path);
-    ms_free(text);
-    if (st == MS_OK)
-        st = ms_h5_attr_read(fm->h5, "/", "shard", shard, sizeof shard);
+    char shard[32], want_shard[32];
+    st = ms_h5_attr_read(fm->h5, "/", "shard", shard, sizeof shard);
     if (fm->o->shard_n > 1)
-        snprintf(want, sizeof want, "%d/%d", fm->o->shard_i, fm->o->shard_n);
+        snprintf(want_shard, sizeof want_shard, "%d/%d", fm->o->shard_i,
+                 fm->o->shard_n);
     else
-        want[0] = '\0';
-    if (st == MS_OK && strcmp(shard, want) != 0)
+        want_shard[0] = '\0';
+    if (st == MS_OK && strcmp(shard, want_shard) != 0)
         st = MS_ERROR(MS_EINPUT, "%s: error: --resume: the file holds shard "
-                      "'%s', not '%s'", path, shard, want);
+                      "'%s', not '%s'", path, shard, want_shard);
     if (st == MS_OK)
         st = open_vars(fm);
     int64_t R = ms_sweep_run_count(fm->s);
@@ -663,7 +1035,7 @@ static ms_status reopen(farm *fm)
     if (st == MS_OK)
         st = ms_h5_read_all(fm->v_status, fm->status);
     if (st == MS_OK)
-        st = ms_h5_unlink(fm->h5, "/summary");
+        st = verify_done(fm);
     return st;
 }
 
@@ -671,12 +1043,71 @@ static ms_status reopen(farm *fm)
 
 ms_status ms_sweep_write_summary(ms_h5 *h);
 
+/* Copy a file and put the copy on the disk: a clone where the file
+ * system shares blocks (btrfs, XFS), else bytes. */
+static ms_status copy_durable(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return MS_ERROR(MS_EIO, "%s: cannot open: %s", from, strerror(errno));
+    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (out < 0) {
+        int e = errno;
+        close(in);
+        return MS_ERROR(MS_EIO, "%s: cannot create: %s", to, strerror(e));
+    }
+    int bad = 0;
+#ifdef FICLONE
+    if (ioctl(out, FICLONE, in) != 0)
+#endif
+    {
+        static char buf[1 << 16];
+        ssize_t n;
+        while (!bad && (n = read(in, buf, sizeof buf)) != 0) {
+            if (n < 0) {
+                bad = errno != EINTR;
+                continue;
+            }
+            for (ssize_t at = 0; !bad && at < n;) {
+                ssize_t w = write(out, buf + at, (size_t)(n - at));
+                if (w < 0)
+                    bad = errno != EINTR;
+                else
+                    at += w;
+            }
+        }
+    }
+    int e = errno;
+    bad |= fsync(out) != 0;
+    bad |= close(out) != 0;
+    close(in);
+    if (bad) {
+        remove(to);
+        return MS_ERROR(MS_EIO, "%s: cannot write a copy of %s: %s%s", to,
+                        from, strerror(e ? e : errno),
+                        e == ENOSPC ? " (the disk is full); the sweep file "
+                        "keeps every run: free space, then --resume" : "");
+    }
+    return MS_OK;
+}
+
+/* Leave single-writer mode and write what that mode does not allow (the
+ * counts and status attributes, the summary). The file written so far
+ * is crash-safe only in that mode, so this is done on a copy,
+ * PATH.partial, put on the disk and renamed over PATH: a sweep stopped
+ * now keeps PATH as it was, with every run, and --resume finishes it. */
 static ms_status finish(farm *fm, int interrupted)
 {
-    /* Leave single-writer mode: close, reopen, then attributes and the
-     * summary (not allowed in that mode). */
+    const char *path = fm->o->out_path;
     MS_CALL(ms_h5_close(&fm->h5, 1));
-    MS_CALL(ms_h5_open_rw(fm->o->out_path, 0, &fm->h5));
+    size_t len = strlen(path) + 9;
+    char *tmp = ms_malloc(len);
+    if (!tmp)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    snprintf(tmp, len, "%s.partial", path);
+    ms_status st = copy_durable(path, tmp);
+    if (st == MS_OK)
+        st = ms_h5_open_rw(tmp, 0, &fm->h5);
     const int64_t R = ms_sweep_run_count(fm->s);
     int64_t done = 0, failed = 0, pending_scope = 0;
     for (int64_t r = 0; r < R; r++) {
@@ -685,14 +1116,48 @@ static ms_status finish(farm *fm, int interrupted)
         pending_scope += fm->status[r] == ST_PENDING &&
                          ms_sweep_in_shard(r, fm->o->shard_i, fm->o->shard_n);
     }
-    MS_CALL(ms_h5_attr_i64(fm->h5, "/", "runs_done", done));
-    MS_CALL(ms_h5_attr_i64(fm->h5, "/", "runs_failed", failed));
-    MS_CALL(ms_h5_attr_str(fm->h5, "/", "status",
-                           pending_scope || interrupted ? "interrupted"
-                                                        : "complete"));
-    MS_CALL(ms_sweep_write_summary(fm->h5));
-    MS_CALL(ms_h5_close(&fm->h5, 1));
-    return MS_OK;
+    if (st == MS_OK)
+        st = ms_h5_attr_i64(fm->h5, "/", "runs_done", done);
+    if (st == MS_OK)
+        st = ms_h5_attr_i64(fm->h5, "/", "runs_failed", failed);
+    if (st == MS_OK)
+        st = ms_h5_attr_str(fm->h5, "/", "status",
+                            pending_scope || interrupted ? "interrupted"
+                                                         : "complete");
+    if (st == MS_OK)
+        st = ms_h5_unlink(fm->h5, "/summary"); /* of an earlier finish */
+    if (st == MS_OK)
+        st = ms_sweep_write_summary(fm->h5);
+    if (st == MS_OK)
+        st = ms_h5_flush_durable(fm->h5);
+    ms_status cs = ms_h5_close(&fm->h5, 1);
+    if (st == MS_OK)
+        st = cs;
+    if (st == MS_OK && rename(tmp, path) != 0)
+        st = MS_ERROR(MS_EIO, "%s: cannot rename to %s: %s", tmp, path,
+                      strerror(errno));
+    if (st != MS_OK)
+        remove(tmp);
+    ms_free(tmp);
+    return st;
+}
+
+/* The room a run's writes may take at the end of the file: every chunk
+ * it touches written anew (single-writer mode never reuses the space of
+ * a rewritten chunk), a little more if compression expands them, and
+ * room for metadata. */
+static void reserve_size(farm *fm)
+{
+    size_t n = 64 * 1024;
+    ms_h5var *const one[] = {fm->v_status, fm->v_wall, fm->v_msg, fm->v_sum,
+                             fm->v_pop, fm->v_pot};
+    for (int k = 0; k < 6; k++)
+        n += ms_h5_var_chunk_bytes(one[k]) * 101 / 100 + 1024;
+    for (int k = 0; k < N_SU; k++)
+        n += ms_h5_var_chunk_bytes(fm->v_su[k]) * 101 / 100 + 1024;
+    for (int k = 0; k < fm->s->n_outputs; k++)
+        n += ms_h5_var_chunk_bytes(fm->out[k]) * 101 / 100 + 1024;
+    fm->reserve = n;
 }
 
 static int file_exists(const char *path)
@@ -708,9 +1173,13 @@ static ms_status execute(farm *fm, ms_sweep_result *res)
     const int64_t R = ms_sweep_run_count(s);
     const int rank = ms_par_rank(), size = ms_par_size();
     MS_CALL(make_layout(s, &fm->L));
+    MS_CALL(make_table(s, &fm->L, R, &fm->ck, &fm->n_ck, &fm->layout_text));
+    const char *ka = getenv("MARKETSIM_TEST_KILL_AFTER");
+    fm->kill_after = ka ? strtol(ka, NULL, 10) : 0;
     fm->out = ms_calloc((size_t)s->n_outputs + 1, sizeof *fm->out);
     fm->status = ms_calloc((size_t)R, sizeof *fm->status);
-    if (!fm->out || !fm->status)
+    fm->redo = ms_calloc((size_t)R, 1);
+    if (!fm->out || !fm->status || !fm->redo)
         return MS_ERROR(MS_ENOMEM, "out of memory");
 
     /* Rank 0 prepares the file; the others learn whether it worked. */
@@ -718,7 +1187,14 @@ static ms_status execute(farm *fm, ms_sweep_result *res)
     int64_t *tasks = NULL;
     if (rank == 0) {
         if (o->resume) {
-            if (!file_exists(o->out_path))
+            char partial[4096];
+            snprintf(partial, sizeof partial, "%s.partial", o->out_path);
+            if (!file_exists(o->out_path) && file_exists(partial))
+                st = MS_ERROR(MS_EINPUT, "%s: error: --resume: no such file, "
+                              "only %s: a sweep stopped while laying out its "
+                              "file, before any run; start the sweep again "
+                              "(without --resume)", o->out_path, partial);
+            else if (!file_exists(o->out_path))
                 st = MS_ERROR(MS_EINPUT, "%s: error: --resume: no such file "
                               "(run without --resume to start the sweep)",
                               o->out_path);
@@ -732,13 +1208,34 @@ static ms_status execute(farm *fm, ms_sweep_result *res)
             st = ms_h5_create_inplace(o->out_path, &fm->h5);
             if (st == MS_OK)
                 st = write_layout(fm);
+            if (st == MS_OK)
+                reserve_size(fm);
+            if (st == MS_OK)
+                st = ms_h5_start_swmr(fm->h5);
+            if (st == MS_OK)
+                st = ms_h5_publish(fm->h5);
             if (st != MS_OK && fm->h5) {
+                char *tmp = ms_strdup(ms_h5_write_path(fm->h5));
                 ms_h5_close(&fm->h5, 0);
-                remove(o->out_path);
+                if (tmp)
+                    remove(tmp);
+                ms_free(tmp);
             }
         }
-        if (st == MS_OK)
+        if (st == MS_OK && o->resume)
+            reserve_size(fm);
+        if (st == MS_OK && o->resume)
             st = ms_h5_start_swmr(fm->h5);
+        /* Runs that did not match their checksums: pending in the file
+         * too, so that a merge before they run again does not take them. */
+        int any = 0;
+        for (int64_t r = 0; st == MS_OK && o->resume && r < R; r++) {
+            int8_t pending = ST_PENDING;
+            if (fm->redo[r] && (any = 1))
+                st = ms_h5_write_index(fm->v_status, r, &pending);
+        }
+        if (st == MS_OK && any)
+            st = ms_h5_flush_durable(fm->h5);
         if (st == MS_OK) {
             tasks = ms_calloc((size_t)R + 1, sizeof *tasks);
             if (!tasks)
@@ -832,6 +1329,9 @@ ms_status ms_sweep_execute(ms_sweep *s, const ms_sweep_opts *o,
         ms_h5_close(&fm.h5, 1);
     ms_free(fm.out);
     ms_free(fm.status);
+    ms_free(fm.redo);
+    ms_free(fm.ck);
+    ms_free(fm.layout_text);
     ms_free(fm.L.rec_step);
     return st;
 }

@@ -103,6 +103,17 @@ static ms_status copy_run(ms_h5 *dst, ms_h5 *src, const char *group,
             st = same_layout(dst, src, path, a, b, R);
         if (st != MS_OK)
             break;
+        int64_t da[8], db[8];
+        int na = ms_h5_var_shape(a, da), nb = ms_h5_var_shape(b, db);
+        int same = na == nb;
+        for (int k = 0; same && k < na; k++)
+            same = da[k] == db[k];
+        if (!same) {
+            st = MS_ERROR(MS_EINPUT, "%s: error: %s has another shape than "
+                          "in the first shard; merge only shards of one "
+                          "sweep", ms_h5_path(src), path);
+            break;
+        }
         void *buf = ms_malloc(ms_h5_var_slab_bytes(a) + 8);
         if (!buf) {
             st = MS_ERROR(MS_ENOMEM, "out of memory");
@@ -240,6 +251,32 @@ ms_status ms_sweep_merge(const char *const *inputs, int n, const char *out,
         if (st == MS_OK)
             st = cs;
     }
+    /* Every shard must come from the same sweep file, resolved scenario and
+     * layout as the first: checked read-only, before anything is written. */
+    ms_sweep_ident first;
+    memset(&first, 0, sizeof first);
+    if (st == MS_OK && (st = ms_h5_open_ro(inputs[0], &h)) == MS_OK) {
+        st = ms_sweep_ident_read(h, inputs[0], &first);
+        ms_h5_close(&h, 1);
+    }
+    for (int i = 1; i < n && st == MS_OK; i++) {
+        ms_sweep_ident other;
+        st = ms_h5_open_ro(inputs[i], &h);
+        if (st == MS_OK)
+            st = ms_sweep_ident_read(h, inputs[i], &other);
+        ms_h5_close(&h, 1);
+        if (st != MS_OK)
+            break;
+        char fix[512];
+        snprintf(fix, sizeof fix, "it is not a shard of the same sweep as %s; "
+                 "make every shard with the same sweep and scenario files "
+                 "(run this one again with them, e.g. marketsim sweep SWEEP "
+                 "--shard I/N), then merge", inputs[0]);
+        st = ms_sweep_ident_compare(&other, inputs[i], &first, "this shard has",
+                                    "the first", fix);
+        ms_sweep_ident_free(&other);
+    }
+    ms_sweep_ident_free(&first);
     if (st == MS_OK)
         st = copy_file(inputs[0], tmp);
     if (st == MS_OK)

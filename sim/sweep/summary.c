@@ -205,7 +205,8 @@ ms_status ms_sweep_write_summary(ms_h5 *h)
     if (st == MS_OK)
         st = ms_h5_list_marked(h, "/runs", "sweep_run_axis", &names, &nn);
     static const char *const fixed[] = {"point", "replicate", "seed",
-                                        "status", "wall_seconds", "message"};
+                                        "status", "wall_seconds", "message",
+                                        "checksum"};
     const char *pd[1] = {"point"};
     for (int i = 0; i < nn && st == MS_OK; i++) {
         int skip = 0;
@@ -230,12 +231,14 @@ ms_status ms_sweep_write_summary(ms_h5 *h)
             st = ms_h5_write(out, pv);
         /* Values that are not numbers: keep their text, as /runs does. */
         char values[8192], spath[600];
-        if (st == MS_OK &&
-            ms_h5_attr_read(h, path, "values", values, sizeof values) == MS_OK) {
-            snprintf(spath, sizeof spath, "/summary/%s", names[i]);
-            st = ms_h5_attr_str(h, spath, "values", values);
+        if (st == MS_OK) {
+            if (ms_h5_attr_read(h, path, "values", values, sizeof values) ==
+                MS_OK) {
+                snprintf(spath, sizeof spath, "/summary/%s", names[i]);
+                st = ms_h5_attr_str(h, spath, "values", values);
+            } else
+                ms_error_clear(); /* no such attribute: numbers only */
         }
-        ms_error_clear();
     }
     ms_h5_names_free(names, nn);
     names = NULL;

@@ -56,4 +56,26 @@ uint64_t ms_sweep_run_seed(const ms_sweep *s, int64_t r);
 const char *ms_sweep_shape_change(const ms_sweep *s, const ms_scenario *sc);
 int ms_sweep_in_shard(int64_t r, int shard_i, int shard_n);
 
+/* What a sweep file must share with another to be joined to it (a
+ * --resume, a merge): 64-bit FNV-1a hashes (16 hex digits) of the
+ * resolved base scenario, the sweep text and the layout (every per-run
+ * dataset with its type and shape), as the file's root attributes
+ * scenario_hash, sweep_hash, layout_hash, and the texts to say where two
+ * differ. */
+struct ms_h5;
+typedef struct ms_sweep_ident {
+    char scenario[17], sweep[17], layout[17];
+    char *scenario_text, *sweep_text, *layout_text;
+} ms_sweep_ident;
+/* Read a file's identity (MS_EINPUT naming `path` if it has none). */
+ms_status ms_sweep_ident_read(struct ms_h5 *h, const char *path,
+                              ms_sweep_ident *id);
+void ms_sweep_ident_free(ms_sweep_ident *id);
+/* MS_OK if a and b match, else MS_EINPUT "APATH: error: ..." saying what
+ * differs (sweep, scenario or layout) and where (an, bn name the two
+ * sides), then `fix`. */
+ms_status ms_sweep_ident_compare(const ms_sweep_ident *a, const char *apath,
+                                 const ms_sweep_ident *b, const char *an,
+                                 const char *bn, const char *fix);
+
 #endif
