@@ -4,8 +4,9 @@
  *   scenario: ../default.yaml        # relative to this file
  *   seed: 42                         # the sweep seed
  *   replications: 4                  # runs per point
- *   design: grid                     # grid, lhs or sobol
+ *   design: grid                     # grid, lhs, sobol or table
  *   samples: 64                      # points of lhs and sobol designs
+ *   table: points.csv                # a table's points (no parameters)
  *   parameters:
  *     markets.CN.openness: [0.1, 0.5, 1.0]         # values (grid)
  *     firms.Alibaba.beta: {low: 0.05, high: 0.5}   # a range (n: points in
@@ -19,7 +20,11 @@
  * parameter varying slowest. A Latin hypercube puts one point in each of
  * `samples` equal slices of every range (slices paired by a random
  * permutation per parameter, drawn from the sweep seed). Sobol points come
- * from gsl_qrng_sobol, skipping the origin. Every parameter setting is
+ * from gsl_qrng_sobol, skipping the origin. A table's points are the rows
+ * of a CSV file whose header names the parameters (docs/SWEEPS.md has the
+ * whole format). All problems of one file are reported together, each at
+ * its own line: every parameter and setting is first tried alone with the
+ * scenario. Every parameter setting is
  * checked against the scenario before anything runs: a sweep that would
  * fail on its first run fails at once, with the sweep file's line (all
  * points up to MAX_CHECKED, the first MAX_CHECKED of larger designs;
@@ -66,7 +71,7 @@
 static const char *const sweep_keys[] = {"scenario", "seed", "replications",
                                          "design", "samples", "parameters",
                                          "outputs", "every", "set",
-                                         "description", NULL};
+                                         "description", "table", NULL};
 
 static ms_status where_err(const ms_ynode *n, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -127,6 +132,7 @@ void ms_sweep_destroy(ms_sweep **sp)
     ms_free(s->outputs);
     ms_free(s->point_value);
     ms_free(s->point_choice);
+    ms_free(s->table_choice);
     ms_scenario_destroy(&s->base);
     ms_free(s->base_yaml);
     ms_free(s->path);
@@ -397,7 +403,7 @@ static ms_status size_design(ms_sweep *s, const ms_ynode *at)
         for (int j = 0; j < s->n_params; j++)
             np *= s->params[j].n_values;
     else
-        np = (double)s->samples;
+        np = (double)s->samples; /* lhs, sobol: samples; table: rows */
     double runs = np * (double)s->replications;
     double bytes = np * (s->n_params ? s->n_params : 1) * CELL_BYTES +
                    runs * RUN_BYTES;
@@ -432,6 +438,17 @@ static ms_status make_points(ms_sweep *s, const ms_ynode *at)
         return MS_ERROR(MS_ENOMEM, "out of memory for %lld points",
                         (long long)np);
     const int J = s->n_params;
+    if (s->design == MS_DESIGN_TABLE) {
+        for (int64_t i = 0; i < np; i++)
+            for (int j = 0; j < J; j++) {
+                const ms_sweep_param *p = &s->params[j];
+                int k = s->table_choice[i * J + j];
+                s->point_choice[i * J + j] = k;
+                s->point_value[i * J + j] =
+                    p->all_numeric ? p->numeric[k] : (double)k;
+            }
+        return MS_OK;
+    }
     if (s->design == MS_DESIGN_GRID) {
         for (int64_t i = 0; i < np; i++) {
             int64_t rest = i;
@@ -511,12 +528,13 @@ const char *ms_sweep_shape_change(const ms_sweep *s, const ms_scenario *sc)
 }
 
 /* Check that one run's settings give a scenario of the base's shape. */
-static ms_status check_point(ms_sweep *s, int64_t r, const ms_ynode *at)
+static ms_status check_point(ms_sweep *s, int64_t r, const char *at)
 {
     char *sets[MS_MAX_CATEGORIES + 512];
     int n;
     if (s->n_fixed + s->n_params + 1 > (int)(sizeof sets / sizeof sets[0]))
-        return where_err(at, "too many parameters and settings");
+        return MS_ERROR(MS_EINPUT, "%s: error: too many parameters and "
+                        "settings", at);
     MS_CALL(ms_sweep_run_sets(s, r, sets, &n));
     ms_scenario *sc;
     ms_status st = ms_scenario_load_string(s->scenario_text, s->scenario_path,
@@ -526,13 +544,15 @@ static ms_status check_point(ms_sweep *s, int64_t r, const ms_ynode *at)
     if (st != MS_OK) {
         char msg[4096];
         snprintf(msg, sizeof msg, "%s", ms_error_message());
-        return where_err(at, "a run of this sweep would not start:\n%s", msg);
+        return MS_ERROR(MS_EINPUT, "%s: error: a run of this sweep would not "
+                        "start:\n%s", at, msg);
     }
     const char *why = ms_sweep_shape_change(s, sc);
     ms_scenario_destroy(&sc);
     if (why)
-        return where_err(at, "parameters change %s, and with them the shape "
-                         "of the outputs; a sweep keeps them fixed", why);
+        return MS_ERROR(MS_EINPUT, "%s: error: parameters change %s, and "
+                        "with them the shape of the outputs; a sweep keeps "
+                        "them fixed", at, why);
     return MS_OK;
 }
 
@@ -649,8 +669,270 @@ static ms_status try_sets(const ms_sweep *s, const char *extra)
  * the middle of its range): a bad key or value is reported at its own
  * line. Under lhs and sobol a range takes non-whole values: a key that
  * takes whole numbers only is refused as such. */
+/* ---- design: table ---- */
+
+#define MAX_TABLE_COLS 64
+#define TABLE_WHERE 4200 /* "path:line:col" */
+
+/* Split one CSV line in place into fields: commas separate, except inside
+ * "double quotes" ("" is a quote) or YAML brackets {} []; fields are
+ * trimmed. col[] gets each field's 1-based column. Returns the number of
+ * fields, or -1 for more than max. */
+static int split_csv(char *line, char **field, int *col, int max)
+{
+    int n = 0;
+    char *p = line;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (n == max)
+            return -1;
+        col[n] = (int)(p - line) + 1;
+        char *out = p, *start = p;
+        int depth = 0, quoted = 0;
+        while (*p && (quoted || depth > 0 || *p != ',')) {
+            if (*p == '"') {
+                if (quoted && p[1] == '"') {
+                    *out++ = '"';
+                    p += 2;
+                    continue;
+                }
+                quoted = !quoted;
+                p++;
+                continue;
+            }
+            if (!quoted && (*p == '{' || *p == '['))
+                depth++;
+            if (!quoted && (*p == '}' || *p == ']') && depth > 0)
+                depth--;
+            *out++ = *p++;
+        }
+        char end = *p;
+        while (out > start && (out[-1] == ' ' || out[-1] == '\t' ||
+                               out[-1] == '\r'))
+            out--;
+        *out = '\0';
+        field[n++] = start;
+        if (!end)
+            return n;
+        p++;
+    }
+}
+
+/* A cell as the flow YAML a run's --set takes (so that 0.50 and 0.5, or
+ * {acquire: 1} and {acquire:   1}, are the same value). */
+static ms_status cell_value(const char *cell, const char *where, char **out)
+{
+    ms_ytree *t;
+    ms_status st = ms_ytree_parse_string(cell, strlen(cell), where, &t);
+    if (st != MS_OK) {
+        if (st != MS_EINPUT)
+            return st;
+        ms_error_clear();
+        return MS_ERROR(MS_EINPUT, "%s: error: '%s' is not a value (a "
+                        "number, a name, or YAML like {acquire: 1})",
+                        where, cell);
+    }
+    const ms_ynode *r = ms_ytree_root(t);
+    st = r ? ms_ynode_flow(r, out)
+           : MS_ERROR(MS_EINPUT, "%s: error: empty cell", where);
+    ms_ytree_destroy(&t);
+    return st;
+}
+
+/* The file part of "path:line:col". */
+static const char *tpath_of(char *where)
+{
+    static _Thread_local char buf[TABLE_WHERE];
+    snprintf(buf, sizeof buf, "%s", where);
+    for (int k = 0; k < 2; k++) {
+        char *c = strrchr(buf, ':');
+        if (c)
+            *c = '\0';
+    }
+    return buf;
+}
+
+/* Read the CSV of a table design: a header of scenario keys (one column
+ * per parameter), then one row per point. Every problem is noted in errs;
+ * where[j] gets the position of column j's header. */
+static ms_status read_table(ms_sweep *s, const char *sweep_path,
+                            const ms_ynode *at, errlist *errs,
+                            char (*where)[TABLE_WHERE], int **row_line)
+{
+    if (!at || at->kind != MS_YNODE_SCALAR || !at->value[0])
+        return note(errs, where_err(at, "table: give the CSV file of the "
+                                    "points, relative to the sweep file"));
+    const char *slash = strrchr(sweep_path, '/');
+    size_t dl = slash && at->value[0] != '/'
+                    ? (size_t)(slash - sweep_path + 1) : 0;
+    char tpath[4096];
+    snprintf(tpath, sizeof tpath, "%.*s%s", (int)dl, sweep_path, at->value);
+    char *text;
+    ms_status st = ms_read_text_file(tpath, &text, NULL);
+    if (st != MS_OK) {
+        if (st != MS_EINPUT && st != MS_EIO)
+            return st;
+        ms_error_clear();
+        return note(errs, where_err(at, "table: cannot read %s", tpath));
+    }
+    int J = -1;
+    int64_t rows = 0, cap = 0;
+    int bad = 0;
+    char *fields[MAX_TABLE_COLS];
+    int cols[MAX_TABLE_COLS];
+    int ln = 0;
+    char *save = text;
+    for (char *line = text; line && st == MS_OK; ) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        ln++;
+        char *q = line;
+        while (*q == ' ' || *q == '\t' || *q == '\r')
+            q++;
+        if (!*q || *q == '#') {
+            line = nl ? nl + 1 : NULL;
+            continue;
+        }
+        int nf = split_csv(line, fields, cols, MAX_TABLE_COLS);
+        if (nf < 0) {
+            st = note(errs, MS_ERROR(MS_EINPUT, "%s:%d:1: error: more than "
+                                     "%d columns", tpath, ln,
+                                     MAX_TABLE_COLS));
+            bad = 1;
+            break;
+        }
+        if (J < 0) { /* the header */
+            J = nf;
+            s->params = ms_calloc((size_t)J, sizeof *s->params);
+            if (!s->params) {
+                st = MS_ERROR(MS_ENOMEM, "out of memory");
+                break;
+            }
+            for (int j = 0; j < J && st == MS_OK; j++) {
+                snprintf(where[j], TABLE_WHERE, "%s:%d:%d", tpath, ln, cols[j]);
+                s->n_params++;
+                ms_sweep_param *p = &s->params[j];
+                p->all_numeric = 1;
+                if (!(p->key = ms_strdup(fields[j]))) {
+                    st = MS_ERROR(MS_ENOMEM, "out of memory");
+                    break;
+                }
+                for (int k = 0; k < j && !bad; k++)
+                    if (!strcmp(s->params[k].key, p->key)) {
+                        st = note(errs, MS_ERROR(MS_EINPUT, "%s: error: "
+                                  "column '%s' is also column %d; give each "
+                                  "parameter once", where[j], p->key, k + 1));
+                        bad = 1;
+                    }
+            }
+            line = nl ? nl + 1 : NULL;
+            continue;
+        }
+        if (nf != J) {
+            st = note(errs, MS_ERROR(MS_EINPUT, "%s:%d:1: error: %d cells, "
+                                     "but the header has %d columns (quote "
+                                     "a value with commas: \"{a: 1, b: 2}\")",
+                                     tpath, ln, nf, J));
+            bad = 1;
+            line = nl ? nl + 1 : NULL;
+            continue;
+        }
+        if (rows == MAX_POINTS) {
+            st = note(errs, MS_ERROR(MS_EINPUT, "%s:%d:1: error: a table "
+                                     "holds at most %d points", tpath, ln,
+                                     MAX_POINTS));
+            bad = 1;
+            break;
+        }
+        if (rows == cap) {
+            int64_t nc = cap ? cap * 2 : 64;
+            int *tc = ms_realloc(s->table_choice,
+                                 (size_t)nc * (size_t)J * sizeof *tc);
+            if (!tc) {
+                st = MS_ERROR(MS_ENOMEM, "out of memory");
+                break;
+            }
+            s->table_choice = tc;
+            int *rl = ms_realloc(*row_line, (size_t)nc * sizeof *rl);
+            if (!rl) {
+                st = MS_ERROR(MS_ENOMEM, "out of memory");
+                break;
+            }
+            *row_line = rl;
+            cap = nc;
+        }
+        (*row_line)[rows] = ln;
+        for (int j = 0; j < J && st == MS_OK; j++) {
+            char w[4200];
+            snprintf(w, sizeof w, "%s:%d:%d", tpath, ln, cols[j]);
+            char *v = NULL;
+            ms_status cs = fields[j][0]
+                               ? cell_value(fields[j], w, &v)
+                               : MS_ERROR(MS_EINPUT, "%s: error: column "
+                                          "'%s' is empty in this row", w,
+                                          s->params[j].key);
+            if (cs != MS_OK) {
+                st = note(errs, cs);
+                bad = 1;
+                continue;
+            }
+            ms_sweep_param *p = &s->params[j];
+            /* The same value twice is one value (0.9 and 0.90 too). */
+            double dv;
+            int num = parse_number(v, &dv);
+            int k = 0;
+            while (k < p->n_values && strcmp(p->values[k], v) &&
+                   !(num && p->numeric[k] == dv))
+                k++;
+            if (k == p->n_values) {
+                char **nv = ms_realloc(p->values,
+                                       (size_t)(k + 1) * sizeof *nv);
+                double *nn = nv ? ms_realloc(p->numeric,
+                                             (size_t)(k + 1) * sizeof *nn)
+                                : NULL;
+                if (nv)
+                    p->values = nv;
+                if (!nn) {
+                    ms_free(v);
+                    st = MS_ERROR(MS_ENOMEM, "out of memory");
+                    break;
+                }
+                p->numeric = nn;
+                p->values[k] = v;
+                double d;
+                if (parse_number(v, &d))
+                    p->numeric[k] = d;
+                else {
+                    p->numeric[k] = NAN;
+                    p->all_numeric = 0;
+                }
+                p->n_values++;
+            } else {
+                ms_free(v);
+            }
+            s->table_choice[rows * J + j] = k;
+        }
+        rows++;
+        line = nl ? nl + 1 : NULL;
+    }
+    ms_free(save);
+    if (st != MS_OK)
+        return st;
+    if (J < 0)
+        return note(errs, where_err(at, "table: %s has no header (a line "
+                                    "of scenario keys, one per column)",
+                                    tpath));
+    if (!rows && !bad)
+        return note(errs, where_err(at, "table: %s has a header but no "
+                                    "rows (one per point)", tpath));
+    s->samples = rows;
+    return MS_OK;
+}
+
 static ms_status check_param_alone(const ms_sweep *s, const ms_sweep_param *p,
-                                   const ms_ynode *at)
+                                   const char *at)
 {
     char *v = p->range ? fmt_value(scale(p, 0.5 + 0.5 / 7))
                        : ms_strdup(p->values[0]);
@@ -676,18 +958,21 @@ static ms_status check_param_alone(const ms_sweep *s, const ms_sweep_param *p,
         ms_status whole = try_sets(s, ws);
         ms_free(ws);
         if (whole == MS_OK)
-            return where_err(at, "parameters.%s: %s takes whole numbers, "
-                             "and a range gives it fractions%s; vary it "
-                             "with a list of values (a grid), e.g. "
-                             "[%g, %g]", p->key, p->key,
+            return MS_ERROR(MS_EINPUT, "%s: error: parameters.%s: %s takes "
+                            "whole numbers, "
+                            "and a range gives it fractions%s; vary it "
+                            "with a list of values (a grid), e.g. "
+                            "[%g, %g]", at, p->key, p->key,
                              s->design != MS_DESIGN_GRID
                                  ? " (an lhs or sobol design draws from "
                                    "the whole range)"
                                  : "", ceil(p->low), floor(p->high));
         ms_error_clear();
     }
-    return where_err(at, "parameters.%s: a run with this parameter would "
-                     "not start:\n%s", p->key, msg);
+    return MS_ERROR(MS_EINPUT, "%s: error: %s%s: a run with this parameter "
+                    "would not start:\n%s", at,
+                    s->design == MS_DESIGN_TABLE ? "table column " :
+                                                   "parameters.", p->key, msg);
 }
 
 static ms_status load(const char *path, ms_sweep *s)
@@ -703,6 +988,8 @@ static ms_status load(const char *path, ms_sweep *s)
     const ms_ynode *root = ms_ytree_root(t);
     int have_scenario = 0;
     char *pbad = NULL; /* per parameter: 1 if already reported */
+    char (*twhere)[TABLE_WHERE] = NULL; /* table: where each column's header is */
+    int *row_line = NULL;                /* table: the line of each row */
 #define FAIL(expr)                                                         \
     do {                                                                   \
         st = (expr);                                                       \
@@ -788,7 +1075,8 @@ static ms_status load(const char *path, ms_sweep *s)
         if (!strcmp(v, "grid")) s->design = MS_DESIGN_GRID;
         else if (!strcmp(v, "lhs")) s->design = MS_DESIGN_LHS;
         else if (!strcmp(v, "sobol")) s->design = MS_DESIGN_SOBOL;
-        else NOTE(where_err(n, "design: expected grid, lhs or sobol"));
+        else if (!strcmp(v, "table")) s->design = MS_DESIGN_TABLE;
+        else NOTE(where_err(n, "design: expected grid, lhs, sobol or table"));
     }
     if ((n = ms_ynode_get(root, "samples"))) {
         ms_status r = scalar_number(n, "samples", 1, MAX_POINTS, &d);
@@ -797,10 +1085,13 @@ static ms_status load(const char *path, ms_sweep *s)
         if (r == MS_OK && s->design == MS_DESIGN_GRID)
             r = where_err(n, "samples: only for lhs and sobol designs (a "
                           "grid has the product of its values)");
+        if (r == MS_OK && s->design == MS_DESIGN_TABLE)
+            r = where_err(n, "samples: only for lhs and sobol designs (a "
+                          "table has one point per row)");
         if (r == MS_OK)
             s->samples = (int64_t)d;
         NOTE(r);
-    } else if (s->design != MS_DESIGN_GRID) {
+    } else if (s->design == MS_DESIGN_LHS || s->design == MS_DESIGN_SOBOL) {
         NOTE(where_err(ms_ynode_get(root, "design"), "samples: an lhs or "
                        "sobol design needs the number of points, e.g. "
                        "samples: 64 (docs/SWEEPS.md)"));
@@ -868,17 +1159,75 @@ static ms_status load(const char *path, ms_sweep *s)
         }
         s->outputs[s->n_outputs++] = idx;
     }
+    /* A table: the parameters are its columns, its rows the points. */
+    const ms_ynode *tab = ms_ynode_get(root, "table");
+    if (tab && s->design != MS_DESIGN_TABLE)
+        NOTE(where_err(tab, "table: only with design: table (the points "
+                       "of the CSV file)"));
+    if (s->design == MS_DESIGN_TABLE) {
+        if (!tab)
+            NOTE(where_err(ms_ynode_get(root, "design"), "design: table "
+                           "needs `table: FILE.csv`, the points, relative to "
+                           "the sweep file (docs/SWEEPS.md)"));
+        if (par)
+            NOTE(where_err(par, "parameters: with design: table the "
+                           "parameters are the columns of the table; leave "
+                           "parameters out"));
+        if (!(twhere = ms_calloc(MAX_TABLE_COLS, sizeof *twhere)))
+            FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
+        if (tab)
+            FAIL(read_table(s, path, tab, errs, twhere, &row_line));
+        if (!(pbad = ms_calloc(s->n_params ? (size_t)s->n_params : 1, 1)))
+            FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
+        for (int j = 0; j < s->n_params; j++) {
+            const char *key = s->params[j].key;
+            const ms_ynode *hit = NULL;
+            for (size_t k = 0; set && set->kind == MS_YNODE_MAP && k < set->n;
+                 k++)
+                if (holds(set->keys[k], key) || holds(key, set->keys[k]))
+                    hit = set->key_nodes[k];
+            char hw[512] = "";
+            if (hit)
+                ms_ynode_where(hit, hw, sizeof hw);
+            ms_status r = MS_OK;
+            if (!key[0] || key[0] == '.' || key[strlen(key) - 1] == '.' ||
+                strstr(key, "..") || strchr(key, '='))
+                r = MS_ERROR(MS_EINPUT, "%s: error: column '%s' is not a "
+                             "scenario path like markets.CN.openness",
+                             twhere[j], key);
+            else if (!strcmp(key, "run.seed"))
+                r = MS_ERROR(MS_EINPUT, "%s: error: column run.seed: a "
+                             "sweep gives every run its own seed, derived "
+                             "from the sweep's `seed`; leave it out",
+                             twhere[j]);
+            else if (fixed_shape(key))
+                r = MS_ERROR(MS_EINPUT, "%s: error: column %s fixes the "
+                             "shape of the outputs, so a design cannot vary "
+                             "it; give it in `set:`", twhere[j], key);
+            else if (hit)
+                r = MS_ERROR(MS_EINPUT, "%s: error: column %s overlaps "
+                             "the key of set at %s; give each setting once",
+                             twhere[j], key, hw);
+            pbad[j] = r != MS_OK;
+            NOTE(r);
+        }
+        REPORT(); /* the table's own problems, all of them */
+    }
     /* Parameters: their values or ranges. */
     n = par;
-    if (n && n->kind != MS_YNODE_MAP && !(n->kind == MS_YNODE_SCALAR &&
-                                          !n->value[0]))
+    if (s->design == MS_DESIGN_TABLE)
+        n = NULL;
+    else if (n && n->kind != MS_YNODE_MAP && !(n->kind == MS_YNODE_SCALAR &&
+                                               !n->value[0]))
         NOTE(where_err(n, "parameters: expected a mapping of scenario keys "
                        "to values or ranges"));
     int np = n && n->kind == MS_YNODE_MAP ? (int)n->n : 0;
-    s->params = ms_calloc(np ? (size_t)np : 1, sizeof *s->params);
-    pbad = ms_calloc(np ? (size_t)np : 1, 1);
-    if (!s->params || !pbad)
-        FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
+    if (s->design != MS_DESIGN_TABLE) {
+        s->params = ms_calloc(np ? (size_t)np : 1, sizeof *s->params);
+        pbad = ms_calloc(np ? (size_t)np : 1, 1);
+        if (!s->params || !pbad)
+            FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
+    }
     for (int j = 0; j < np; j++) {
         /* Counted first, so that destroy frees a half-read parameter. */
         s->n_params++;
@@ -961,9 +1310,16 @@ static ms_status load(const char *path, ms_sweep *s)
     if (!ms_ynode_get(root, "every"))
         s->every = s->base->output.every;
     /* Each parameter alone, at its own line. */
-    for (int j = 0; j < s->n_params; j++)
-        if (!pbad[j])
-            NOTE(check_param_alone(s, &s->params[j], n->key_nodes[j]));
+    for (int j = 0; j < s->n_params; j++) {
+        if (pbad[j])
+            continue;
+        char w[TABLE_WHERE];
+        if (s->design == MS_DESIGN_TABLE)
+            snprintf(w, sizeof w, "%s", twhere[j]);
+        else
+            ms_ynode_where(n->key_nodes[j], w, sizeof w);
+        NOTE(check_param_alone(s, &s->params[j], w));
+    }
     REPORT();
     {
         const ms_ynode *at = ms_ynode_get(root, "samples");
@@ -978,13 +1334,21 @@ static ms_status load(const char *path, ms_sweep *s)
      * checked here (--dry-run and the sweep say so); a later point that
      * would not start is recorded as a failed run with its message. */
     for (int64_t p = 0; p < s->n_points && p < MAX_CHECKED; p++) {
-        FAIL(check_point(s, p * s->replications, n ? n : root));
+        char w[TABLE_WHERE + 32];
+        if (s->design == MS_DESIGN_TABLE)
+            snprintf(w, sizeof w, "%s:%d:1", tpath_of(twhere[0]),
+                     row_line[p]);
+        else
+            ms_ynode_where(n ? n : root, w, sizeof w);
+        FAIL(check_point(s, p * s->replications, w));
         s->n_checked++;
     }
 #undef FAIL
 #undef NOTE
 #undef REPORT
 done:
+    ms_free(row_line);
+    ms_free(twhere);
     ms_free(pbad);
     ms_free(errs);
     ms_ytree_destroy(&t);

@@ -15,7 +15,7 @@ import tempfile
 SRC = os.environ["MS_SOURCE_DIR"]
 MS = os.environ["MARKETSIM"]
 KEYS = ["scenario", "seed", "replications", "design", "samples",
-        "parameters", "outputs", "every", "set", "description"]
+        "parameters", "outputs", "every", "set", "description", "table"]
 
 
 def blocks(text):
