@@ -1,7 +1,12 @@
 # marketsim: thin wrapper around scripts/install-deps.sh, CMake and CTest.
 #
-#   make run     install what is missing, build, run scenarios/default.yaml
-#   make test    the same, then every test (ctest)
+#   make build   install the missing build dependencies (as root on Debian;
+#                otherwise it lists them), then build
+#   make run     the same, then run scenarios/default.yaml
+#   make test    the same with the test dependencies too, then every test
+#   make install PREFIX=dir  install marketsim, the Slurm templates, the
+#                example scenarios and the Python package into dir
+#                (default ~/.local; no root needed; docs/CLUSTER.md)
 #   make test-asan  the tests again, built with ASan and UBSan in build-asan/
 #   make bench   benchmarks: bench/consumers.yaml, bench/strategies.yaml
 #   make docs    regenerate docs/PARAMETERS.md from the parameter table
@@ -12,18 +17,26 @@
 #                the sweep scenarios/sweeps/strategies.yaml
 #
 # BUILD=dir chooses the build folder; JOBS=n the parallel build jobs.
+# scripts/install-deps.sh --help says which dependency is needed for what.
 
 BUILD ?= build
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+PREFIX ?= $(HOME)/.local
 
-.PHONY: all deps configure build run test test-asan bench docs clean scenarios-report \
-        firm-dynamics strategies
+.PHONY: all deps deps-python deps-test configure build run test test-asan bench docs \
+        clean scenarios-report firm-dynamics strategies install
 
 all: build
 
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh build
+
+deps-python:
+	@scripts/install-deps.sh build python
+
+deps-test:
+	@scripts/install-deps.sh all
 
 configure: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
@@ -34,7 +47,7 @@ build: configure
 run: build
 	@$(BUILD)/marketsim run scenarios/default.yaml -o results/default.h5 --check
 
-test: build
+test: deps-test build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # Every test but the fuzz run (label fuzz), anything labelled slow and
@@ -43,7 +56,7 @@ test: build
 # top, which gcc's -fsanitize=undefined leaves out) in a Debug build.
 # tests/lsan.supp: leaks of Open MPI's libraries, not ours.
 ASAN_BUILD ?= build-asan
-test-asan: deps
+test-asan: deps-test
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug \
 	    -DMARKETSIM_SANITIZE=ON \
 	    -DCMAKE_C_FLAGS=-fsanitize=float-cast-overflow $(CMAKE_FLAGS) >/dev/null
@@ -68,17 +81,22 @@ docs: build
 	@echo "docs/PARAMETERS.md regenerated"
 
 # MARKETSIM=path overrides the binary (default $(BUILD)/marketsim).
-scenarios-report: build
+scenarios-report: deps-python build
 	@MARKETSIM=$${MARKETSIM:-$(BUILD)/marketsim} /usr/bin/python3 scripts/scenarios_report.py
 
 # A world of 8 markets and 40 firms with start-up entry, 30 years, 5 run
 # seeds; about a minute on 2 cores. MARKETSIM=path as above.
-firm-dynamics: build
+firm-dynamics: deps-python build
 	@MARKETSIM=$${MARKETSIM:-$(BUILD)/marketsim} /usr/bin/python3 scripts/firm_dynamics.py
 
 # 10 strategy mixes x 20 replications (200 runs); about a minute on 2 cores.
-strategies: build
+strategies: deps-python build
 	@MARKETSIM=$${MARKETSIM:-$(BUILD)/marketsim} /usr/bin/python3 scripts/strategies_report.py
+
+install: build
+	@cmake --install $(BUILD) --prefix "$(PREFIX)"
+	@echo "installed into $(PREFIX): bin/marketsim, share/marketsim/slurm," \
+	      "share/marketsim/scenarios, the Python package (docs/CLUSTER.md)"
 
 clean:
 	rm -rf $(BUILD)

@@ -223,31 +223,66 @@ VOCABULARY = """\
 A scenario's `targets` list names seed figures (`figure: <id>` from
 seeds/figures.yaml) and says how to measure each in a run; every run
 writes the result to `/targets` (docs/OUTPUT.md) and `marketsim run
---check-targets` fails when one is missed. The full description is the
-header comment of `sim/scenario/targets.c`; in short, in base units
-(people, USD/year, fractions):
+--check-targets` fails when one is missed. Values are in base units:
+people, USD/year, fractions.
 
-| measure | what it is |
-|---|---|
-| `count` | people using a category (`market`, `category` optional: all); with `firm`, the users of the firm's group |
-| `share` | with `firm`: the group's share of the users; without: adopters / population (`category` required) |
-| `revenue` | revenue per year of the firm's group (of all firms without `firm`); `market`, `category` restrict it |
-| `gmv` | merchandise value per year of the users (of the firm's group) |
-| `abroad_share` | share of the group's revenue earned outside its home market (`firm` required) |
-| `growth` | `(x(to) - x(from)) / x(from)` of the measure in `of`, `from` and `to` in calendar years |
-| `ratio` | `numerator / denominator`, two measures |
+```yaml
+targets:
+  - figure: cn_live_commerce_share_of_ecommerce   # an id of seeds/figures.yaml
+    description: live commerce, share of e-commerce GMV in China, 2020
+    measure: ratio
+    numerator: {measure: gmv, market: CN, category: live_commerce}
+    denominator: {measure: gmv, market: CN, category: ecommerce}
+    time: 2020             # calendar year; default: the end of the run
+    expected: 0.10
+    tolerance: 0.03        # absolute, in the measure's unit
+  - figure: us_live_commerce_gmv
+    measure: gmv
+    market: US
+    category: live_commerce
+    time: 2021
+    max: 1.0e9             # a bound ("under 1 billion USD"): min and/or max
+```
+
+### Keys of a target
+
+| key | what | needed |
+|---|---|---|
+| `figure` | the id of the figure in seeds/figures.yaml | always |
+| `description` | free text, written to `/targets` | no |
+| `measure` | what is measured, one of the measures below | always |
+| `market` | a market of the scenario: measure in that market only | no (all markets) |
+| `category` | a category of the scenario: that category only | no (all), except `share` without `firm` |
+| `firm` | a firm of the scenario: its group (the firm and what it acquired) | `abroad_share`; optional for `count`, `share`, `revenue`, `gmv` |
+| `time` | the calendar year the measure is taken at, inside the run (`run.start_year` to `run.start_year + run.steps x run.dt`); the step nearest to it | no (end of the run) |
+| `from`, `to` | the two calendar years of a `growth`, inside the run, `from` before `to` | `growth` |
+| `of` | the measure a `growth` is of (a mapping with its own `measure`, ...) | `growth` |
+| `numerator`, `denominator` | the two measures of a `ratio` | `ratio` |
+| `expected`, `tolerance` | the figure and how far from it the run may be, absolute, in the measure's unit; the tolerance at most half of `expected` | one of the two goals |
+| `min`, `max` | a figure the documents give as a bound: met when the value lies in [min, max]; either may be left out | one of the two goals |
+
+The measures inside `of`, `numerator` and `denominator` take `measure`,
+`market`, `category`, `firm` and `time` (and, nested, `of`, `from`, `to`,
+`numerator`, `denominator`), but not `figure`, `description` or a goal.
+A growth of a growth is refused. Any other key is an error naming the
+allowed ones.
+
+### Measures
+
+| measure | what it is | unit |
+|---|---|---|
+| `count` | people using a category (`market`, `category` optional: all); with `firm`, the users of the firm's group | people |
+| `share` | with `firm`: the group's share of the users; without: adopters / population (`category` required) | fraction |
+| `revenue` | revenue per year of the firm's group (of all firms without `firm`); `market`, `category` restrict it | USD/year |
+| `gmv` | merchandise value per year of the users (of the firm's group) | USD/year |
+| `abroad_share` | share of the group's revenue earned outside its home market (`firm` required) | fraction |
+| `growth` | `(x(to) - x(from)) / x(from)` of the measure in `of`, `from` and `to` in calendar years | fraction |
+| `ratio` | `numerator / denominator`, two measures | unit of the ratio |
 
 A basic measure is taken at the step nearest to its `time` (default: the
-end of the run). `expected` and `tolerance` are absolute, in the
-measure's unit; the tolerance may not exceed half the expected value.
-A figure the documents state as a bound ("under 1 billion USD") is
-checked as a bound: `max:` (and/or `min:`) in place of `expected` and
-`tolerance`; the target is met when the value lies inside it.
-A target whose `description` starts with `derived:` transforms the
-figure (a multiple into a growth, a quarter into a year, a bound into a
-range); `tests/integration/check_seeds.py` checks that every other
-target's `expected` (or bound) is the figure's value in base units, and
-that a figure catalogued as a bound is checked as one.
+end of the run). A target whose figure is not in the catalogue, or whose
+time lies outside the run, is an error when the scenario loads (a
+shortened run can drop its targets with `--set targets=[]`).
 """
 
 

@@ -105,7 +105,8 @@ def find_binary(exe=None):
     In this order: `exe` (a path, or a name on PATH); else the environment
     variable MARKETSIM; else build/marketsim in the checkout this package
     is imported from, or in the checkout holding the current folder; else
-    `marketsim` on PATH. A relative path (argument or MARKETSIM) is tried
+    PREFIX/bin/marketsim when this package was installed into PREFIX with
+    marketsim (cmake --install); else `marketsim` on PATH. A relative path (argument or MARKETSIM) is tried
     from the current folder, then from the checkout root. Raises
     FileNotFoundError saying what was tried and how to fix it.
     """
@@ -121,6 +122,14 @@ def find_binary(exe=None):
         if _executable(p):
             return p
         tried.append(p)
+    # Installed (cmake --install): PREFIX/lib/pythonX.Y/site-packages/
+    # marketsim/api.py next to PREFIX/bin/marketsim.
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    prefix = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(pkg))))
+    p = os.path.join(prefix, "bin", BINARY)
+    if os.path.basename(os.path.dirname(pkg)) in ("site-packages", "dist-packages") \
+            and _executable(p):
+        return p
     found = shutil.which(BINARY)
     if found:
         return os.path.abspath(found)

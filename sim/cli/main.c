@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_SETS 256
 /* Threads a run may ask for: OpenMP's runtime cannot start a hundred
@@ -419,7 +420,11 @@ static void default_output(const char *scenario, char *buf, size_t size)
 
 /* Threads that share fewer cores than there are threads only slow each
  * other down. It happens under mpirun, which binds a rank to one core when
- * there are at most two ranks: say so. */
+ * there are at most two ranks: say so. Without --threads or
+ * OMP_NUM_THREADS the OpenMP default is the cores of the affinity, so a
+ * bound rank would silently run one thread: under an MPI launcher, say so
+ * whenever the rank may use fewer cores than the machine has (unless Slurm
+ * gave it exactly those, --cpus-per-task). */
 static void warn_affinity(long threads)
 {
 #ifdef CPU_COUNT
@@ -427,12 +432,27 @@ static void warn_affinity(long threads)
     if (sched_getaffinity(0, sizeof set, &set) != 0)
         return;
     int cores = CPU_COUNT(&set);
+    const char *env = getenv("OMP_NUM_THREADS");
+    int chosen = threads > 0 || (env && *env);
     int want = threads > 0 ? (int)threads : omp_get_max_threads();
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *slurm = getenv("SLURM_CPUS_PER_TASK");
+    int mpi = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") ||
+              getenv("PMIX_RANK");
     if (cores < want)
         fprintf(stderr, "marketsim: warning: %d threads, but this process "
                 "may run on only %d core%s (its CPU affinity); under mpirun, "
                 "add --bind-to none or give each rank its cores "
                 "(docs/CLUSTER.md)\n", want, cores, cores == 1 ? "" : "s");
+    else if (!chosen && mpi && online > cores &&
+             !(slurm && atoi(slurm) == cores))
+        fprintf(stderr, "marketsim: warning: this rank may run on only %d "
+                "of the %ld cores here (its CPU affinity), so it runs %d "
+                "thread%s; under mpirun, add --bind-to none or give each "
+                "rank its cores (--map-by ppr:1:node:PE=N), or set "
+                "--threads / OMP_NUM_THREADS to what you mean "
+                "(docs/CLUSTER.md)\n", cores, online, want,
+                want == 1 ? "" : "s");
 #else
     (void)threads;
 #endif

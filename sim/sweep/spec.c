@@ -4,8 +4,9 @@
  *   scenario: ../default.yaml        # relative to this file
  *   seed: 42                         # the sweep seed
  *   replications: 4                  # runs per point
- *   design: grid                     # grid, lhs or sobol
+ *   design: grid                     # grid, lhs, sobol or table
  *   samples: 64                      # points of lhs and sobol designs
+ *   table: points.csv                # a table's points (no parameters)
  *   parameters:
  *     markets.CN.openness: [0.1, 0.5, 1.0]         # values (grid)
  *     firms.Alibaba.beta: {low: 0.05, high: 0.5}   # a range (n: points in
@@ -19,7 +20,11 @@
  * parameter varying slowest. A Latin hypercube puts one point in each of
  * `samples` equal slices of every range (slices paired by a random
  * permutation per parameter, drawn from the sweep seed). Sobol points come
- * from gsl_qrng_sobol, skipping the origin. Every parameter setting is
+ * from gsl_qrng_sobol, skipping the origin. A table's points are the rows
+ * of a CSV file whose header names the parameters (docs/SWEEPS.md has the
+ * whole format). All problems of one file are reported together, each at
+ * its own line: every parameter and setting is first tried alone with the
+ * scenario. Every parameter setting is
  * checked against the scenario before anything runs: a sweep that would
  * fail on its first run fails at once, with the sweep file's line (all
  * points up to MAX_CHECKED, the first MAX_CHECKED of larger designs;
@@ -60,11 +65,13 @@
 #define CELL_BYTES 12.0
 /* Points checked before anything runs (each loads the scenario once). */
 #define MAX_CHECKED 10000
+/* Room for the messages of one attempt (the error layer keeps 8 KB). */
+#define MS_ERRLIST_BYTES 8000
 
 static const char *const sweep_keys[] = {"scenario", "seed", "replications",
                                          "design", "samples", "parameters",
                                          "outputs", "every", "set",
-                                         "description", NULL};
+                                         "description", "table", NULL};
 
 static ms_status where_err(const ms_ynode *n, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -125,6 +132,7 @@ void ms_sweep_destroy(ms_sweep **sp)
     ms_free(s->outputs);
     ms_free(s->point_value);
     ms_free(s->point_choice);
+    ms_free(s->table_choice);
     ms_scenario_destroy(&s->base);
     ms_free(s->base_yaml);
     ms_free(s->path);
@@ -400,7 +408,7 @@ static ms_status size_design(ms_sweep *s, const ms_ynode *at)
         for (int j = 0; j < s->n_params; j++)
             np *= s->params[j].n_values;
     else
-        np = (double)s->samples;
+        np = (double)s->samples; /* lhs, sobol: samples; table: rows */
     double runs = np * (double)s->replications;
     double bytes = np * (s->n_params ? s->n_params : 1) * CELL_BYTES +
                    runs * RUN_BYTES;
@@ -435,6 +443,17 @@ static ms_status make_points(ms_sweep *s, const ms_ynode *at)
         return MS_ERROR(MS_ENOMEM, "out of memory for %lld points",
                         (long long)np);
     const int J = s->n_params;
+    if (s->design == MS_DESIGN_TABLE) {
+        for (int64_t i = 0; i < np; i++)
+            for (int j = 0; j < J; j++) {
+                const ms_sweep_param *p = &s->params[j];
+                int k = s->table_choice[i * J + j];
+                s->point_choice[i * J + j] = k;
+                s->point_value[i * J + j] =
+                    p->all_numeric ? p->numeric[k] : (double)k;
+            }
+        return MS_OK;
+    }
     if (s->design == MS_DESIGN_GRID) {
         for (int64_t i = 0; i < np; i++) {
             int64_t rest = i;
@@ -514,12 +533,13 @@ const char *ms_sweep_shape_change(const ms_sweep *s, const ms_scenario *sc)
 }
 
 /* Check that one run's settings give a scenario of the base's shape. */
-static ms_status check_point(ms_sweep *s, int64_t r, const ms_ynode *at)
+static ms_status check_point(ms_sweep *s, int64_t r, const char *at)
 {
     char *sets[MS_MAX_CATEGORIES + 512];
     int n;
     if (s->n_fixed + s->n_params + 1 > (int)(sizeof sets / sizeof sets[0]))
-        return where_err(at, "too many parameters and settings");
+        return MS_ERROR(MS_EINPUT, "%s: error: too many parameters and "
+                        "settings", at);
     MS_CALL(ms_sweep_run_sets(s, r, sets, &n));
     ms_scenario *sc;
     ms_status st = ms_scenario_load_string(s->scenario_text, s->scenario_path,
@@ -529,14 +549,435 @@ static ms_status check_point(ms_sweep *s, int64_t r, const ms_ynode *at)
     if (st != MS_OK) {
         char msg[4096];
         snprintf(msg, sizeof msg, "%s", ms_error_message());
-        return where_err(at, "a run of this sweep would not start:\n%s", msg);
+        return MS_ERROR(MS_EINPUT, "%s: error: a run of this sweep would not "
+                        "start:\n%s", at, msg);
     }
     const char *why = ms_sweep_shape_change(s, sc);
     ms_scenario_destroy(&sc);
     if (why)
-        return where_err(at, "parameters change %s, and with them the shape "
-                         "of the outputs; a sweep keeps them fixed", why);
+        return MS_ERROR(MS_EINPUT, "%s: error: parameters change %s, and "
+                        "with them the shape of the outputs; a sweep keeps "
+                        "them fixed", at, why);
     return MS_OK;
+}
+
+/* Problems of a sweep file, gathered so that one attempt reports them all
+ * (like a scenario's): each one's message, one per line. */
+#define MAX_ERRORS 30
+typedef struct {
+    char buf[MS_ERRLIST_BYTES];
+    size_t len;
+    int n;
+} errlist;
+
+/* Keep an input error and go on (MS_OK); any other failure (out of
+ * memory) is returned as it is. */
+static ms_status note(errlist *e, ms_status st)
+{
+    if (st == MS_OK || st != MS_EINPUT)
+        return st;
+    e->n++;
+    if (e->n <= MAX_ERRORS && e->len < sizeof e->buf - 1)
+        e->len += (size_t)snprintf(e->buf + e->len, sizeof e->buf - e->len,
+                                   "%s%s", e->len ? "\n" : "",
+                                   ms_error_message());
+    if (e->len >= sizeof e->buf)
+        e->len = sizeof e->buf - 1;
+    ms_error_clear();
+    return MS_OK;
+}
+
+static ms_status raise_all(const errlist *e)
+{
+    if (e->n > MAX_ERRORS)
+        return MS_ERROR(MS_EINPUT, "%s\n(%d more errors not shown)", e->buf,
+                        e->n - MAX_ERRORS);
+    return MS_ERROR(MS_EINPUT, "%s", e->buf);
+}
+
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 40 || lb > 40)
+        return 99;
+    int d[41][41];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int c = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) !=
+                                       tolower((unsigned char)b[j - 1]));
+            if (d[i - 1][j] + 1 < c)
+                c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c)
+                c = d[i][j - 1] + 1;
+            d[i][j] = c;
+        }
+    return d[la][lb];
+}
+
+/* "; did you mean 'x'?" for the closest output dataset, or "". */
+static void suggest_output(char *buf, size_t size, const char *got)
+{
+    int best = 99;
+    const char *pick = NULL;
+    for (int i = 0; i < ms_outvar_count(); i++) {
+        ms_outvar_meta m;
+        ms_outvar_get(i, &m);
+        if (!strcmp(m.name, "alive"))
+            continue;
+        int d = edit_distance(got, m.name);
+        if (d < best) {
+            best = d;
+            pick = m.name;
+        }
+    }
+    if (pick && best <= 2 + (int)strlen(got) / 6 && best < (int)strlen(got))
+        snprintf(buf, size, "; did you mean '%s'?", pick);
+    else
+        buf[0] = '\0';
+}
+
+/* Keys whose value fixes the shape of the outputs (or the runs' seeds):
+ * a design cannot vary them. NULL when key is not one of them. */
+static const char *fixed_shape(const char *key)
+{
+    static const char *const keys[] = {"run.steps", "model.max_entrants",
+                                       "markets", "firms", "categories",
+                                       "run", "model", NULL};
+    for (int i = 0; keys[i]; i++)
+        if (!strcmp(key, keys[i]))
+            return keys[i];
+    return NULL;
+}
+
+/* Load the scenario with the sweep's fixed settings and one more (or
+ * none); MS_OK if it loads. */
+static ms_status try_sets(const ms_sweep *s, const char *extra)
+{
+    const char *sets[512 + 1];
+    int n = 0;
+    for (int i = 0; i < s->n_fixed && n < 512; i++)
+        sets[n++] = s->fixed[i];
+    if (extra)
+        sets[n++] = extra;
+    ms_scenario *sc;
+    ms_status st = ms_scenario_load_string(s->scenario_text, s->scenario_path,
+                                           sets, n, &sc);
+    ms_scenario_destroy(&sc);
+    return st;
+}
+
+/* One parameter, alone with `set`, at a value it takes (its first one, or
+ * the middle of its range): a bad key or value is reported at its own
+ * line. Under lhs and sobol a range takes non-whole values: a key that
+ * takes whole numbers only is refused as such. */
+/* ---- design: table ---- */
+
+#define MAX_TABLE_COLS 64
+#define TABLE_WHERE 4200 /* "path:line:col" */
+
+/* Split one CSV line in place into fields: commas separate, except inside
+ * "double quotes" ("" is a quote) or YAML brackets {} []; fields are
+ * trimmed. col[] gets each field's 1-based column. Returns the number of
+ * fields, or -1 for more than max. */
+static int split_csv(char *line, char **field, int *col, int max)
+{
+    int n = 0;
+    char *p = line;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (n == max)
+            return -1;
+        col[n] = (int)(p - line) + 1;
+        char *out = p, *start = p;
+        int depth = 0, quoted = 0;
+        while (*p && (quoted || depth > 0 || *p != ',')) {
+            if (*p == '"') {
+                if (quoted && p[1] == '"') {
+                    *out++ = '"';
+                    p += 2;
+                    continue;
+                }
+                quoted = !quoted;
+                p++;
+                continue;
+            }
+            if (!quoted && (*p == '{' || *p == '['))
+                depth++;
+            if (!quoted && (*p == '}' || *p == ']') && depth > 0)
+                depth--;
+            *out++ = *p++;
+        }
+        char end = *p;
+        while (out > start && (out[-1] == ' ' || out[-1] == '\t' ||
+                               out[-1] == '\r'))
+            out--;
+        *out = '\0';
+        field[n++] = start;
+        if (!end)
+            return n;
+        p++;
+    }
+}
+
+/* A cell as the flow YAML a run's --set takes (so that 0.50 and 0.5, or
+ * {acquire: 1} and {acquire:   1}, are the same value). */
+static ms_status cell_value(const char *cell, const char *where, char **out)
+{
+    ms_ytree *t;
+    ms_status st = ms_ytree_parse_string(cell, strlen(cell), where, &t);
+    if (st != MS_OK) {
+        if (st != MS_EINPUT)
+            return st;
+        ms_error_clear();
+        return MS_ERROR(MS_EINPUT, "%s: error: '%s' is not a value (a "
+                        "number, a name, or YAML like {acquire: 1})",
+                        where, cell);
+    }
+    const ms_ynode *r = ms_ytree_root(t);
+    st = r ? ms_ynode_flow(r, out)
+           : MS_ERROR(MS_EINPUT, "%s: error: empty cell", where);
+    ms_ytree_destroy(&t);
+    return st;
+}
+
+/* The file part of "path:line:col". */
+static const char *tpath_of(char *where)
+{
+    static _Thread_local char buf[TABLE_WHERE];
+    snprintf(buf, sizeof buf, "%s", where);
+    for (int k = 0; k < 2; k++) {
+        char *c = strrchr(buf, ':');
+        if (c)
+            *c = '\0';
+    }
+    return buf;
+}
+
+/* Read the CSV of a table design: a header of scenario keys (one column
+ * per parameter), then one row per point. Every problem is noted in errs;
+ * where[j] gets the position of column j's header. */
+static ms_status read_table(ms_sweep *s, const char *sweep_path,
+                            const ms_ynode *at, errlist *errs,
+                            char (*where)[TABLE_WHERE], int **row_line)
+{
+    if (!at || at->kind != MS_YNODE_SCALAR || !at->value[0])
+        return note(errs, where_err(at, "table: give the CSV file of the "
+                                    "points, relative to the sweep file"));
+    const char *slash = strrchr(sweep_path, '/');
+    size_t dl = slash && at->value[0] != '/'
+                    ? (size_t)(slash - sweep_path + 1) : 0;
+    char tpath[4096];
+    snprintf(tpath, sizeof tpath, "%.*s%s", (int)dl, sweep_path, at->value);
+    char *text;
+    ms_status st = ms_read_text_file(tpath, &text, NULL);
+    if (st != MS_OK) {
+        if (st != MS_EINPUT && st != MS_EIO)
+            return st;
+        ms_error_clear();
+        return note(errs, where_err(at, "table: cannot read %s", tpath));
+    }
+    int J = -1;
+    int64_t rows = 0, cap = 0;
+    int bad = 0;
+    char *fields[MAX_TABLE_COLS];
+    int cols[MAX_TABLE_COLS];
+    int ln = 0;
+    char *save = text;
+    for (char *line = text; line && st == MS_OK; ) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        ln++;
+        char *q = line;
+        while (*q == ' ' || *q == '\t' || *q == '\r')
+            q++;
+        if (!*q || *q == '#') {
+            line = nl ? nl + 1 : NULL;
+            continue;
+        }
+        int nf = split_csv(line, fields, cols, MAX_TABLE_COLS);
+        if (nf < 0) {
+            st = note(errs, MS_ERROR(MS_EINPUT, "%s:%d:1: error: more than "
+                                     "%d columns", tpath, ln,
+                                     MAX_TABLE_COLS));
+            bad = 1;
+            break;
+        }
+        if (J < 0) { /* the header */
+            J = nf;
+            s->params = ms_calloc((size_t)J, sizeof *s->params);
+            if (!s->params) {
+                st = MS_ERROR(MS_ENOMEM, "out of memory");
+                break;
+            }
+            for (int j = 0; j < J && st == MS_OK; j++) {
+                snprintf(where[j], TABLE_WHERE, "%s:%d:%d", tpath, ln, cols[j]);
+                s->n_params++;
+                ms_sweep_param *p = &s->params[j];
+                p->all_numeric = 1;
+                if (!(p->key = ms_strdup(fields[j]))) {
+                    st = MS_ERROR(MS_ENOMEM, "out of memory");
+                    break;
+                }
+                for (int k = 0; k < j && !bad; k++)
+                    if (!strcmp(s->params[k].key, p->key)) {
+                        st = note(errs, MS_ERROR(MS_EINPUT, "%s: error: "
+                                  "column '%s' is also column %d; give each "
+                                  "parameter once", where[j], p->key, k + 1));
+                        bad = 1;
+                    }
+            }
+            line = nl ? nl + 1 : NULL;
+            continue;
+        }
+        if (nf != J) {
+            st = note(errs, MS_ERROR(MS_EINPUT, "%s:%d:1: error: %d cells, "
+                                     "but the header has %d columns (quote "
+                                     "a value with commas: \"{a: 1, b: 2}\")",
+                                     tpath, ln, nf, J));
+            bad = 1;
+            line = nl ? nl + 1 : NULL;
+            continue;
+        }
+        if (rows == MAX_POINTS) {
+            st = note(errs, MS_ERROR(MS_EINPUT, "%s:%d:1: error: a table "
+                                     "holds at most %d points", tpath, ln,
+                                     MAX_POINTS));
+            bad = 1;
+            break;
+        }
+        if (rows == cap) {
+            int64_t nc = cap ? cap * 2 : 64;
+            int *tc = ms_realloc(s->table_choice,
+                                 (size_t)nc * (size_t)J * sizeof *tc);
+            if (!tc) {
+                st = MS_ERROR(MS_ENOMEM, "out of memory");
+                break;
+            }
+            s->table_choice = tc;
+            int *rl = ms_realloc(*row_line, (size_t)nc * sizeof *rl);
+            if (!rl) {
+                st = MS_ERROR(MS_ENOMEM, "out of memory");
+                break;
+            }
+            *row_line = rl;
+            cap = nc;
+        }
+        (*row_line)[rows] = ln;
+        for (int j = 0; j < J && st == MS_OK; j++) {
+            char w[4200];
+            snprintf(w, sizeof w, "%s:%d:%d", tpath, ln, cols[j]);
+            char *v = NULL;
+            ms_status cs = fields[j][0]
+                               ? cell_value(fields[j], w, &v)
+                               : MS_ERROR(MS_EINPUT, "%s: error: column "
+                                          "'%s' is empty in this row", w,
+                                          s->params[j].key);
+            if (cs != MS_OK) {
+                st = note(errs, cs);
+                bad = 1;
+                continue;
+            }
+            ms_sweep_param *p = &s->params[j];
+            /* The same value twice is one value (0.9 and 0.90 too). */
+            double dv;
+            int num = parse_number(v, &dv);
+            int k = 0;
+            while (k < p->n_values && strcmp(p->values[k], v) &&
+                   !(num && p->numeric[k] == dv))
+                k++;
+            if (k == p->n_values) {
+                char **nv = ms_realloc(p->values,
+                                       (size_t)(k + 1) * sizeof *nv);
+                double *nn = nv ? ms_realloc(p->numeric,
+                                             (size_t)(k + 1) * sizeof *nn)
+                                : NULL;
+                if (nv)
+                    p->values = nv;
+                if (!nn) {
+                    ms_free(v);
+                    st = MS_ERROR(MS_ENOMEM, "out of memory");
+                    break;
+                }
+                p->numeric = nn;
+                p->values[k] = v;
+                double d;
+                if (parse_number(v, &d))
+                    p->numeric[k] = d;
+                else {
+                    p->numeric[k] = NAN;
+                    p->all_numeric = 0;
+                }
+                p->n_values++;
+            } else {
+                ms_free(v);
+            }
+            s->table_choice[rows * J + j] = k;
+        }
+        rows++;
+        line = nl ? nl + 1 : NULL;
+    }
+    ms_free(save);
+    if (st != MS_OK)
+        return st;
+    if (J < 0)
+        return note(errs, where_err(at, "table: %s has no header (a line "
+                                    "of scenario keys, one per column)",
+                                    tpath));
+    if (!rows && !bad)
+        return note(errs, where_err(at, "table: %s has a header but no "
+                                    "rows (one per point)", tpath));
+    s->samples = rows;
+    return MS_OK;
+}
+
+static ms_status check_param_alone(const ms_sweep *s, const ms_sweep_param *p,
+                                   const char *at)
+{
+    char *v = p->range ? fmt_value(scale(p, 0.5 + 0.5 / 7))
+                       : ms_strdup(p->values[0]);
+    char *set = v ? make_set(p->key, v) : NULL;
+    ms_free(v);
+    if (!set)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    ms_status st = try_sets(s, set);
+    ms_free(set);
+    if (st == MS_OK)
+        return MS_OK;
+    if (st != MS_EINPUT)
+        return st;
+    char msg[4096];
+    snprintf(msg, sizeof msg, "%s", ms_error_message());
+    ms_error_clear();
+    if (p->range) {
+        char *w = fmt_value(round(scale(p, 0.5)));
+        char *ws = w ? make_set(p->key, w) : NULL;
+        ms_free(w);
+        if (!ws)
+            return MS_ERROR(MS_ENOMEM, "out of memory");
+        ms_status whole = try_sets(s, ws);
+        ms_free(ws);
+        if (whole == MS_OK)
+            return MS_ERROR(MS_EINPUT, "%s: error: parameters.%s: %s takes "
+                            "whole numbers, "
+                            "and a range gives it fractions%s; vary it "
+                            "with a list of values (a grid), e.g. "
+                            "[%g, %g]", at, p->key, p->key,
+                             s->design != MS_DESIGN_GRID
+                                 ? " (an lhs or sobol design draws from "
+                                   "the whole range)"
+                                 : "", ceil(p->low), floor(p->high));
+        ms_error_clear();
+    }
+    return MS_ERROR(MS_EINPUT, "%s: error: %s%s: a run with this parameter "
+                    "would not start:\n%s", at,
+                    s->design == MS_DESIGN_TABLE ? "table column " :
+                                                   "parameters.", p->key, msg);
 }
 
 static ms_status load(const char *path, ms_sweep *s)
@@ -544,17 +985,41 @@ static ms_status load(const char *path, ms_sweep *s)
     ms_ytree *t;
     MS_CALL(ms_ytree_parse_string(s->text, strlen(s->text), path, &t));
     ms_status st = MS_OK;
+    errlist *errs = ms_calloc(1, sizeof *errs);
+    if (!errs) {
+        ms_ytree_destroy(&t);
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    }
     const ms_ynode *root = ms_ytree_root(t);
+    int have_scenario = 0;
+    char *pbad = NULL; /* per parameter: 1 if already reported */
+    char (*twhere)[TABLE_WHERE] = NULL; /* table: where each column's header is */
+    int *row_line = NULL;                /* table: the line of each row */
 #define FAIL(expr)                                                         \
     do {                                                                   \
         st = (expr);                                                       \
         if (st != MS_OK)                                                   \
             goto done;                                                     \
     } while (0)
+/* An input error is kept and the reading goes on. */
+#define NOTE(expr)                                                         \
+    do {                                                                   \
+        st = note(errs, (expr));                                           \
+        if (st != MS_OK)                                                   \
+            goto done;                                                     \
+    } while (0)
+/* Stop here when anything is wrong: what follows builds on it. */
+#define REPORT()                                                           \
+    do {                                                                   \
+        if (errs->n) {                                                     \
+            st = raise_all(errs);                                          \
+            goto done;                                                     \
+        }                                                                  \
+    } while (0)
     if (!root || root->kind != MS_YNODE_MAP) {
         st = MS_ERROR(MS_EINPUT, "%s:1:1: error: a sweep file is a mapping "
                       "with at least scenario and parameters (see "
-                      "scenarios/sweeps/)", path);
+                      "docs/SWEEPS.md)", path);
         goto done;
     }
     for (size_t k = 0; k < root->n; k++) {
@@ -562,16 +1027,16 @@ static ms_status load(const char *path, ms_sweep *s)
         for (int i = 0; sweep_keys[i] && !ok; i++)
             ok = !strcmp(sweep_keys[i], root->keys[k]);
         if (!ok)
-            FAIL(where_err(root->key_nodes[k], "unknown key '%s' (allowed: "
+            NOTE(where_err(root->key_nodes[k], "unknown key '%s' (allowed: "
                            "scenario, seed, replications, design, samples, "
-                           "parameters, outputs, every, set, description)",
-                           root->keys[k]));
+                           "parameters, outputs, every, set, description; "
+                           "docs/SWEEPS.md)", root->keys[k]));
     }
     const ms_ynode *n = ms_ynode_get(root, "scenario");
-    if (!n || n->kind != MS_YNODE_SCALAR || !n->value[0])
-        FAIL(where_err(n ? n : root, "scenario: give the scenario file, "
+    if (!n || n->kind != MS_YNODE_SCALAR || !n->value[0]) {
+        NOTE(where_err(n ? n : root, "scenario: give the scenario file, "
                        "relative to the sweep file"));
-    {
+    } else {
         const char *slash = strrchr(path, '/');
         size_t dl = slash && n->value[0] != '/' ? (size_t)(slash - path + 1) : 0;
         size_t len = dl + strlen(n->value) + 1;
@@ -579,9 +1044,13 @@ static ms_status load(const char *path, ms_sweep *s)
             FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
         snprintf(s->scenario_path, len, "%.*s%s", (int)dl, path, n->value);
         st = ms_read_text_file(s->scenario_path, &s->scenario_text, NULL);
-        if (st != MS_OK)
-            FAIL(where_err(n, "scenario: cannot read %s",
+        if (st != MS_OK) {
+            ms_error_clear();
+            NOTE(where_err(n, "scenario: cannot read %s",
                            s->scenario_path));
+        } else {
+            have_scenario = 1;
+        }
     }
     s->seed = 1;
     if ((n = ms_ynode_get(root, "seed"))) {
@@ -591,16 +1060,19 @@ static ms_status load(const char *path, ms_sweep *s)
                                    ? strtoull(n->value, &end, 10) : 0;
         if (n->kind != MS_YNODE_SCALAR || !isdigit((unsigned char)n->value[0]) ||
             *end || errno)
-            FAIL(where_err(n, "seed: expected a whole number in [0, 2^64-1]"));
-        s->seed = v;
+            NOTE(where_err(n, "seed: expected a whole number in [0, 2^64-1]"));
+        else
+            s->seed = v;
     }
     double d;
     s->replications = 1;
     if ((n = ms_ynode_get(root, "replications"))) {
-        FAIL(scalar_number(n, "replications", 1, 1e6, &d));
-        if (d != floor(d))
-            FAIL(where_err(n, "replications: expected a whole number"));
-        s->replications = (int64_t)d;
+        ms_status r = scalar_number(n, "replications", 1, 1e6, &d);
+        if (r == MS_OK && d != floor(d))
+            r = where_err(n, "replications: expected a whole number");
+        if (r == MS_OK)
+            s->replications = (int64_t)d;
+        NOTE(r);
     }
     s->design = MS_DESIGN_GRID;
     if ((n = ms_ynode_get(root, "design"))) {
@@ -608,45 +1080,197 @@ static ms_status load(const char *path, ms_sweep *s)
         if (!strcmp(v, "grid")) s->design = MS_DESIGN_GRID;
         else if (!strcmp(v, "lhs")) s->design = MS_DESIGN_LHS;
         else if (!strcmp(v, "sobol")) s->design = MS_DESIGN_SOBOL;
-        else FAIL(where_err(n, "design: expected grid, lhs or sobol"));
+        else if (!strcmp(v, "table")) s->design = MS_DESIGN_TABLE;
+        else NOTE(where_err(n, "design: expected grid, lhs, sobol or table"));
     }
     if ((n = ms_ynode_get(root, "samples"))) {
-        FAIL(scalar_number(n, "samples", 1, MAX_POINTS, &d));
-        if (d != floor(d))
-            FAIL(where_err(n, "samples: expected a whole number"));
-        s->samples = (int64_t)d;
-        if (s->design == MS_DESIGN_GRID)
-            FAIL(where_err(n, "samples: only for lhs and sobol designs (a "
-                           "grid has the product of its values)"));
-    } else if (s->design != MS_DESIGN_GRID) {
-        FAIL(where_err(root, "samples: an lhs or sobol design needs the "
-                       "number of points"));
+        ms_status r = scalar_number(n, "samples", 1, MAX_POINTS, &d);
+        if (r == MS_OK && d != floor(d))
+            r = where_err(n, "samples: expected a whole number");
+        if (r == MS_OK && s->design == MS_DESIGN_GRID)
+            r = where_err(n, "samples: only for lhs and sobol designs (a "
+                          "grid has the product of its values)");
+        if (r == MS_OK && s->design == MS_DESIGN_TABLE)
+            r = where_err(n, "samples: only for lhs and sobol designs (a "
+                          "table has one point per row)");
+        if (r == MS_OK)
+            s->samples = (int64_t)d;
+        NOTE(r);
+    } else if (s->design == MS_DESIGN_LHS || s->design == MS_DESIGN_SOBOL) {
+        NOTE(where_err(ms_ynode_get(root, "design"), "samples: an lhs or "
+                       "sobol design needs the number of points, e.g. "
+                       "samples: 64 (docs/SWEEPS.md)"));
+    }
+    if ((n = ms_ynode_get(root, "every"))) {
+        ms_status r = scalar_number(n, "every", 1, 1e7, &d);
+        if (r == MS_OK && d != floor(d))
+            r = where_err(n, "every: expected a whole number of steps");
+        if (r == MS_OK)
+            s->every = (int64_t)d;
+        NOTE(r);
     }
     /* Keys of set and parameters: each a scenario path that means what
      * it says, none given twice or inside another. */
-    {
-        const ms_ynode *set = ms_ynode_get(root, "set");
-        const ms_ynode *par = ms_ynode_get(root, "parameters");
-        for (int sec = 0; sec < 2; sec++) {
-            const ms_ynode *m = sec ? par : set;
-            for (size_t k = 0; m && m->kind == MS_YNODE_MAP && k < m->n; k++)
-                FAIL(check_key(m->key_nodes[k], sec ? "parameters" : "set",
-                               m->keys[k], m->items[k]));
-        }
-        FAIL(check_overlaps(set, par));
+    const ms_ynode *set = ms_ynode_get(root, "set");
+    const ms_ynode *par = ms_ynode_get(root, "parameters");
+    int before = errs->n;
+    for (size_t k = 0; set && set->kind == MS_YNODE_MAP && k < set->n; k++)
+        NOTE(check_key(set->key_nodes[k], "set", set->keys[k], set->items[k]));
+    NOTE(check_overlaps(set, par));
+    /* Without the scenario or with bad settings, no run can be tried. */
+    int no_base = !have_scenario || errs->n > before;
+    for (size_t k = 0; par && par->kind == MS_YNODE_MAP && k < par->n; k++)
+        NOTE(check_key(par->key_nodes[k], "parameters", par->keys[k],
+                       par->items[k]));
+    if (set && set->kind != MS_YNODE_MAP) {
+        NOTE(where_err(set, "set: expected a mapping of keys to values, "
+                       "like {run.steps: 60}"));
+        no_base = 1;
     }
+    /* Outputs. */
+    static const char *const def_out[] = {"adopters", "users", "revenue",
+                                          "cash"};
+    n = ms_ynode_get(root, "outputs");
+    int no = n ? (n->kind == MS_YNODE_SEQ ? (int)n->n : -1) : 4;
+    if (no < 1) {
+        NOTE(where_err(n, "outputs: expected a list of dataset names like "
+                       "[adopters, users]"));
+        no = 0;
+    }
+    s->outputs = ms_calloc(no ? (size_t)no : 1, sizeof *s->outputs);
+    if (!s->outputs)
+        FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
+    for (int k = 0; k < no; k++) {
+        const char *name = n ? (n->items[k]->kind == MS_YNODE_SCALAR
+                                    ? n->items[k]->value : "")
+                             : def_out[k];
+        int idx = ms_outvar_find(name);
+        if (idx < 0 || !strcmp(name, "alive")) {
+            char hint[128];
+            suggest_output(hint, sizeof hint, name);
+            NOTE(where_err(n ? n->items[k] : root, "outputs: unknown dataset "
+                           "'%s'%s (docs/OUTPUT.md lists them: adopters, "
+                           "users, revenue, cash, value, quality, ...)", name,
+                           hint));
+            continue;
+        }
+        int twice = 0;
+        for (int j = 0; j < s->n_outputs; j++)
+            twice |= s->outputs[j] == idx;
+        if (twice) {
+            NOTE(where_err(n->items[k], "outputs: '%s' is listed twice",
+                           name));
+            continue;
+        }
+        s->outputs[s->n_outputs++] = idx;
+    }
+    /* A table: the parameters are its columns, its rows the points. */
+    const ms_ynode *tab = ms_ynode_get(root, "table");
+    if (tab && s->design != MS_DESIGN_TABLE)
+        NOTE(where_err(tab, "table: only with design: table (the points "
+                       "of the CSV file)"));
+    if (s->design == MS_DESIGN_TABLE) {
+        if (!tab)
+            NOTE(where_err(ms_ynode_get(root, "design"), "design: table "
+                           "needs `table: FILE.csv`, the points, relative to "
+                           "the sweep file (docs/SWEEPS.md)"));
+        if (par)
+            NOTE(where_err(par, "parameters: with design: table the "
+                           "parameters are the columns of the table; leave "
+                           "parameters out"));
+        if (!(twhere = ms_calloc(MAX_TABLE_COLS, sizeof *twhere)))
+            FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
+        if (tab)
+            FAIL(read_table(s, path, tab, errs, twhere, &row_line));
+        if (!(pbad = ms_calloc(s->n_params ? (size_t)s->n_params : 1, 1)))
+            FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
+        for (int j = 0; j < s->n_params; j++) {
+            const char *key = s->params[j].key;
+            const ms_ynode *hit = NULL;
+            for (size_t k = 0; set && set->kind == MS_YNODE_MAP && k < set->n;
+                 k++)
+                if (holds(set->keys[k], key) || holds(key, set->keys[k]))
+                    hit = set->key_nodes[k];
+            char hw[512] = "";
+            if (hit)
+                ms_ynode_where(hit, hw, sizeof hw);
+            ms_status r = MS_OK;
+            if (!key[0] || key[0] == '.' || key[strlen(key) - 1] == '.' ||
+                strstr(key, "..") || strchr(key, '='))
+                r = MS_ERROR(MS_EINPUT, "%s: error: column '%s' is not a "
+                             "scenario path like markets.CN.openness",
+                             twhere[j], key);
+            else if (!strcmp(key, "run.seed"))
+                r = MS_ERROR(MS_EINPUT, "%s: error: column run.seed: a "
+                             "sweep gives every run its own seed, derived "
+                             "from the sweep's `seed`; leave it out",
+                             twhere[j]);
+            else if (fixed_shape(key))
+                r = MS_ERROR(MS_EINPUT, "%s: error: column %s fixes the "
+                             "shape of the outputs, so a design cannot vary "
+                             "it; give it in `set:`", twhere[j], key);
+            else if (hit)
+                r = MS_ERROR(MS_EINPUT, "%s: error: column %s overlaps "
+                             "the key of set at %s; give each setting once",
+                             twhere[j], key, hw);
+            pbad[j] = r != MS_OK;
+            NOTE(r);
+        }
+        REPORT(); /* the table's own problems, all of them */
+    }
+    /* Parameters: their values or ranges. */
+    n = par;
+    if (s->design == MS_DESIGN_TABLE)
+        n = NULL;
+    else if (n && n->kind != MS_YNODE_MAP && !(n->kind == MS_YNODE_SCALAR &&
+                                               !n->value[0]))
+        NOTE(where_err(n, "parameters: expected a mapping of scenario keys "
+                       "to values or ranges"));
+    int np = n && n->kind == MS_YNODE_MAP ? (int)n->n : 0;
+    if (s->design != MS_DESIGN_TABLE) {
+        s->params = ms_calloc(np ? (size_t)np : 1, sizeof *s->params);
+        pbad = ms_calloc(np ? (size_t)np : 1, 1);
+        if (!s->params || !pbad)
+            FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
+    }
+    for (int j = 0; j < np; j++) {
+        /* Counted first, so that destroy frees a half-read parameter. */
+        s->n_params++;
+        const char *shape = fixed_shape(n->keys[j]);
+        if (check_key(n->key_nodes[j], "parameters", n->keys[j],
+                      n->items[j]) != MS_OK) {
+            ms_error_clear(); /* reported above */
+            pbad[j] = 1;
+        } else if (shape) {
+            NOTE(where_err(n->key_nodes[j], "parameters.%s: %s fixes the "
+                           "shape of the outputs (the steps, entrants, "
+                           "markets, categories or firms every run must "
+                           "share), so a design cannot vary it; give it in "
+                           "`set:`, or make one sweep per value",
+                           n->keys[j], n->keys[j]));
+            pbad[j] = 1;
+        }
+        if (pbad[j])
+            continue;
+        ms_status r = read_param(s, &s->params[j], n->keys[j], n->items[j]);
+        if (r == MS_OK && s->design != MS_DESIGN_GRID && !s->params[j].range)
+            r = where_err(n->items[j], "parameters.%s: %s designs need "
+                          "ranges {low, high}, not lists", n->keys[j],
+                          s->design == MS_DESIGN_LHS ? "lhs" : "sobol");
+        pbad[j] = r != MS_OK;
+        NOTE(r);
+    }
+    if (no_base)
+        REPORT();
     /* Settings for every run, and the base scenario they give. */
-    if ((n = ms_ynode_get(root, "set"))) {
-        if (n->kind != MS_YNODE_MAP)
-            FAIL(where_err(n, "set: expected a mapping of keys to values, "
-                           "like {run.steps: 60}"));
-        s->fixed = ms_calloc(n->n ? n->n : 1, sizeof *s->fixed);
+    if (set) {
+        s->fixed = ms_calloc(set->n ? set->n : 1, sizeof *s->fixed);
         if (!s->fixed)
             FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
-        for (size_t k = 0; k < n->n; k++) {
+        for (size_t k = 0; k < set->n; k++) {
             char *v;
-            FAIL(ms_ynode_flow(n->items[k], &v));
-            s->fixed[k] = make_set(n->keys[k], v);
+            FAIL(ms_ynode_flow(set->items[k], &v));
+            s->fixed[k] = make_set(set->keys[k], v);
             ms_free(v);
             if (!s->fixed[k])
                 FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
@@ -657,69 +1281,51 @@ static ms_status load(const char *path, ms_sweep *s)
                                  (const char *const *)s->fixed, s->n_fixed,
                                  &s->base);
     if (st != MS_OK) {
+        if (st != MS_EINPUT)
+            goto done;
         char msg[4096];
         snprintf(msg, sizeof msg, "%s", ms_error_message());
-        FAIL(where_err(ms_ynode_get(root, "scenario"), "the scenario does "
-                       "not load with this sweep's settings:\n%s", msg));
+        ms_error_clear();
+        /* Which settings: each one alone, at its own line. */
+        const ms_sweep keep = *s;
+        int found = 0;
+        for (size_t k = 0; set && k < set->n; k++) {
+            s->n_fixed = 0;
+            ms_status r = try_sets(s, keep.fixed[k]);
+            if (r == MS_EINPUT) {
+                char one[4096];
+                snprintf(one, sizeof one, "%s", ms_error_message());
+                ms_error_clear();
+                r = where_err(set->key_nodes[k], "set.%s: the scenario does "
+                              "not load with this setting:\n%s",
+                              set->keys[k], one);
+            }
+            s->n_fixed = keep.n_fixed;
+            found |= r == MS_EINPUT;
+            NOTE(r);
+        }
+        if (!found)
+            NOTE(where_err(ms_ynode_get(root, "scenario"), "the scenario "
+                           "does not load with this sweep's settings:\n%s",
+                           msg));
+        REPORT();
     }
     FAIL(ms_scenario_check_round_trip(s->base));
     FAIL(ms_scenario_to_yaml(s->base, &s->base_yaml));
-    /* Outputs and their interval. */
-    s->every = s->base->output.every;
-    if ((n = ms_ynode_get(root, "every"))) {
-        FAIL(scalar_number(n, "every", 1, 1e7, &d));
-        if (d != floor(d))
-            FAIL(where_err(n, "every: expected a whole number of steps"));
-        s->every = (int64_t)d;
+    if (!ms_ynode_get(root, "every"))
+        s->every = s->base->output.every;
+    /* Each parameter alone, at its own line. */
+    for (int j = 0; j < s->n_params; j++) {
+        if (pbad[j])
+            continue;
+        char w[TABLE_WHERE];
+        if (s->design == MS_DESIGN_TABLE)
+            snprintf(w, sizeof w, "%s", twhere[j]);
+        else
+            ms_ynode_where(n->key_nodes[j], w, sizeof w);
+        NOTE(check_param_alone(s, &s->params[j], w));
     }
-    static const char *const def_out[] = {"adopters", "users", "revenue",
-                                          "cash"};
-    n = ms_ynode_get(root, "outputs");
-    int no = n ? (n->kind == MS_YNODE_SEQ ? (int)n->n : -1) : 4;
-    if (no < 1)
-        FAIL(where_err(n, "outputs: expected a list of dataset names like "
-                       "[adopters, users]"));
-    s->outputs = ms_calloc((size_t)no, sizeof *s->outputs);
-    if (!s->outputs)
-        FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
-    for (int k = 0; k < no; k++) {
-        const char *name = n ? (n->items[k]->kind == MS_YNODE_SCALAR
-                                    ? n->items[k]->value : "")
-                             : def_out[k];
-        int idx = ms_outvar_find(name);
-        ms_outvar_meta m;
-        if (idx >= 0)
-            ms_outvar_get(idx, &m);
-        if (idx < 0 || !strcmp(name, "alive"))
-            FAIL(where_err(n ? n->items[k] : root, "outputs: unknown dataset "
-                           "'%s' (see docs/OUTPUT.md: adopters, users, "
-                           "revenue, cash, value, quality, ...)", name));
-        for (int j = 0; j < k; j++)
-            if (s->outputs[j] == idx)
-                FAIL(where_err(n->items[k], "outputs: '%s' is listed twice",
-                               name));
-        s->outputs[k] = idx;
-        s->n_outputs++;
-    }
-    /* Parameters. */
-    n = ms_ynode_get(root, "parameters");
-    if (n && n->kind != MS_YNODE_MAP && !(n->kind == MS_YNODE_SCALAR &&
-                                          !n->value[0]))
-        FAIL(where_err(n, "parameters: expected a mapping of scenario keys "
-                       "to values or ranges"));
-    int np = n && n->kind == MS_YNODE_MAP ? (int)n->n : 0;
-    s->params = ms_calloc(np ? (size_t)np : 1, sizeof *s->params);
-    if (!s->params)
-        FAIL(MS_ERROR(MS_ENOMEM, "out of memory"));
-    for (int j = 0; j < np; j++) {
-        /* Counted first, so that destroy frees a half-read parameter. */
-        s->n_params++;
-        FAIL(read_param(s, &s->params[j], n->keys[j], n->items[j]));
-        if (s->design != MS_DESIGN_GRID && !s->params[j].range)
-            FAIL(where_err(n->items[j], "parameters.%s: %s designs need "
-                           "ranges {low, high}, not lists", n->keys[j],
-                           s->design == MS_DESIGN_LHS ? "lhs" : "sobol"));
-    }
+    REPORT();
     {
         const ms_ynode *at = ms_ynode_get(root, "samples");
         if (s->replications > 1 || !at)
@@ -733,11 +1339,23 @@ static ms_status load(const char *path, ms_sweep *s)
      * checked here (--dry-run and the sweep say so); a later point that
      * would not start is recorded as a failed run with its message. */
     for (int64_t p = 0; p < s->n_points && p < MAX_CHECKED; p++) {
-        FAIL(check_point(s, p * s->replications, n ? n : root));
+        char w[TABLE_WHERE + 32];
+        if (s->design == MS_DESIGN_TABLE)
+            snprintf(w, sizeof w, "%s:%d:1", tpath_of(twhere[0]),
+                     row_line[p]);
+        else
+            ms_ynode_where(n ? n : root, w, sizeof w);
+        FAIL(check_point(s, p * s->replications, w));
         s->n_checked++;
     }
 #undef FAIL
+#undef NOTE
+#undef REPORT
 done:
+    ms_free(row_line);
+    ms_free(twhere);
+    ms_free(pbad);
+    ms_free(errs);
     ms_ytree_destroy(&t);
     return st;
 }

@@ -7,7 +7,7 @@
 #include "marketsim/ms_sweep.h"
 #include "scenario/scenario_int.h"
 
-enum { MS_DESIGN_GRID, MS_DESIGN_LHS, MS_DESIGN_SOBOL };
+enum { MS_DESIGN_GRID, MS_DESIGN_LHS, MS_DESIGN_SOBOL, MS_DESIGN_TABLE };
 
 typedef struct ms_sweep_param {
     char *key;             /* scenario key, as for --set */
@@ -28,7 +28,9 @@ struct ms_sweep {
     uint64_t seed;
     int64_t replications;
     int design;
-    int64_t samples;       /* lhs, sobol */
+    int64_t samples;       /* lhs, sobol; table: its rows */
+    int *table_choice;     /* table: [rows * n_params], the value of each
+                              cell as an index into its column's values */
     int n_params;
     ms_sweep_param *params;
     int n_outputs;

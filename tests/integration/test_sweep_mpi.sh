@@ -25,6 +25,28 @@ $MS sweep "$SW" -o "$T/ref.h5" -q >/dev/null || bad "reference sweep"
 $MPI -n 1 $MS sweep "$SW" -o "$T/r1.h5" -q >/dev/null && ok "mpirun -n 1" || bad "mpirun -n 1"
 $MPI -n 3 $MS sweep "$SW" -o "$T/r3.h5" -q >/dev/null && ok "mpirun -n 3" || bad "mpirun -n 3"
 $CMP "$T/ref.h5" "$T/r1.h5" && ok "1 rank = one process" || bad "1 rank = one process"
+
+# The binding warning: mpirun -n 2 binds each rank to one core. Without
+# OMP_NUM_THREADS (the OpenMP default is then the bound cores: 1) and with
+# more threads than that core, the rank says so; with --bind-to none not.
+if [ "$(nproc)" -gt 1 ]; then
+  for how in "unset" "2"; do
+    rm -f "$T/w.h5"
+    if [ "$how" = unset ]; then
+      (unset OMP_NUM_THREADS; $MPI --bind-to core -n 2 $MS sweep "$SW" -o "$T/w.h5" >/dev/null 2>"$T/w.err")
+      want="may run on only 1 of the"
+    else
+      OMP_NUM_THREADS=2 $MPI --bind-to core -n 2 $MS sweep "$SW" -o "$T/w.h5" >/dev/null 2>"$T/w.err"
+      want="2 threads, but this process may run on only 1 core"
+    fi
+    grep -q "$want" "$T/w.err" && ok "binding warning (OMP_NUM_THREADS $how)" ||
+      { bad "binding warning (OMP_NUM_THREADS $how)"; cat "$T/w.err"; }
+  done
+  rm -f "$T/w.h5"
+  (unset OMP_NUM_THREADS; $MPI --bind-to none -n 2 $MS sweep "$SW" -o "$T/w.h5" >/dev/null 2>"$T/w.err")
+  grep -q "warning:.*core" "$T/w.err" && { bad "no binding warning with --bind-to none"; cat "$T/w.err"; } ||
+    ok "no binding warning with --bind-to none"
+fi
 $CMP "$T/ref.h5" "$T/r3.h5" && ok "3 ranks = one process" || bad "3 ranks = one process"
 
 # Kill one worker rank partway.
