@@ -291,7 +291,15 @@ static void ident_of(const ms_sweep *s, const char *layout_text,
 {
     memset(id, 0, sizeof *id);
     hash_hex(s->base_yaml, id->scenario);
-    hash_hex(s->text, id->sweep);
+    /* The sweep's identity is its text and the points it makes: a table
+     * design's points come from a CSV file the text only names. */
+    uint64_t h = ms_h5_hash(MS_H5_HASH_INIT, s->text, strlen(s->text));
+    size_t np = (size_t)s->n_points * (size_t)s->n_params;
+    if (np) {
+        h = ms_h5_hash(h, s->point_value, np * sizeof *s->point_value);
+        h = ms_h5_hash(h, s->point_choice, np * sizeof *s->point_choice);
+    }
+    snprintf(id->sweep, 17, "%016llx", (unsigned long long)h);
     hash_hex(layout_text, id->layout);
     id->scenario_text = s->base_yaml;
     id->sweep_text = s->text;
@@ -371,6 +379,10 @@ ms_status ms_sweep_ident_compare(const ms_sweep_ident *a, const char *apath,
         return MS_OK;
     }
     char d[320];
+    if (ta && tb && !strcmp(ta, tb) && strcmp(a->sweep, b->sweep) != 0)
+        return MS_ERROR(MS_EINPUT, "%s: error: a different sweep: the sweep "
+                        "texts are the same but their points differ (a "
+                        "table design's CSV file changed?); %s", apath, fix);
     first_diff(ta ? ta : "", tb ? tb : "", an, bn, d, sizeof d);
     return MS_ERROR(MS_EINPUT, "%s: error: %s, first at %s; %s", apath, what,
                     d, fix);

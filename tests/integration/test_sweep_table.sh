@@ -83,4 +83,25 @@ case_ "no rows" "model.lambda" "$T/bad.yaml:$L:8" "has a header but no rows"
 case_ "no file" "" "$T/bad.yaml:$L:8" "table: cannot read $T/sub/nowhere.csv" sub/nowhere.csv
 case_ "with parameters" "model.lambda
 1" "$T/bad.yaml:$(( $(wc -l < "$T/table.yaml") + 1 )):13" "with design: table the parameters are the columns" "" "parameters: {model.lambda: [1, 2]}"
+
+# The CSV edited between shards or before --resume: the sweep text is the
+# same, its points are not; both joins are refused, nothing written.
+$MS sweep "$T/table.yaml" -o "$T/s1.h5" --shard 1/2 -q >/dev/null || bad "shard 1 of the table"
+cp "$T/sub/points.csv" "$T/points.orig"
+sed -i 's/^0.9, {acquire:   1}/0.8, {acquire: 1}/' "$T/sub/points.csv"
+$MS sweep "$T/table.yaml" -o "$T/s2.h5" --shard 2/2 -q >/dev/null || bad "shard 2 of the edited table"
+rm -f "$T/m.h5"
+$MS merge "$T/s1.h5" "$T/s2.h5" -o "$T/m.h5" 2> "$T/err" >/dev/null
+rc=$?
+[ $rc -eq 2 ] && grep -q "the sweep texts are the same but their points differ" "$T/err" &&
+  [ ! -e "$T/m.h5" ] && ok "merge of shards of an edited table refused" ||
+  { bad "merge of shards of an edited table (exit $rc)"; cat "$T/err"; }
+cp "$T/s1.h5" "$T/s1.before"
+$MS sweep "$T/table.yaml" -o "$T/s1.h5" --shard 1/2 --resume -q 2> "$T/err" >/dev/null
+rc=$?
+[ $rc -eq 2 ] && grep -q "their points differ" "$T/err" && cmp -s "$T/s1.h5" "$T/s1.before" &&
+  ok "--resume after the table was edited refused, file unchanged" ||
+  { bad "--resume after the table was edited (exit $rc)"; cat "$T/err"; }
+cp "$T/points.orig" "$T/sub/points.csv"
+
 [ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
