@@ -258,10 +258,11 @@ static ms_status sweep_verify(hid_t file, const char *path, FILE *out)
             fprintf(out, "Checksums: %ld of %ld done runs do NOT match their "
                     "data: runs %s%s\n", bad, done, list,
                     bad > 12 ? ", ..." : "");
-            res = MS_ERROR(MS_EIO, "%s: runs marked done whose data do not "
-                           "match their checksums: %ld (runs %s%s); their data "
-                           "were cut short or damaged; marketsim sweep SWEEP "
-                           "-o %s --resume runs them again", path, bad, list,
+            res = MS_ERROR(MS_EINPUT, "%s: error: runs marked done whose "
+                           "data do not match their checksums: %ld (runs "
+                           "%s%s); their data were cut short or damaged; "
+                           "marketsim sweep SWEEP -o %s --resume runs them "
+                           "again", path, bad, list,
                            bad > 12 ? ", ..." : "", path);
         }
     }

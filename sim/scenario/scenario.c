@@ -13,6 +13,7 @@
 #include "scenario/scenario_int.h"
 #include "scenario/yamltree.h"
 
+#include "base/ms_text.h"
 #include "marketsim/ms_alloc.h"
 
 #include <ctype.h>
@@ -86,49 +87,6 @@ static void *alloc_or_fail(reader *r, size_t n, size_t size)
 }
 
 /* ---- small helpers ---- */
-
-static int edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 40 || lb > 40)
-        return 99;
-    int d[41][41];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = (int)i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = (int)j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            int c = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) !=
-                                       tolower((unsigned char)b[j - 1]));
-            if (d[i - 1][j] + 1 < c)
-                c = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < c)
-                c = d[i][j - 1] + 1;
-            d[i][j] = c;
-        }
-    return d[la][lb];
-}
-
-/* "; did you mean 'x'?" for the closest of `n` names, or "". */
-static void suggest(char *buf, size_t size, const char *got,
-                    const char *const *names, int n)
-{
-    int best = 99;
-    const char *pick = NULL;
-    for (int i = 0; i < n; i++) {
-        int d = edit_distance(got, names[i]);
-        if (d < best) {
-            best = d;
-            pick = names[i];
-        }
-    }
-    /* Not for a name with nothing in common ('XX' is 2 edits from 'CN'). */
-    if (pick && best <= 2 + (int)strlen(got) / 6 && best < (int)strlen(got))
-        snprintf(buf, size, "; did you mean '%s'?", pick);
-    else
-        buf[0] = '\0';
-}
 
 static void join_names(char *buf, size_t size, const char *const *names,
                        int n)
@@ -276,7 +234,7 @@ static void unknown_name(reader *r, const ms_ynode *at, const char *ctx,
                          const char *what, const char *got, const names *nm)
 {
     char sug[128], all[512];
-    suggest(sug, sizeof sug, got, nm->v, nm->n);
+    ms_suggest(sug, sizeof sug, got, nm->v, nm->n);
     join_names(all, sizeof all, nm->v, nm->n);
     size_t len = strlen(what);
     int y = len > 0 && what[len - 1] == 'y'; /* category -> categories */
@@ -552,7 +510,7 @@ static void read_record(ctxt *c, ms_section sec, void *base,
         if (ok)
             continue;
         char sug[128], all[1024];
-        suggest(sug, sizeof sug, map->keys[k], known, nk);
+        ms_suggest(sug, sizeof sug, map->keys[k], known, nk);
         join_names(all, sizeof all, known, nk);
         diag(r, map->key_nodes[k], "%s: unknown key '%s'%s (allowed: %s)",
              rec, map->keys[k], sug, all);
@@ -965,7 +923,7 @@ static ms_status read_tree(ms_ytree *t, ms_scenario **out)
             ok = strcmp(top_keys[i], root->keys[k]) == 0;
         if (!ok) {
             char sug[128], all[256];
-            suggest(sug, sizeof sug, root->keys[k], top_keys, 8);
+            ms_suggest(sug, sizeof sug, root->keys[k], top_keys, 8);
             join_names(all, sizeof all, top_keys, 8);
             diag(r, root->key_nodes[k], "unknown section '%s'%s (allowed: "
                  "%s)", root->keys[k], sug, all);

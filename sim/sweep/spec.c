@@ -40,6 +40,7 @@
 #include "sweep/sweep_int.h"
 #include "scenario/yamltree.h"
 
+#include "base/ms_text.h"
 #include "core/ms_output.h"
 #include "marketsim/ms_alloc.h"
 #include "rng/ms_rng.h"
@@ -595,49 +596,18 @@ static ms_status raise_all(const errlist *e)
     return MS_ERROR(MS_EINPUT, "%s", e->buf);
 }
 
-static int edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 40 || lb > 40)
-        return 99;
-    int d[41][41];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = (int)i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = (int)j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            int c = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) !=
-                                       tolower((unsigned char)b[j - 1]));
-            if (d[i - 1][j] + 1 < c)
-                c = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < c)
-                c = d[i][j - 1] + 1;
-            d[i][j] = c;
-        }
-    return d[la][lb];
-}
-
 /* "; did you mean 'x'?" for the closest output dataset, or "". */
 static void suggest_output(char *buf, size_t size, const char *got)
 {
-    int best = 99;
-    const char *pick = NULL;
-    for (int i = 0; i < ms_outvar_count(); i++) {
+    const char *names[256];
+    int n = 0;
+    for (int i = 0; i < ms_outvar_count() && n < 256; i++) {
         ms_outvar_meta m;
         ms_outvar_get(i, &m);
-        if (!strcmp(m.name, "alive"))
-            continue;
-        int d = edit_distance(got, m.name);
-        if (d < best) {
-            best = d;
-            pick = m.name;
-        }
+        if (strcmp(m.name, "alive") != 0)
+            names[n++] = m.name;
     }
-    if (pick && best <= 2 + (int)strlen(got) / 6 && best < (int)strlen(got))
-        snprintf(buf, size, "; did you mean '%s'?", pick);
-    else
-        buf[0] = '\0';
+    ms_suggest(buf, size, got, names, n);
 }
 
 /* Keys whose value fixes the shape of the outputs (or the runs' seeds):

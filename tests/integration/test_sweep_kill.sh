@@ -93,9 +93,9 @@ with h5py.File(sys.argv[1], "r+") as f:
     x[5] = y
 PYEOF
 $MS info "$T/dmg.h5" >"$T/info" 2>"$T/err"; rc=$?
-[ $rc -eq 1 ] && grep -q "Checksums: 1 of 12 done runs do NOT match their data: runs 5" "$T/info" &&
-  grep -q "dmg.h5: runs marked done whose data do not match their checksums: 1 (runs 5)" "$T/err" &&
-  ok "info reports the damaged run (exit 1)" || { bad "info reports the damaged run (exit $rc)"; cat "$T/info" "$T/err"; }
+[ $rc -eq 2 ] && grep -q "Checksums: 1 of 12 done runs do NOT match their data: runs 5" "$T/info" &&
+  grep -q "dmg.h5: error: runs marked done whose data do not match their checksums: 1 (runs 5)" "$T/err" &&
+  ok "info reports the damaged run (exit 2)" || { bad "info reports the damaged run (exit $rc)"; cat "$T/info" "$T/err"; }
 $MS sweep "$SW" -o "$T/dmg.h5" --resume -q >/dev/null 2>"$T/err" || bad "resume the damaged file"
 grep -q "run 5 is marked done but its data do not match its checksum" "$T/err" &&
   ok "resume says which run it runs again, and why" || { bad "resume names the damaged run"; cat "$T/err"; }
