@@ -915,7 +915,8 @@ static int cmd_sweep(int argc, char **argv, int full_argc, char **full_argv)
     ms_path_lock *lock = NULL;
     if (rank == 0) {
         const char *inputs[] = {path, ms_sweep_scenario_file(s), NULL};
-        static const char *const sweep_files[] = {"", ".lock", NULL};
+        static const char *const sweep_files[] = {"", ".partial", ".lock",
+                                                  NULL};
         st = ms_path_check_output("-o", out, sweep_files, inputs);
         if (st == MS_OK && mkdir_parent(out) != 0)
             st = MS_ERROR(MS_EIO, "cannot create the folder of %s: %s", out,

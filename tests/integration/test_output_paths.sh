@@ -106,6 +106,9 @@ refused "sweep -o its scenario" $MS sweep "$SW" -q -o "$T/link.yaml"
 refused "sweep -o a folder" $MS sweep "$SW" -q -o "$T/folder"
 refused "sweep -o ''" $MS sweep "$SW" -q -o ''
 refused "sweep --resume -o /dev/null" $MS sweep "$SW" -q --resume -o /dev/null
+mkdir "$T/s.h5.partial"
+refused "sweep: OUT.partial is a folder" $MS sweep "$SW" -q -o "$T/s.h5"
+rmdir "$T/s.h5.partial"
 $MS sweep "$SW" -q -o "$T/sw.h5" >/dev/null 2>"$T/err" && ok "a sweep" || bad "a sweep"
 refused "merge -o a shard" $MS merge "$T/sw.h5" -q -o "$T/sw.h5"
 refused "merge -o a folder" $MS merge "$T/sw.h5" -q -o "$T/folder"
