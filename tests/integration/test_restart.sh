@@ -28,9 +28,10 @@ for delay in 0.1 0.3 0.6; do
   rm -f "$T/k.h5" "$T/k.h5".*
   $MS run "$SC" $ARGS -o "$T/k.h5" --checkpoint-every 7 &
   pid=$!
-  # Wait for the first checkpoint, then let it run a little more.
+  # Wait for the first checkpoint (up to 60 s: sanitizer builds on a busy
+  # machine are slow to start), then let it run a little more.
   i=0
-  while [ ! -e "$T/k.h5.ckpt" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  while [ ! -e "$T/k.h5.ckpt" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
   sleep $delay
   kill -9 $pid 2>/dev/null
   wait $pid 2>/dev/null

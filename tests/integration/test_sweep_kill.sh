@@ -53,10 +53,13 @@ check_one() { # FILE RC-OF-KILLED-SWEEP
   files="$files $1"
 }
 
-# Kills before write 1, then every N/23-th write up to the last one.
+# Kills before write 1, then every N/23-th write up to the last ones.
+# Identical sweeps do not always make the same number of writes (555 and
+# 556 seen for N = 556: HDF5 flushes some metadata in its own time), so the
+# last kill point is 4 writes before the end, which every sweep reaches.
 i=0
 while [ $i -le 23 ]; do
-  at=$((1 + i * (N - 1) / 23))
+  at=$((1 + i * (N - 5) / 23))
   f=$T/w$at.h5
   MS_KILL_AT_WRITE=$at LD_PRELOAD=$SHIM $MS sweep "$SW" -o "$f" -q \
     --threads 1 >/dev/null 2>&1
