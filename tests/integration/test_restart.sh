@@ -47,7 +47,7 @@ for sig in INT TERM; do
   $MS run "$SC" $ARGS -o "$T/s.h5" &
   pid=$!
   i=0
-  while [ ! -e "$T/s.h5.partial" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  while [ ! -e "$T/s.h5.partial" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
   sleep 0.3
   kill -$sig $pid
   wait $pid
