@@ -246,7 +246,7 @@ static int choose_fast(const ms_ctab *t, double uc, double uphi,
  * probability, so "v below the consumer's own probability p_i" happens with
  * probability p_i / P; uc is the choice uniform. */
 static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
-                     uint32_t i, double v, double uc, double uphi,
+                     uint64_t i, double v, double uc, double uphi,
                      int64_t *restrict dl, double *scratch)
 {
     const unsigned s = ms_choice_get(w, c, i);
@@ -323,17 +323,19 @@ enum { LANES = 16 };
  * event has probability exactly p_i, and the consumers that are not
  * candidates are never touched. Draw j of the block (gap before candidate
  * j, its acceptance uniform, its 52-bit choice uniform) is the Philox block
- * at {j, step, MS_PH_EVENT << 24 | c, b}: a function of the block, not of
- * the thread that runs it. The candidates' phi uniforms (ms_phi) are
- * drawn together, vectorized, when the category's firms differ in
- * foreignness. */
+ * at {j | (b >> 32) << 16, step, MS_PH_EVENT << 24 | c, b mod 2^32}, b the
+ * block's id (ms_block_id; ms_rng.h): a function of the block, not of the
+ * thread that runs it. The candidates' phi uniforms (ms_phi) are drawn
+ * together, vectorized, when the category's firms differ in foreignness. */
 static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                        double *scratch)
 {
     const ms_block *bk = &w->blocks[b];
-    uint32_t rnd[4][LANES], pr[4][LANES], kk[LANES], ent[LANES];
+    uint32_t rnd[4][LANES], pr[4][LANES], kk[LANES];
+    uint64_t ent[LANES];
     const int C = w->C, m = bk->m;
-    const uint32_t i0 = bk->start, n = bk->n;
+    const uint64_t i0 = bk->start, bid = ms_block_id(w, b);
+    const uint32_t n = bk->n, bw3 = (uint32_t)bid;
     const ms_ctab *tabs = &w->ctab[(size_t)m * C];
     for (int oi = 0; oi < C; oi++) {
         const int c = w->cat_order[oi];
@@ -345,8 +347,9 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
         const double inv = P < 1 ? 1.0 / log1p(-P) : 0.0;
         uint32_t pos = 0, j = 0;
         for (;;) {
-            ms_rng_lanes4(w->key, j, (uint32_t)w->step, MS_PH_EVENT,
-                          (uint32_t)c, (uint32_t)b, LANES, &rnd[0][0], LANES);
+            ms_rng_lanes4(w->key, ms_rng_event_w0(j, bid), (uint32_t)w->step,
+                          MS_PH_EVENT, (uint32_t)c, bw3, LANES, &rnd[0][0],
+                          LANES);
             int nl = 0;
             for (; nl < LANES; nl++) {
                 double g = floor(log(ms_u01(rnd[0][nl])) * inv);
@@ -355,7 +358,7 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                 uint32_t k = pos + (uint32_t)g;
                 pos = k + 1;
                 kk[nl] = k;
-                ent[nl] = i0 + k;
+                ent[nl] = ms_consumer_id(w, i0 + k);
             }
             if (nl > 0 && t->G > 1)
                 ms_rng_gather(w->key, ent, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1,

@@ -167,6 +167,7 @@ ms_status ms_checkpoint_write(const char *path, const ms_world *w,
     if (st == MS_OK) st = ms_h5_attr_str(h, "/", "git_commit", MS_GIT_COMMIT);
     if (st == MS_OK) st = ms_h5_attr_i64(h, "/", "step", w->step);
     if (st == MS_OK) st = ms_h5_attr_i64(h, "/", "consumers", (int64_t)w->N);
+    if (st == MS_OK) st = ms_h5_attr_i64(h, "/", "first_consumer_id", (int64_t)w->id0);
     if (st == MS_OK) st = ms_h5_attr_i64(h, "/", "firm_slots", w->F);
     if (st == MS_OK) st = ms_h5_attr_i64(h, "/", "sizeof_long", (int64_t)sizeof(long));
     if (st == MS_OK) st = ms_h5_attr_str(h, "/", "output", out_path ? out_path : "");
@@ -373,15 +374,15 @@ static ms_status check_consumers(const ms_world *w, const char *file)
             size_t mc = (size_t)m * C + c;
             memset(tally, 0, ((size_t)F + 1) * sizeof *tally);
             int64_t potential = 0;
-            for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1]; i++) {
+            for (uint64_t i = w->m_off[m]; i < w->m_off[m + 1]; i++) {
                 unsigned v = ms_choice_get(w, c, i);
                 if (v == MS_NOPOT)
                     continue;
                 potential++;
                 if (v > (unsigned)nf) {
                     st = BAD("%s: error: /state/choice: expected firms "
-                             "1..%d (or 0, none), found %u for consumer %u",
-                             file, nf, (unsigned)v, (unsigned)i);
+                             "1..%d (or 0, none), found %u for consumer %" PRIu64,
+                             file, nf, (unsigned)v, i);
                     break;
                 }
                 tally[v]++;
@@ -416,6 +417,10 @@ ms_status ms_checkpoint_load(const char *path, ms_world *w, void **runfile,
     int64_t fid = ms_h5_file_id(h), v;
     ms_status st = ms_h5r_attr_i64(fid, path, "/", "consumers", w->N, w->N,
                                    &v);
+    /* The consumers' random streams are named by their ids. */
+    if (st == MS_OK)
+        st = ms_h5r_attr_i64(fid, path, "/", "first_consumer_id",
+                             (int64_t)w->id0, (int64_t)w->id0, &v);
     if (st == MS_OK)
         st = ms_h5r_attr_i64(fid, path, "/", "firm_slots", w->F, w->F, &v);
     if (st == MS_OK)

@@ -100,7 +100,7 @@ ms_status ms_world_check(const ms_world *w)
         for (int m = 0; m < M; m++) {
             size_t mc = (size_t)m * C + c;
             int64_t adopters = 0;
-            for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1]; i++) {
+            for (uint64_t i = w->m_off[m]; i < w->m_off[m + 1]; i++) {
                 unsigned s = ms_choice_get(w, c, i);
                 adopters += s != MS_NOPOT && s != 0;
             }

@@ -13,9 +13,11 @@
 #include "marketsim/ms_alloc.h"
 
 #include <gsl/gsl_randist.h>
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ALLOC(ptr, count)                                                    \
@@ -192,7 +194,8 @@ static ms_status draw_traits(ms_world *w)
 #pragma omp parallel for num_threads(nt) schedule(static)
         for (int64_t i = 0; i < (int64_t)w->N; i++) {
             gsl_rng *r = rngs[omp_get_thread_num()];
-            ms_rng_gsl_reset(r, w->key, (uint32_t)i, MS_RNG_SETUP_STEP,
+            ms_rng_gsl_reset(r, w->key, ms_consumer_id(w, (uint64_t)i),
+                             MS_RNG_SETUP_STEP,
                              MS_PH_TRAIT, 0);
             double z = gsl_ran_gaussian_ziggurat(r, 1.0);
             w->nu[i] = (float)exp(s * z - 0.5 * s * s);
@@ -207,17 +210,18 @@ static ms_status draw_traits(ms_world *w)
  * category c are picked, each subset equally likely (Algorithm S). */
 static void select_exact(ms_world *w, int m, int c, int64_t k,
                          uint32_t phase, uint32_t draw, uint16_t from,
-                         uint16_t to, uint32_t *picked, int64_t *n_picked)
+                         uint16_t to, uint64_t *picked, int64_t *n_picked)
 {
     int64_t pool = 0;
-    for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1]; i++)
+    for (uint64_t i = w->m_off[m]; i < w->m_off[m + 1]; i++)
         pool += ms_choice_get(w, c, i) == from;
     int64_t need = k, seen = 0;
     *n_picked = 0;
-    for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1] && need > 0; i++) {
+    for (uint64_t i = w->m_off[m]; i < w->m_off[m + 1] && need > 0; i++) {
         if (ms_choice_get(w, c, i) != from)
             continue;
-        double u = ms_rng_uniform(w->key, i, MS_RNG_SETUP_STEP, phase, draw);
+        double u = ms_rng_uniform(w->key, ms_consumer_id(w, i),
+                                  MS_RNG_SETUP_STEP, phase, draw);
         if ((double)(pool - seen) * u < (double)need) {
             ms_choice_set(w, c, i, to);
             need--;
@@ -267,10 +271,10 @@ static ms_status init_consumers(ms_world *w)
                 /* Mark the picked consumers with MS_NOPOT - 1 (never a
                  * firm: MS_MAX_FIRMS < 0xFFFE), then let each choose. */
                 int64_t got = 0;
-                uint32_t lo = w->m_off[m];
+                uint64_t lo = w->m_off[m];
                 select_exact(w, m, c, k, MS_PH_INITIAL, (uint32_t)(2 * c),
                              0, MS_NOPOT - 1, NULL, &got);
-                for (uint32_t i = lo; i < w->m_off[m + 1]; i++) {
+                for (uint64_t i = lo; i < w->m_off[m + 1]; i++) {
                     if (ms_choice_get(w, c, i) != MS_NOPOT - 1)
                         continue;
                     int hostslot = -1;
@@ -279,7 +283,8 @@ static ms_status init_consumers(ms_world *w)
                         if (hs != MS_NOPOT && hs != 0)
                             hostslot = t->slot[hs];
                     }
-                    double u = ms_rng_uniform(w->key, i, MS_RNG_SETUP_STEP,
+                    double u = ms_rng_uniform(w->key, ms_consumer_id(w, i),
+                                              MS_RNG_SETUP_STEP,
                                               MS_PH_INITIAL,
                                               (uint32_t)(2 * c + 1));
                     int slot = ms_choose_slot(t, t->G > 1 ? ms_phi(w, i) : 0,
@@ -349,15 +354,39 @@ static ms_status make_blocks(ms_world *w)
     ALLOC(w->nu_max, nb);
     int64_t b = 0;
     for (int m = 0; m < w->M; m++)
-        for (uint32_t s = w->m_off[m]; s < w->m_off[m + 1]; s += MS_BLOCK) {
+        for (uint64_t s = w->m_off[m]; s < w->m_off[m + 1]; s += MS_BLOCK) {
             w->blocks[b].start = s;
             w->blocks[b].n = w->m_off[m + 1] - s < MS_BLOCK
-                                 ? w->m_off[m + 1] - s
+                                 ? (uint32_t)(w->m_off[m + 1] - s)
                                  : MS_BLOCK;
             w->blocks[b].m = m;
             b++;
         }
     w->n_blocks = nb;
+    return MS_OK;
+}
+
+/* Test hook: MARKETSIM_TEST_ID_OFFSET=K starts consumer ids at K (a
+ * multiple of MS_BLOCK, below 2^48) instead of 0, so a test can run
+ * consumers whose ids exceed 2^32 without holding 2^32 of them. Ids only
+ * name random streams: a run with an offset is a run with other streams,
+ * statistically the same (tests/validation/test_ids.c). */
+static ms_status id_offset_from_env(uint64_t *id0)
+{
+    *id0 = 0;
+    const char *e = getenv("MARKETSIM_TEST_ID_OFFSET");
+    if (!e || !*e)
+        return MS_OK;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(e, &end, 0);
+    if (errno || *end || *e == '-' || v % MS_BLOCK ||
+        v >= MS_RNG_ENTITY_LIMIT)
+        return MS_ERROR(MS_EINPUT, "environment: MARKETSIM_TEST_ID_OFFSET="
+                        "'%s': expected a multiple of %d below 2^48 (a test "
+                        "hook: the id of the first consumer); unset it",
+                        e, MS_BLOCK);
+    *id0 = (uint64_t)v;
     return MS_OK;
 }
 
@@ -382,15 +411,18 @@ static ms_status create(const ms_scenario *sc, int threads, ms_world *w)
     double total = 0;
     for (int m = 0; m < w->M; m++)
         total += floor(sc->markets[m].population / w->ppa + 0.5);
-    if (total > 4294967294.0)
+    MS_CALL(id_offset_from_env(&w->id0));
+    /* Ids must stay below 2^48 (the counter layout of ms_rng.h). */
+    if (!(total <= (double)(MS_RNG_ENTITY_LIMIT - w->id0)))
         return MS_ERROR(MS_EINPUT, "%.0f consumer agents exceed the limit of "
-                        "2^32 - 2; raise run.people_per_agent", total);
-    w->N = (uint32_t)total;
+                        "2^48 consumer ids; raise run.people_per_agent",
+                        total);
+    w->N = (uint64_t)total;
     MS_CALL(alloc_state(w));
-    uint32_t off = 0;
+    uint64_t off = 0;
     for (int m = 0; m < w->M; m++) {
         w->m_off[m] = off;
-        off += (uint32_t)floor(sc->markets[m].population / w->ppa + 0.5);
+        off += (uint64_t)floor(sc->markets[m].population / w->ppa + 0.5);
     }
     w->m_off[w->M] = off;
     MS_CALL(make_blocks(w));

@@ -74,7 +74,8 @@ typedef struct ms_ctab {
 } ms_ctab;
 
 typedef struct ms_block {
-    uint32_t start, n;    /* consumers start .. start+n-1 */
+    uint64_t start;       /* consumers start .. start+n-1 (state index) */
+    uint32_t n;
     int m;                /* their market */
 } ms_block;
 
@@ -105,9 +106,12 @@ struct ms_world {
     uint64_t seed;
     int64_t step;           /* steps done */
 
-    /* consumers */
-    uint32_t N;
-    uint32_t *m_off;        /* [M+1] */
+    /* consumers: state index i in 0..N-1, id (random streams) id0 + i */
+    uint64_t N;
+    uint64_t id0;           /* id of consumer 0 (a multiple of MS_BLOCK;
+                               0 unless the test hook MARKETSIM_TEST_ID_OFFSET
+                               or a rank's slice sets it) */
+    uint64_t *m_off;        /* [M+1] */
     float *nu;              /* [N] innovativeness */
     uint8_t *choice;        /* [C*N] category-major, cw bytes each */
     int cw;                 /* bytes per choice value: 1 or 2 */
@@ -239,7 +243,7 @@ double ms_block_bound(const ms_world *w, const ms_ctab *t, int64_t b);
 int ms_group_of(const ms_world *w, int f);
 
 /* A consumer's choice value in category c (0, f + 1 or MS_NOPOT). */
-static inline unsigned ms_choice_get(const ms_world *w, int c, uint32_t i)
+static inline unsigned ms_choice_get(const ms_world *w, int c, uint64_t i)
 {
     size_t j = (size_t)c * w->N + i;
     if (w->cw == 1) {
@@ -251,7 +255,7 @@ static inline unsigned ms_choice_get(const ms_world *w, int c, uint32_t i)
     return v;
 }
 
-static inline void ms_choice_set(const ms_world *w, int c, uint32_t i,
+static inline void ms_choice_set(const ms_world *w, int c, uint64_t i,
                                  unsigned v)
 {
     size_t j = (size_t)c * w->N + i;
@@ -269,12 +273,26 @@ static inline size_t ms_choice_bytes(const ms_world *w)
     return (size_t)w->C * w->N * (size_t)w->cw;
 }
 
-/* Foreignness aversion of consumer i, Exponential(1): -log u with u the
- * 52-bit uniform at (i, setup, MS_PH_TRAIT, draw 1). A pure function of
- * the seed and the consumer, so it is derived, not stored. */
-static inline double ms_phi(const ms_world *w, uint32_t i)
+/* Random-stream id of the consumer at state index i. */
+static inline uint64_t ms_consumer_id(const ms_world *w, uint64_t i)
 {
-    return -log(ms_rng_uniform(w->key, i, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1));
+    return w->id0 + i;
+}
+
+/* Random-stream id of block b: id0 / MS_BLOCK + b (block ids shift with
+ * the consumer ids). */
+static inline uint64_t ms_block_id(const ms_world *w, int64_t b)
+{
+    return w->id0 / MS_BLOCK + (uint64_t)b;
+}
+
+/* Foreignness aversion of consumer i, Exponential(1): -log u with u the
+ * 52-bit uniform at (its id, setup, MS_PH_TRAIT, draw 1). A pure function
+ * of the seed and the consumer, so it is derived, not stored. */
+static inline double ms_phi(const ms_world *w, uint64_t i)
+{
+    return -log(ms_rng_uniform(w->key, ms_consumer_id(w, i),
+                               MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1));
 }
 
 /* The hazard test: true with probability 1 - exp(-h), for h >= 0, from one

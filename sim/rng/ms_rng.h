@@ -5,12 +5,23 @@
  * (seed, step, phase, entity, draw): one Philox4x32-10 block (Random123) with
  * the run's 64-bit seed as key and the counter
  *
- *     ctr = { entity, step, phase << 24 | draw, 0 }
+ *     ctr = { entity mod 2^32, step, phase << 24 | draw, (entity >> 32) << 16 }
  *
- * The last counter word stays 0 for direct draws; the gsl_rng adapter uses it
- * as its block number, so a GSL distribution gets up to 2^32 blocks from one
- * (entity, step, phase, draw) position. No generator state is shared, so a
- * run's draws do not depend on thread count, rank or order of evaluation.
+ * Entities (consumer ids, firms, ...) are 64-bit, below MS_RNG_ENTITY_LIMIT =
+ * 2^48: the low 32 bits are word 0 and bits 32..47 the high half of word 3.
+ * The low 16 bits of word 3 stay 0 for direct draws; the gsl_rng adapter ORs
+ * its block number into them, so a GSL distribution gets up to 2^16 blocks
+ * (2^18 32-bit numbers) from one (entity, step, phase, draw) position. An
+ * entity below 2^32 has word 3 = 0 exactly as before 64-bit ids, so its
+ * streams are unchanged.
+ *
+ * The per-step draws of a consumer block b (models/consumer.c) are counted
+ * the same way with the block as entity and the draw index j (< 2^16) in
+ * word 0: ctr = { j | (b >> 32) << 16, step, MS_PH_EVENT << 24 | category,
+ * b mod 2^32 } (ms_rng_event_w0), b < 2^48.
+ *
+ * No generator state is shared, so a run's draws do not depend on thread
+ * count, rank or order of evaluation.
  *
  * Runs of a sweep get their seed from the sweep seed and the run index alone
  * (ms_rng_derive_seed), and a run's seed is recorded in its output, so any run
@@ -44,6 +55,7 @@ enum ms_rng_phase {
 };
 
 #define MS_RNG_SETUP_STEP 0xFFFFFFFFu
+#define MS_RNG_ENTITY_LIMIT (UINT64_C(1) << 48) /* entities are below this */
 #define MS_RNG_GENERATOR_NAME "philox4x32-10 (Random123)"
 
 typedef struct ms_rng_key {
@@ -58,7 +70,20 @@ uint64_t ms_rng_derive_seed(uint64_t sweep_seed, uint64_t run);
 /* One Philox4x32-10 block for counter `ctr` (reference implementation). */
 void ms_rng_block(ms_rng_key key, const uint32_t ctr[4], uint32_t out[4]);
 
-/* Blocks for entities e0, e0+1, ..., e0+n-1 at the same (step, phase, draw),
+/* Word 3 of the counter of an entity: (entity >> 32) << 16. */
+static inline uint32_t ms_rng_w3(uint64_t entity)
+{
+    return (uint32_t)(entity >> 32) << 16;
+}
+
+/* Word 0 of draw j (< 2^16) of consumer block b: j | (b >> 32) << 16. */
+static inline uint32_t ms_rng_event_w0(uint32_t j, uint64_t b)
+{
+    return j | (uint32_t)(b >> 32) << 16;
+}
+
+/* Blocks for first counter words e0, e0+1, ..., e0+n-1 (entities below
+ * 2^32, or draw indices) at the same (step, phase, draw), last word 0,
  * written structure-of-arrays: out[w * stride + l] is word w of lane l.
  * Written so the compiler vectorizes it; equal to ms_rng_block lane by lane. */
 void ms_rng_lanes(ms_rng_key key, uint32_t e0, uint32_t step, uint32_t phase,
@@ -70,10 +95,10 @@ void ms_rng_lanes4(ms_rng_key key, uint32_t e0, uint32_t step, uint32_t phase,
                    uint32_t draw, uint32_t w3, int n, uint32_t *out,
                    int stride);
 
-/* Blocks for the entities ent[0..n-1] (any values) at the same (step,
- * phase, draw), last word 0: lane l is {ent[l], step, phase << 24 | draw,
- * 0}, laid out as in ms_rng_lanes. */
-void ms_rng_gather(ms_rng_key key, const uint32_t *ent, uint32_t step,
+/* Blocks for the entities ent[0..n-1] (any values below 2^48) at the same
+ * (step, phase, draw): lane l is {ent[l] mod 2^32, step, phase << 24 | draw,
+ * ms_rng_w3(ent[l])}, laid out as in ms_rng_lanes. */
+void ms_rng_gather(ms_rng_key key, const uint64_t *ent, uint32_t step,
                    uint32_t phase, uint32_t draw, int n, uint32_t *out,
                    int stride);
 
@@ -88,14 +113,14 @@ static inline double ms_u01_52(uint32_t a, uint32_t b)
 }
 
 /* A single uniform at a position (convenience for rare events). */
-double ms_rng_uniform(ms_rng_key key, uint32_t entity, uint32_t step,
+double ms_rng_uniform(ms_rng_key key, uint64_t entity, uint32_t step,
                       uint32_t phase, uint32_t draw);
 
 /* gsl_rng adapter: a gsl_rng whose numbers come from the Philox stream at a
  * position. Allocate once (setup), reset before each use. */
 gsl_rng *ms_rng_gsl_alloc(void);
 void ms_rng_gsl_free(gsl_rng *r);
-void ms_rng_gsl_reset(gsl_rng *r, ms_rng_key key, uint32_t entity,
+void ms_rng_gsl_reset(gsl_rng *r, ms_rng_key key, uint64_t entity,
                       uint32_t step, uint32_t phase, uint32_t draw);
 
 #endif

@@ -62,8 +62,10 @@ static inline void mulhilo8(__m256i m, __m256i x, __m256i *hi, __m256i *lo)
 }
 
 /* Eight Philox4x32-10 blocks at once; returns the lanes done. The first
- * counter word of lane l is ent[l] when ent is given, else e0 + l. */
-static int lanes_avx2(ms_rng_key key, const uint32_t *ent, uint32_t e0,
+ * counter word of lane l is ent[l] when ent is given, else e0 + l; the
+ * last is ent3[l] when ent3 is given, else c3. */
+static int lanes_avx2(ms_rng_key key, const uint32_t *ent,
+                      const uint32_t *ent3, uint32_t e0,
                       uint32_t step, uint32_t c2, uint32_t c3, int n,
                       uint32_t *restrict out, int stride)
 {
@@ -78,7 +80,8 @@ static int lanes_avx2(ms_rng_key key, const uint32_t *ent, uint32_t e0,
                                    lane);
         __m256i x1 = _mm256_set1_epi32((int)step);
         __m256i x2 = _mm256_set1_epi32((int)c2);
-        __m256i x3 = _mm256_set1_epi32((int)c3);
+        __m256i x3 = ent3 ? _mm256_loadu_si256((const __m256i *)(ent3 + l))
+                          : _mm256_set1_epi32((int)c3);
         uint32_t k0 = key.k[0], k1 = key.k[1];
         for (int r = 0; r < 10; r++) {
             __m256i hi0, lo0, hi1, lo1;
@@ -108,20 +111,20 @@ void ms_rng_lanes(ms_rng_key key, uint32_t e0, uint32_t step, uint32_t phase,
     ms_rng_lanes4(key, e0, step, phase, draw, 0, n, out, stride);
 }
 
-static void lanes(ms_rng_key key, const uint32_t *ent, uint32_t e0,
-                  uint32_t step, uint32_t phase, uint32_t draw, uint32_t w3,
-                  int n, uint32_t *restrict out, int stride)
+static void lanes(ms_rng_key key, const uint32_t *ent, const uint32_t *ent3,
+                  uint32_t e0, uint32_t step, uint32_t phase, uint32_t draw,
+                  uint32_t w3, int n, uint32_t *restrict out, int stride)
 {
     const uint32_t c2 = (phase << 24) | (draw & 0xFFFFFFu);
     int l0 = 0;
 #if defined(__AVX2__)
-    l0 = lanes_avx2(key, ent, e0, step, c2, w3, n, out, stride);
+    l0 = lanes_avx2(key, ent, ent3, e0, step, c2, w3, n, out, stride);
 #endif
     uint32_t *restrict o0 = out, *restrict o1 = out + stride;
     uint32_t *restrict o2 = out + 2 * stride, *restrict o3 = out + 3 * stride;
     for (int l = l0; l < n; l++) {
         uint32_t x0 = ent ? ent[l] : e0 + (uint32_t)l, x1 = step, x2 = c2,
-                 x3 = w3;
+                 x3 = ent3 ? ent3[l] : w3;
         uint32_t k0 = key.k[0], k1 = key.k[1];
         for (int r = 0; r < 10; r++) {
             uint64_t p0 = (uint64_t)PHILOX_M0 * x0;
@@ -142,20 +145,30 @@ void ms_rng_lanes4(ms_rng_key key, uint32_t e0, uint32_t step, uint32_t phase,
                    uint32_t draw, uint32_t w3, int n, uint32_t *restrict out,
                    int stride)
 {
-    lanes(key, NULL, e0, step, phase, draw, w3, n, out, stride);
+    lanes(key, NULL, NULL, e0, step, phase, draw, w3, n, out, stride);
 }
 
-void ms_rng_gather(ms_rng_key key, const uint32_t *ent, uint32_t step,
+void ms_rng_gather(ms_rng_key key, const uint64_t *ent, uint32_t step,
                    uint32_t phase, uint32_t draw, int n,
                    uint32_t *restrict out, int stride)
 {
-    lanes(key, ent, 0, step, phase, draw, 0, n, out, stride);
+    enum { CHUNK = 64 };
+    uint32_t lo[CHUNK], hi[CHUNK];
+    for (int l0 = 0; l0 < n; l0 += CHUNK) {
+        int k = n - l0 < CHUNK ? n - l0 : CHUNK;
+        for (int l = 0; l < k; l++) {
+            lo[l] = (uint32_t)ent[l0 + l];
+            hi[l] = ms_rng_w3(ent[l0 + l]);
+        }
+        lanes(key, lo, hi, 0, step, phase, draw, 0, k, out + l0, stride);
+    }
 }
 
-double ms_rng_uniform(ms_rng_key key, uint32_t entity, uint32_t step,
+double ms_rng_uniform(ms_rng_key key, uint64_t entity, uint32_t step,
                       uint32_t phase, uint32_t draw)
 {
-    uint32_t ctr[4] = {entity, step, (phase << 24) | (draw & 0xFFFFFFu), 0};
+    uint32_t ctr[4] = {(uint32_t)entity, step,
+                       (phase << 24) | (draw & 0xFFFFFFu), ms_rng_w3(entity)};
     uint32_t out[4];
     ms_rng_block(key, ctr, out);
     return ms_u01_52(out[0], out[1]);
@@ -179,10 +192,14 @@ void ms_rng_gsl_free(gsl_rng *r)
         gsl_rng_free(r);
 }
 
-void ms_rng_gsl_reset(gsl_rng *r, ms_rng_key key, uint32_t entity,
+void ms_rng_gsl_reset(gsl_rng *r, ms_rng_key key, uint64_t entity,
                       uint32_t step, uint32_t phase, uint32_t draw)
 {
-    philox4x32_ctr_t c = {{entity, step, (phase << 24) | (draw & 0xFFFFFFu), 0}};
+    /* The adapter ORs its block number into word 3: the low 16 bits are
+     * free (ms_rng_w3), so up to 2^16 blocks per position. */
+    philox4x32_ctr_t c = {{(uint32_t)entity, step,
+                           (phase << 24) | (draw & 0xFFFFFFu),
+                           ms_rng_w3(entity)}};
     philox4x32_key_t k = {{key.k[0], key.k[1]}};
     ms_philox_micro_reset(r, c, k);
 }

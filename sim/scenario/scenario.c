@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #define MAX_ERRORS 30
+#define MAX_AGENTS 281474976710656.0 /* 2^48 consumer ids (ms_rng.h) */
 
 const char *const ms_output_names[] = {
     "adopters", "gmv", "hhi", "foreign_share", "users", "revenue", "costs",
@@ -774,7 +775,8 @@ static void check_records(ctxt *c, const ms_ynode *root)
     }
     resolve_distances(c, mroot);
 
-    /* Size: consumers fit the state's indices and this machine's memory. */
+    /* Size: consumers fit the ids (below 2^48, the counter layout of
+     * sim/rng/ms_rng.h) and this machine's memory. */
     double agents = 0, people = 0;
     int big = 0; /* the most populous market */
     for (int m = 0; m < s->n_markets; m++) {
@@ -791,7 +793,7 @@ static void check_records(ctxt *c, const ms_ynode *root)
     double F = (double)s->n_firms + (double)s->model.max_entrants;
     double firm_bytes = F * s->n_markets * s->n_categories * 128.0 +
                         F * 2048.0;
-    if (agents <= 4294967294.0 && mem > 0 && bytes + firm_bytes > 0.8 * mem &&
+    if (agents <= MAX_AGENTS && mem > 0 && bytes + firm_bytes > 0.8 * mem &&
         firm_bytes >= bytes) {
         const ms_ynode *at =
             ms_ynode_get(ms_ynode_get(root, "model"), "max_entrants");
@@ -804,7 +806,7 @@ static void check_records(ctxt *c, const ms_ynode *root)
              "or categories, or lower model.max_entrants", s->n_firms,
              (long long)s->model.max_entrants, s->n_markets,
              s->n_categories, firm_bytes / 1e9, bytes / 1e9, mem / 1e9);
-    } else if (agents > 4294967294.0 ||
+    } else if (agents > MAX_AGENTS ||
                (mem > 0 && bytes + firm_bytes > 0.8 * mem)) {
         /* Point at people_per_agent if the file sets it, else at the
          * largest population. */
@@ -822,7 +824,7 @@ static void check_records(ctxt *c, const ms_ynode *root)
         diag(r, at ? at : root,
              "%s: %g people in all at %g people per agent make %.0f "
              "consumer agents, %.1f GB of state (and the firms %.1f GB "
-             "more); at most 4294967294 agents and 80%% of the %.1f GB this "
+             "more); at most 2^48 agents and 80%% of the %.1f GB this "
              "process may use fit; raise run.people_per_agent", key, people,
              s->run.people_per_agent, agents, bytes / 1e9, firm_bytes / 1e9,
              mem / 1e9);

@@ -64,15 +64,18 @@ static void test_lanes_equal_reference(void)
         }
     CU_ASSERT_EQUAL(bad, 0);
     /* Gathered entities (scattered, unordered) equal the reference too. */
-    uint32_t ent[37];
+    uint64_t ent[37]; /* below and above 2^32 */
     for (int l = 0; l < 37; l++)
-        ent[l] = (uint32_t)l * 2654435761u;
+        ent[l] = (uint64_t)((uint32_t)l * 2654435761u) +
+                 (l % 3 ? (uint64_t)(l * 977) << 32 : 0);
+    ent[36] = MS_RNG_ENTITY_LIMIT - 1;
     for (int n = 0; n <= 37; n++) {
         memset(out, 0, sizeof out);
         ms_rng_gather(key, ent, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1, n, out, S);
         for (int l = 0; l < n; l++) {
-            uint32_t ctr[4] = {ent[l], MS_RNG_SETUP_STEP,
-                               ((uint32_t)MS_PH_TRAIT << 24) | 1u, 0}, r[4];
+            uint32_t ctr[4] = {(uint32_t)ent[l], MS_RNG_SETUP_STEP,
+                               ((uint32_t)MS_PH_TRAIT << 24) | 1u,
+                               (uint32_t)(ent[l] >> 32) << 16}, r[4];
             ms_rng_block(key, ctr, r);
             for (int wd = 0; wd < 4; wd++)
                 bad += r[wd] != out[wd * S + l];
@@ -136,12 +139,79 @@ static void test_gsl_adapter(void)
     ms_rng_gsl_free(r);
 }
 
+/* 64-bit entities (ms_rng.h): the stream of consumer 2^32 + 5 is not that
+ * of consumer 5, ids below 2^32 keep the counters they had with 32-bit ids
+ * (high word 0), and each stream is a pure function of its position. */
+static void test_entities_64(void)
+{
+    ms_rng_key key = ms_rng_key_from_seed(0x5eedull);
+    const uint64_t lo = 5, hi = (UINT64_C(1) << 32) + 5;
+    const uint64_t ids[] = {lo, hi, (UINT64_C(1) << 33) + 5,
+                            (UINT64_C(1) << 47) + 5, MS_RNG_ENTITY_LIMIT - 1};
+    const int n_ids = (int)(sizeof ids / sizeof ids[0]);
+    for (int d = 0; d < 4; d++) {
+        double u[5];
+        for (int k = 0; k < n_ids; k++) {
+            u[k] = ms_rng_uniform(key, ids[k], MS_RNG_SETUP_STEP,
+                                  MS_PH_TRAIT, (uint32_t)d);
+            CU_ASSERT_EQUAL(u[k], ms_rng_uniform(key, ids[k],
+                                                 MS_RNG_SETUP_STEP,
+                                                 MS_PH_TRAIT, (uint32_t)d));
+        }
+        for (int a = 0; a < n_ids; a++)
+            for (int b = a + 1; b < n_ids; b++)
+                CU_ASSERT(u[a] != u[b]);
+    }
+    /* The counter words, against the reference block. */
+    uint32_t r[4], c5[4] = {5, 9, ((uint32_t)MS_PH_TEST << 24) | 2u, 0};
+    ms_rng_block(key, c5, r);
+    CU_ASSERT_EQUAL(ms_rng_uniform(key, lo, 9, MS_PH_TEST, 2),
+                    ms_u01_52(r[0], r[1]));
+    c5[3] = 1u << 16;
+    ms_rng_block(key, c5, r);
+    CU_ASSERT_EQUAL(ms_rng_uniform(key, hi, 9, MS_PH_TEST, 2),
+                    ms_u01_52(r[0], r[1]));
+    /* Through the GSL adapter (traits): 1000 numbers, none shared at the
+     * same position, and no overlap with the low id's later blocks. */
+    gsl_rng *g = ms_rng_gsl_alloc();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    enum { L = 1000 };
+    static unsigned long a5[L], b5[L];
+    ms_rng_gsl_reset(g, key, lo, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 0);
+    for (int i = 0; i < L; i++)
+        a5[i] = gsl_rng_get(g);
+    ms_rng_gsl_reset(g, key, hi, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 0);
+    for (int i = 0; i < L; i++)
+        b5[i] = gsl_rng_get(g);
+    int same = 0;
+    for (int i = 0; i < L; i++)
+        for (int j = 0; j < L; j++)
+            same += a5[i] == b5[j];
+    CU_ASSERT(same <= 1); /* chance of one 32-bit coincidence: 2.3e-4 */
+    ms_rng_gsl_reset(g, key, hi, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 0);
+    CU_ASSERT_EQUAL(b5[0], gsl_rng_get(g));
+    ms_rng_gsl_free(g);
+    /* Consumer blocks: the draws of block 2^32 + 5 are not those of 5. */
+    uint32_t o5[4 * 16], oh[4 * 16];
+    ms_rng_lanes4(key, ms_rng_event_w0(0, lo), 3, MS_PH_EVENT, 1,
+                  (uint32_t)lo, 16, o5, 16);
+    ms_rng_lanes4(key, ms_rng_event_w0(0, hi), 3, MS_PH_EVENT, 1,
+                  (uint32_t)hi, 16, oh, 16);
+    CU_ASSERT_EQUAL(ms_rng_event_w0(7, lo), 7u);
+    CU_ASSERT_EQUAL(ms_rng_event_w0(7, hi), 7u | 1u << 16);
+    int eq = 0;
+    for (int l = 0; l < 4 * 16; l++)
+        eq += o5[l] == oh[l];
+    CU_ASSERT_EQUAL(eq, 0);
+}
+
 static const ms_unit_test tests[] = {
     {"Philox known answers", test_known_answers},
     {"lanes equal reference", test_lanes_equal_reference},
     {"uniforms", test_uniforms},
     {"positions independent", test_positions_independent},
     {"gsl adapter", test_gsl_adapter},
+    {"64-bit entities", test_entities_64},
     {NULL, NULL}};
 
 MS_UNIT_MAIN("rng", tests)

@@ -71,7 +71,7 @@ static void test_blocked_deal(void)
     /* hhi_max 0, dhhi_max 0: any rise in Y is blocked. */
     ms_world *w = vh_world(&sc, two_markets, 0.0, 0.0, 0.0);
     /* Give A a few users in Y so the deal raises the HHI there. */
-    for (uint32_t i = w->m_off[1]; i < w->m_off[2]; i++) {
+    for (uint64_t i = w->m_off[1]; i < w->m_off[2]; i++) {
         if (ms_choice_get(w, 0, i) == 2) { /* a user of T (firm 1) */
             ms_choice_set(w, 0, i, 1);     /* moves to A */
             w->users[(size_t)1 * w->C * w->F + 1]--;

@@ -88,7 +88,7 @@ static void expect_check(const ms_world *w, ms_status code, const char *want)
 static int64_t count(const ms_world *w, int m, int c, int what)
 {
     int64_t n = 0;
-    for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1]; i++) {
+    for (uint64_t i = w->m_off[m]; i < w->m_off[m + 1]; i++) {
         unsigned s = ms_choice_get(w, c, i);
         n += what == 0 ? s != MS_NOPOT : (s != MS_NOPOT && s != 0);
     }
@@ -154,7 +154,7 @@ static void test_setup_exact(void)
      * exponential with mean 1 (sd of the means ~0.5/sqrt(N), 1/sqrt(N)). */
     double snu = 0, sphi = 0;
     long bad_traits = 0;
-    for (uint32_t i = 0; i < w->N; i++) {
+    for (uint64_t i = 0; i < w->N; i++) {
         double phi = ms_phi(w, i);
         snu += w->nu[i];
         sphi += phi;
@@ -195,8 +195,8 @@ static void test_check_catches_corruption(void)
     steps(w, 24);
 
     /* Counts that disagree with the consumers' own states. */
-    uint32_t i0 = w->m_off[0];
-    uint32_t k = i0;
+    uint64_t i0 = w->m_off[0];
+    uint64_t k = i0;
     while (ms_choice_get(w, 0, k) != 0) /* a potential non-adopter of x in A */
         k++;
     ms_choice_set(w, 0, k, 1);
@@ -241,7 +241,7 @@ static void test_check_catches_corruption(void)
     expect_check(w, MS_OK, NULL);
 
     /* Adopters above the ceiling (users and states still agree). */
-    uint32_t j = w->m_off[1];
+    uint64_t j = w->m_off[1];
     while (ms_choice_get(w, 1, j) != MS_NOPOT)
         j++;
     ms_choice_set(w, 1, j, 1); /* y in B: uses fa */
@@ -285,7 +285,7 @@ static void test_choice_width(void)
         if (t)
             steps(a, 1), steps(b, 1);
         for (int c = 0; c < a->C; c++)
-            for (uint32_t i = 0; i < a->N; i++) {
+            for (uint64_t i = 0; i < a->N; i++) {
                 unsigned x = ms_choice_get(a, c, i);
                 diff += x != ms_choice_get(b, c, i);
                 nopot += x == MS_NOPOT;
@@ -325,7 +325,7 @@ static void test_threads_and_seeds(void)
     /* Not only the traits: the moves differ too. */
     size_t diff = 0;
     for (int c = 0; c < w1->C; c++)
-        for (uint32_t i = 0; i < w1->N; i++)
+        for (uint64_t i = 0; i < w1->N; i++)
             diff += ms_choice_get(w1, c, i) != ms_choice_get(w4, c, i);
     CU_ASSERT(diff > 1000);
     expect_check(w4, MS_OK, NULL);
@@ -356,7 +356,7 @@ static void test_firm_leaves_market(void)
     ms_scenario *sc = scenario(leave_text, NULL);
     ms_world *w = world(sc, 2);
     const int M = w->M, C = w->C, F = w->F;
-    const uint32_t N = w->N;
+    const uint64_t N = w->N;
     steps(w, 2);
     expect_check(w, MS_OK, NULL);
     const size_t cb = ms_choice_bytes(w);
@@ -393,7 +393,7 @@ static void test_firm_leaves_market(void)
      * (y: only f1). Market B is untouched. */
     long moved = 0, wrong = 0;
     for (int c = 0; c < C; c++)
-        for (uint32_t i = 0; i < N; i++) {
+        for (uint64_t i = 0; i < N; i++) {
             CU_ASSERT_FATAL(w->cw == 1); /* three firms: one byte each */
             unsigned s0 = before[(size_t)c * N + i], s1 = ms_choice_get(w, c, i);
             s0 = s0 == 0xFFu ? MS_NOPOT : s0;
