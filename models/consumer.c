@@ -191,12 +191,16 @@ int ms_choose_slot(const ms_ctab *t, double phi, int cur, int hostslot,
     return t->K - 1;
 }
 
-/* Slot of group g holding the point y of [0, gsum[g]). */
+/* Slot of group g holding the point y of [0, gsum[g]): the first entry j
+ * with y < gcum[j], else the group's last. gcum never decreases inside a
+ * group, so that entry is the group's start plus the number of entries
+ * before the last with !(y < gcum): counted without branches. */
 static int pick_in_group(const ms_ctab *t, int g, double y)
 {
-    int j = t->gstart[g], end = t->gstart[g + 1] - 1;
-    while (j < end && !(y < t->gcum[j]))
-        j++;
+    const int j0 = t->gstart[g], end = t->gstart[g + 1] - 1;
+    int j = j0;
+    for (int k = j0; k < end; k++)
+        j += !(y < t->gcum[k]);
     return t->gord[j];
 }
 
@@ -241,13 +245,26 @@ static int choose_fast(const ms_ctab *t, double uc, double uphi,
     return pick_in_group(t, g, y);
 }
 
+/* What a block's candidates of one category share: the bounds of the
+ * non-adopters' hazard over the block (MODEL.md section 2, step 2). With
+ * h_i = nu_i pdt + qterm + x_i computed as in move_one, h_lo <= h_i <= h_hi
+ * for every member (rounding is monotone), so a non-adopter's uniform v
+ * decides without reading nu_i when v >= h_hi (no event: the first test of
+ * ms_hazard_event) or v < h_lo - h_lo^2/2 (event: below 1 - exp(-h_lo) <=
+ * 1 - exp(-h_i)). */
+typedef struct {
+    double h_hi;          /* nu_max pdt + qterm + xfeat_max */
+    double sure;          /* h_lo - h_lo^2 / 2, h_lo = nu_min pdt + qterm */
+} cand_bounds;
+
 /* The exact decision and the choice for one candidate consumer i of
  * category c. v is uniform on (0, P), P the block's bound on the event
  * probability, so "v below the consumer's own probability p_i" happens with
  * probability p_i / P; uc is the choice uniform. */
-static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
-                     uint64_t i, double v, double uc, double uphi,
-                     int64_t *restrict dl, double *scratch)
+static void move_one(const ms_world *w, const ms_ctab *t,
+                     const cand_bounds *cb, int m, int c, uint64_t i,
+                     double v, double uc, double uphi, int64_t *restrict dl,
+                     double *scratch)
 {
     const unsigned s = ms_choice_get(w, c, i);
     if (s == MS_NOPOT)
@@ -260,11 +277,13 @@ static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
     }
     int cur = -1;
     if (s == 0) {
-        if (t->K == 0)
+        if (t->K == 0 || v >= cb->h_hi)
             return;
-        double h = (double)w->nu[i] * t->pdt + t->qterm + t->xfeat[hs];
-        if (!ms_hazard_event(v, h))
-            return;
+        if (!(v < cb->sure)) {
+            double h = (double)w->nu[i] * t->pdt + t->qterm + t->xfeat[hs];
+            if (!ms_hazard_event(v, h))
+                return;
+        }
     } else {
         cur = t->slot[s]; /* -1 when the firm no longer offers c here */
         if (!(v < t->rv[s]))
@@ -343,6 +362,16 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
         const double P = ms_block_bound(w, t, b);
         if (!(P > 0))
             continue;
+        cand_bounds cb = {0, 0};
+        if (t->K > 0) {
+            double lo = (double)w->nu_min[b] * t->pdt + t->qterm;
+            cb.h_hi = (double)w->nu_max[b] * t->pdt + t->qterm + t->xfeat_max;
+            cb.sure = lo - 0.5 * lo * lo;
+        }
+        const uint8_t *ch = w->choice + ((size_t)c * w->N + i0) * w->cw;
+        const uint8_t *hch =
+            t->host >= 0 ? w->choice + ((size_t)t->host * w->N + i0) * w->cw
+                         : NULL;
         /* 1 / log(1 - P) < 0; with P = 1 every consumer is a candidate. */
         const double inv = P < 1 ? 1.0 / log1p(-P) : 0.0;
         uint32_t pos = 0, j = 0;
@@ -359,12 +388,17 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                 pos = k + 1;
                 kk[nl] = k;
                 ent[nl] = ms_consumer_id(w, i0 + k);
+                /* The candidate's state is read below: start the loads. */
+                __builtin_prefetch(ch + (size_t)k * w->cw, 1);
+                if (hch)
+                    __builtin_prefetch(hch + (size_t)k * w->cw);
+                __builtin_prefetch(&w->nu[i0 + k]);
             }
             if (nl > 0 && t->G > 1)
                 ms_rng_gather(w->key, ent, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1,
                               nl, &pr[0][0], LANES);
             for (int l = 0; l < nl; l++)
-                move_one(w, t, m, c, i0 + kk[l], ms_u01(rnd[1][l]) * P,
+                move_one(w, t, &cb, m, c, i0 + kk[l], ms_u01(rnd[1][l]) * P,
                          ms_u01_52(rnd[2][l], rnd[3][l]),
                          t->G > 1 ? ms_u01_52(pr[0][l], pr[1][l]) : 1.0, dl,
                          scratch);

@@ -160,7 +160,7 @@ void ms_world_destroy(ms_world **wp)
             ms_free(w->tl_scratch[t]);
     }
     void *arrays[] = {
-        w->m_off, w->cat_order, w->nu, w->choice, w->blocks, w->nu_max, w->K, w->adopters,
+        w->m_off, w->cat_order, w->nu, w->choice, w->blocks, w->nu_max, w->nu_min, w->K, w->adopters,
         w->users, w->fname, w->home, w->alive, w->owner, w->cash, w->mu,
         w->quality, w->present, w->loc, w->prominence, w->launched,
         w->revenue, w->rev_m, w->costs, w->spend, w->inflow, w->outflow,
@@ -238,11 +238,14 @@ static ms_status init_consumers(ms_world *w)
     const int M = w->M, C = w->C, F = w->F;
     MS_CALL(draw_traits(w));
     for (int64_t b = 0; b < w->n_blocks; b++) {
-        float mx = 0;
-        for (uint32_t k = 0; k < w->blocks[b].n; k++)
-            if (w->nu[w->blocks[b].start + k] > mx)
-                mx = w->nu[w->blocks[b].start + k];
+        float mx = 0, mn = HUGE_VALF;
+        for (uint32_t k = 0; k < w->blocks[b].n; k++) {
+            float v = w->nu[w->blocks[b].start + k];
+            mx = v > mx ? v : mx;
+            mn = v < mn ? v : mn;
+        }
         w->nu_max[b] = mx;
+        w->nu_min[b] = mn;
     }
     memset(w->choice, 0xFF, ms_choice_bytes(w)); /* MS_NOPOT in either width */
     for (int m = 0; m < M; m++)
@@ -352,6 +355,7 @@ static ms_status make_blocks(ms_world *w)
         nb += (w->m_off[m + 1] - w->m_off[m] + MS_BLOCK - 1) / MS_BLOCK;
     ALLOC(w->blocks, nb);
     ALLOC(w->nu_max, nb);
+    ALLOC(w->nu_min, nb);
     int64_t b = 0;
     for (int m = 0; m < w->M; m++)
         for (uint64_t s = w->m_off[m]; s < w->m_off[m + 1]; s += MS_BLOCK) {

@@ -117,6 +117,7 @@ struct ms_world {
     int cw;                 /* bytes per choice value: 1 or 2 */
     ms_block *blocks;
     float *nu_max;          /* [n_blocks] largest nu in the block */
+    float *nu_min;          /* [n_blocks] smallest nu in the block */
     int *cat_order;         /* [C] hosted categories first */
     int64_t n_blocks;
 
