@@ -247,9 +247,9 @@ static int choose_fast(const ms_ctab *t, double uc, double uphi,
 
 /* What a block's candidates of one category share: the bounds of the
  * non-adopters' hazard over the block (MODEL.md section 2, step 2). With
- * h_i = nu_i pdt + qterm + x_i computed as in move_one, h_lo <= h_i <= h_hi
- * for every member (rounding is monotone), so a non-adopter's uniform v
- * decides without reading nu_i when v >= h_hi (no event: the first test of
+ * h_i = nu_i pdt + qterm + x_i, h_lo <= h_i <= h_hi for every member
+ * (rounding is monotone), so a non-adopter's uniform v decides without
+ * reading nu_i when v >= h_hi (no event: the first test of
  * ms_hazard_event) or v < h_lo - h_lo^2/2 (event: below 1 - exp(-h_lo) <=
  * 1 - exp(-h_i)). */
 typedef struct {
@@ -257,66 +257,13 @@ typedef struct {
     double sure;          /* h_lo - h_lo^2 / 2, h_lo = nu_min pdt + qterm */
 } cand_bounds;
 
-/* The exact decision and the choice for one candidate consumer i of
- * category c. v is uniform on (0, P), P the block's bound on the event
- * probability, so "v below the consumer's own probability p_i" happens with
- * probability p_i / P; uc is the choice uniform. */
-static void move_one(const ms_world *w, const ms_ctab *t,
-                     const cand_bounds *cb, int m, int c, uint64_t i,
-                     double v, double uc, double uphi, int64_t *restrict dl,
-                     double *scratch)
-{
-    const unsigned s = ms_choice_get(w, c, i);
-    if (s == MS_NOPOT)
-        return;
-    unsigned hs = 0; /* choice value in the host category (still old) */
-    if (t->host >= 0) {
-        hs = ms_choice_get(w, t->host, i);
-        if (hs == MS_NOPOT)
-            hs = 0;
-    }
-    int cur = -1;
-    if (s == 0) {
-        if (t->K == 0 || v >= cb->h_hi)
-            return;
-        if (!(v < cb->sure)) {
-            double h = (double)w->nu[i] * t->pdt + t->qterm + t->xfeat[hs];
-            if (!ms_hazard_event(v, h))
-                return;
-        }
-    } else {
-        cur = t->slot[s]; /* -1 when the firm no longer offers c here */
-        if (!(v < t->rv[s]))
-            return;
-    }
-    unsigned nv = 0;
-    if (t->K > 0) {
-        int hostslot = hs ? t->slot[hs] : -1;
-        /* phi = -log(uphi) (ms_phi); with one foreignness coefficient
-         * phi cancels and is not derived. */
-        int k2 = -1;
-        if ((cur < 0 || t->stay * t->own[cur] == 1.0) &&
-            (hostslot < 0 || t->host_bonus == 1.0))
-            k2 = choose_fast(t, uc, uphi, scratch);
-        if (k2 < 0)
-            k2 = ms_choose_slot(t, t->G > 1 ? -log(uphi) : 0, cur, hostslot,
-                                uc, scratch);
-        nv = (unsigned)t->fid[k2] + 1;
-    }
-    if (nv != s) {
-        int64_t *row = dl + ((size_t)m * w->C + c) * (w->F + 1);
-        ms_choice_set(w, c, i, nv);
-        row[s]--;
-        row[nv]++;
-    }
-}
-
 /* The bound P on the event probability of every consumer of block b in
  * category c this step (MODEL.md section 2, step 2):
  *   non-adopter: 1 - exp(-h_i) <= 1 - exp(-(nu_max pdt + qterm + xfeat_max))
  *   adopter:     rv[s] <= rv_max (2, always, once its firm left: P = 1)
- * Floating-point rounding is monotone, so h_i computed as in move_one never
- * exceeds the bound's h computed the same way from the block's largest nu. */
+ * Floating-point rounding is monotone, so h_i computed as in move_block
+ * never exceeds the bound's h computed the same way from the block's
+ * largest nu. */
 double ms_block_bound(const ms_world *w, const ms_ctab *t, int64_t b)
 {
     double P = t->rv_max;
@@ -331,6 +278,40 @@ double ms_block_bound(const ms_world *w, const ms_ctab *t, int64_t b)
 
 enum { LANES = 16 };
 
+/* A candidate that has its event this step, waiting for its choice. */
+typedef struct {
+    uint64_t i;           /* state index */
+    double uc;            /* choice uniform */
+    unsigned s;           /* its choice value at the start of the step */
+    int cur, hostslot;    /* slot of its firm and of its host app, or -1 */
+    int fast;             /* no extra weight: the choice by groups applies */
+} chooser;
+
+/* The new choice value of a chooser: the logit (MODEL.md section 2, step
+ * 2), with phi = -log(uphi) when its firms differ in foreignness (uphi is
+ * not read when G == 1 or when the group is settled without phi). */
+static unsigned choose(const ms_ctab *t, const chooser *h, double uphi,
+                       double *scratch)
+{
+    if (t->K == 0)
+        return 0;
+    int k2 = h->fast ? choose_fast(t, h->uc, uphi, scratch) : -1;
+    if (k2 < 0)
+        k2 = ms_choose_slot(t, t->G > 1 ? -log(uphi) : 0, h->cur,
+                            h->hostslot, h->uc, scratch);
+    return (unsigned)t->fid[k2] + 1;
+}
+
+static inline void apply(const ms_world *w, int c, const chooser *h,
+                         unsigned nv, int64_t *restrict row)
+{
+    if (nv != h->s) {
+        ms_choice_set(w, c, h->i, nv);
+        row[h->s]--;
+        row[nv]++;
+    }
+}
+
 /* One block of consumers of market m. Categories are visited hosted ones
  * first, so a hosted format still sees the host choices of the start of
  * the step (hosts are never hosted themselves).
@@ -338,20 +319,28 @@ enum { LANES = 16 };
  * Per category the block's candidates are drawn directly: each consumer is
  * a candidate independently with probability P (ms_block_bound), so the
  * gaps between candidates are geometric, floor(log u / log(1 - P)). A
- * candidate's event happens with probability p_i / P, so every consumer's
- * event has probability exactly p_i, and the consumers that are not
- * candidates are never touched. Draw j of the block (gap before candidate
- * j, its acceptance uniform, its 52-bit choice uniform) is the Philox block
- * at {j | (b >> 32) << 16, step, MS_PH_EVENT << 24 | c, b mod 2^32}, b the
+ * candidate's event happens with probability p_i / P (its acceptance
+ * uniform v, uniform on (0, P), below p_i), so every consumer's event has
+ * probability exactly p_i, and the consumers that are not candidates are
+ * never touched. Draw j of the block (gap before candidate j, its
+ * acceptance uniform, its 52-bit choice uniform) is the Philox block at
+ * {j | (b >> 32) << 16, step, MS_PH_EVENT << 24 | c, b mod 2^32}, b the
  * block's id (ms_block_id; ms_rng.h): a function of the block, not of the
- * thread that runs it. The candidates' phi uniforms (ms_phi) are drawn
- * together, vectorized, when the category's firms differ in foreignness. */
+ * thread that runs it.
+ *
+ * Candidates go in batches of LANES through three stages: the events
+ * (acceptance), the choices that need no phi (one foreignness coefficient,
+ * or a choice settled in the nearest group), then the rest, whose phi
+ * uniforms (ms_phi) are drawn together, vectorized. Each consumer is a
+ * candidate at most once per category and step and changes only its own
+ * state, so the stages give what one pass would. */
 static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                        double *scratch)
 {
     const ms_block *bk = &w->blocks[b];
     uint32_t rnd[4][LANES], pr[4][LANES], kk[LANES];
     uint64_t ent[LANES];
+    chooser ev[LANES], wait[LANES];
     const int C = w->C, m = bk->m;
     const uint64_t i0 = bk->start, bid = ms_block_id(w, b);
     const uint32_t n = bk->n, bw3 = (uint32_t)bid;
@@ -368,6 +357,7 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
             cb.h_hi = (double)w->nu_max[b] * t->pdt + t->qterm + t->xfeat_max;
             cb.sure = lo - 0.5 * lo * lo;
         }
+        int64_t *row = dl + ((size_t)m * C + c) * (w->F + 1);
         const uint8_t *ch = w->choice + ((size_t)c * w->N + i0) * w->cw;
         const uint8_t *hch =
             t->host >= 0 ? w->choice + ((size_t)t->host * w->N + i0) * w->cw
@@ -387,21 +377,69 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                 uint32_t k = pos + (uint32_t)g;
                 pos = k + 1;
                 kk[nl] = k;
-                ent[nl] = ms_consumer_id(w, i0 + k);
                 /* The candidate's state is read below: start the loads. */
                 __builtin_prefetch(ch + (size_t)k * w->cw, 1);
                 if (hch)
                     __builtin_prefetch(hch + (size_t)k * w->cw);
                 __builtin_prefetch(&w->nu[i0 + k]);
             }
-            if (nl > 0 && t->G > 1)
+            /* Events. */
+            int ne = 0;
+            for (int l = 0; l < nl; l++) {
+                const uint64_t i = i0 + kk[l];
+                const unsigned s = ms_choice_get(w, c, i);
+                if (s == MS_NOPOT)
+                    continue;
+                unsigned hs = 0; /* choice value in the host (still old) */
+                if (hch) {
+                    hs = ms_choice_get(w, t->host, i);
+                    hs = hs == MS_NOPOT ? 0 : hs;
+                }
+                const double v = ms_u01(rnd[1][l]) * P;
+                int e;
+                if (s == 0) {
+                    e = t->K > 0 && v < cb.sure;
+                    if (!e && t->K > 0 && v < cb.h_hi)
+                        e = ms_hazard_event(v, (double)w->nu[i] * t->pdt +
+                                                   t->qterm + t->xfeat[hs]);
+                } else {
+                    e = v < t->rv[s];
+                }
+                chooser *h = &ev[ne];
+                h->i = i;
+                h->s = s;
+                h->uc = ms_u01_52(rnd[2][l], rnd[3][l]);
+                h->cur = s ? t->slot[s] : -1; /* -1: firm gone from c here */
+                h->hostslot = hs ? t->slot[hs] : -1;
+                ne += e;
+            }
+            /* Choices without phi; the others wait for it. */
+            int nw = 0;
+            for (int q = 0; q < ne; q++) {
+                chooser *h = &ev[q];
+                h->fast = (h->cur < 0 || t->stay * t->own[h->cur] == 1.0) &&
+                          (h->hostslot < 0 || t->host_bonus == 1.0);
+                if (t->K > 0 && t->G > 1 && !(h->fast && h->uc < t->p0min)) {
+                    ent[nw] = ms_consumer_id(w, h->i);
+                    wait[nw++] = *h;
+                    continue;
+                }
+                apply(w, c, h, choose(t, h, 1.0, scratch), row);
+            }
+            if (nw > 0) {
+                /* A multiple of 8 lanes (the vector width), the last
+                 * repeated. */
+                const int n8 = (nw + 7) & ~7;
+                for (int l = nw; l < n8; l++)
+                    ent[l] = ent[nw - 1];
                 ms_rng_gather(w->key, ent, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1,
-                              nl, &pr[0][0], LANES);
-            for (int l = 0; l < nl; l++)
-                move_one(w, t, &cb, m, c, i0 + kk[l], ms_u01(rnd[1][l]) * P,
-                         ms_u01_52(rnd[2][l], rnd[3][l]),
-                         t->G > 1 ? ms_u01_52(pr[0][l], pr[1][l]) : 1.0, dl,
-                         scratch);
+                              n8, &pr[0][0], LANES);
+                for (int q = 0; q < nw; q++)
+                    apply(w, c, &wait[q],
+                          choose(t, &wait[q], ms_u01_52(pr[0][q], pr[1][q]),
+                                 scratch),
+                          row);
+            }
             if (nl < LANES || pos >= n)
                 break;
             j += LANES;
