@@ -318,8 +318,9 @@ static inline void apply(const ms_world *w, int c, const chooser *h,
  *
  * Per category the block's candidates are drawn directly: each consumer is
  * a candidate independently with probability P (ms_block_bound), so the
- * gaps between candidates are geometric, floor(log u / log(1 - P)). A
- * candidate's event happens with probability p_i / P (its acceptance
+ * gaps between candidates are geometric, floor(log u / log(1 - P))
+ * (ms_rng_log_u01: log to 1 ulp). A candidate's event happens with
+ * probability p_i / P (its acceptance
  * uniform v, uniform on (0, P), below p_i), so every consumer's event has
  * probability exactly p_i, and the consumers that are not candidates are
  * never touched. Draw j of the block (gap before candidate j, its
@@ -339,6 +340,7 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
 {
     const ms_block *bk = &w->blocks[b];
     uint32_t rnd[4][LANES], pr[4][LANES], kk[LANES];
+    double lg[LANES];
     uint64_t ent[LANES];
     chooser ev[LANES], wait[LANES];
     const int C = w->C, m = bk->m;
@@ -365,13 +367,15 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
         /* 1 / log(1 - P) < 0; with P = 1 every consumer is a candidate. */
         const double inv = P < 1 ? 1.0 / log1p(-P) : 0.0;
         uint32_t pos = 0, j = 0;
+        int nb = LANES; /* draws in this batch: 8 when few candidates remain */
         for (;;) {
             ms_rng_lanes4(w->key, ms_rng_event_w0(j, bid), (uint32_t)w->step,
-                          MS_PH_EVENT, (uint32_t)c, bw3, LANES, &rnd[0][0],
+                          MS_PH_EVENT, (uint32_t)c, bw3, nb, &rnd[0][0],
                           LANES);
+            ms_rng_log_u01(rnd[0], lg, nb);
             int nl = 0;
-            for (; nl < LANES; nl++) {
-                double g = floor(log(ms_u01(rnd[0][nl])) * inv);
+            for (; nl < nb; nl++) {
+                double g = floor(lg[nl] * inv);
                 if (!(g < (double)(n - pos)))
                     break;
                 uint32_t k = pos + (uint32_t)g;
@@ -440,9 +444,10 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                                  scratch),
                           row);
             }
-            if (nl < LANES || pos >= n)
+            if (nl < nb || pos >= n)
                 break;
-            j += LANES;
+            j += (uint32_t)nb;
+            nb = (double)(n - pos) * P < 6 ? 8 : LANES;
         }
     }
 }

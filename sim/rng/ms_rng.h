@@ -112,6 +112,12 @@ static inline double ms_u01_52(uint32_t a, uint32_t b)
     return ((double)(a >> 6) * 67108864.0 + (double)(b >> 6) + 0.5) * 0x1p-52;
 }
 
+/* out[l] = log(ms_u01(x[l])) for l < n, within 1 ulp of the C library's
+ * log (the algorithm of fdlibm's e_log.c, without its branches), written
+ * with plain double operations so that it vectorizes and gives the same
+ * bits on every build. */
+void ms_rng_log_u01(const uint32_t *x, double *out, int n);
+
 /* A single uniform at a position (convenience for rare events). */
 double ms_rng_uniform(ms_rng_key key, uint64_t entity, uint32_t step,
                       uint32_t phase, uint32_t draw);

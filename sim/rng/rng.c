@@ -9,6 +9,8 @@
 
 #include "marketsim/ms_alloc.h"
 
+#include <string.h>
+
 #include <Random123/philox.h>
 #include <Random123/gsl_microrng.h>
 
@@ -161,6 +163,42 @@ void ms_rng_gather(ms_rng_key key, const uint64_t *ent, uint32_t step,
             hi[l] = ms_rng_w3(ent[l0 + l]);
         }
         lanes(key, lo, hi, 0, step, phase, draw, 0, k, out + l0, stride);
+    }
+}
+
+static inline double bits_to_double(uint64_t b)
+{
+    double d;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
+void ms_rng_log_u01(const uint32_t *restrict x, double *restrict out, int n)
+{
+    /* fdlibm: x = 2^k (1 + f), 1 + f in [sqrt(2)/2, sqrt(2)); with
+     * s = f / (2 + f), log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)). */
+    const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
+                 Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
+                 Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
+                 Lg7 = 1.479819860511658591e-01;
+    const double ln2_hi = 6.93147180369123816490e-01,
+                 ln2_lo = 1.90821492927058770002e-10;
+    for (int l = 0; l < n; l++) {
+        double u = ms_u01(x[l]); /* normal, in [2^-33, 1) */
+        uint64_t iu;
+        memcpy(&iu, &u, sizeof iu);
+        uint64_t m = iu & 0x000fffffffffffffull;
+        /* i: 2^52 when the mantissa is at least sqrt(2): halve it. */
+        uint64_t i = (m + 0x95f6400000000ull) & 0x10000000000000ull;
+        uint64_t e = (iu >> 52) + (i >> 52); /* biased exponent */
+        double dk = bits_to_double(0x4330000000000000ull | e) -
+                    (0x1p52 + 1023.0);
+        double f = bits_to_double(m | (i ^ 0x3ff0000000000000ull)) - 1.0;
+        double s = f / (2.0 + f), z = s * s, w = z * z;
+        double t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
+        double t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
+        double R = t2 + t1, hfsq = 0.5 * f * f;
+        out[l] = dk * ln2_hi - ((hfsq - (s * (hfsq + R) + dk * ln2_lo)) - f);
     }
 }
 

@@ -5,6 +5,7 @@
 #include "unit/unit.h"
 
 #include <gsl/gsl_rng.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Random123's known-answer vectors for Philox4x32-10. */
@@ -205,6 +206,38 @@ static void test_entities_64(void)
     CU_ASSERT_EQUAL(eq, 0);
 }
 
+/* The gap log: within 1 ulp of log() on 2^21 inputs spread over all of
+ * 2^32 and on both ends, and exactly log() on most of them. */
+static void test_log_u01(void)
+{
+    enum { B = 64 };
+    uint32_t x[B];
+    double o[B];
+    long n = 0, exact = 0, worst = 0;
+    for (uint64_t base = 0; base < (UINT64_C(1) << 32); base += UINT64_C(1) << 17) {
+        for (int l = 0; l < B; l++)
+            x[l] = l < 16 ? (uint32_t)(base + (uint64_t)l)
+                          : (uint32_t)(base + (uint64_t)l * 2053u * 977u);
+        if (base == 0)
+            for (int l = 32; l < B; l++)
+                x[l] = 0xffffffffu - (uint32_t)(l - 32);
+        ms_rng_log_u01(x, o, B);
+        for (int l = 0; l < B; l++) {
+            double r = log(ms_u01(x[l]));
+            int64_t a, b;
+            memcpy(&a, &o[l], 8);
+            memcpy(&b, &r, 8);
+            long d = labs((long)(a - b));
+            worst = d > worst ? d : worst;
+            exact += d == 0;
+            n++;
+        }
+    }
+    printf("\n    %ld logs: %ld equal to log(), worst %ld ulp", n, exact, worst);
+    CU_ASSERT(worst <= 1);
+    CU_ASSERT(exact > n * 8 / 10);
+}
+
 static const ms_unit_test tests[] = {
     {"Philox known answers", test_known_answers},
     {"lanes equal reference", test_lanes_equal_reference},
@@ -212,6 +245,7 @@ static const ms_unit_test tests[] = {
     {"positions independent", test_positions_independent},
     {"gsl adapter", test_gsl_adapter},
     {"64-bit entities", test_entities_64},
+    {"gap log", test_log_u01},
     {NULL, NULL}};
 
 MS_UNIT_MAIN("rng", tests)
