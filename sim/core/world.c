@@ -217,11 +217,24 @@ static void select_exact(ms_world *w, int m, int c, int64_t k,
         pool += ms_choice_get(w, c, i) == from;
     int64_t need = k, seen = 0;
     *n_picked = 0;
+    /* Each consumer's uniform is ms_rng_uniform at (its id, setup, phase,
+     * draw); drawn 64 at a time, vectorized. */
+    enum { CH = 64 };
+    uint64_t ids[CH];
+    uint32_t r[4 * CH];
+    uint64_t have = w->m_off[m]; /* r holds the uniforms from have - CH */
     for (uint64_t i = w->m_off[m]; i < w->m_off[m + 1] && need > 0; i++) {
         if (ms_choice_get(w, c, i) != from)
             continue;
-        double u = ms_rng_uniform(w->key, ms_consumer_id(w, i),
-                                  MS_RNG_SETUP_STEP, phase, draw);
+        if (i >= have) {
+            for (int l = 0; l < CH; l++)
+                ids[l] = ms_consumer_id(w, i + (uint64_t)l);
+            ms_rng_gather(w->key, ids, MS_RNG_SETUP_STEP, phase, draw, CH, r,
+                          CH);
+            have = i + CH;
+        }
+        const int l = (int)(i - (have - CH));
+        double u = ms_u01_52(r[l], r[CH + l]);
         if ((double)(pool - seen) * u < (double)need) {
             ms_choice_set(w, c, i, to);
             need--;
