@@ -209,21 +209,24 @@ static int pick_in_group(const ms_ctab *t, int g, double y)
  * group share exp(-phi D_g); relative to the nearest group D_0 a group's
  * weight is gsum[g] exp(-phi (D_g - D_0)) <= gsum[g], so group 0 has
  * probability P0(phi) >= p0min. One uniform uc decides: uc < p0min is
- * group 0 whatever phi (phi is not derived); otherwise phi = -log(uphi)
- * gives P0 and the rest. The part of uc inside the chosen interval,
+ * group 0 whatever phi (phi is not used); otherwise phi gives P0 and the
+ * rest (e1, when not negative, is exp(-phi (D_1 - D_0)), computed by the
+ * caller). The part of uc inside the chosen interval,
  * rescaled, is uniform and picks the firm inside the group, so each firm
  * has exactly its softmax probability. Returns -1 if the weights
  * underflow (the caller falls back to ms_choose_slot). */
-static int choose_fast(const ms_ctab *t, double uc, double uphi,
+static int choose_fast(const ms_ctab *t, double uc, double phi, double e1,
                        double *eg)
 {
     if (t->G == 1)
         return pick_in_group(t, 0, uc * t->gsum[0]);
     if (uc < t->p0min)
         return pick_in_group(t, 0, uc / t->p0min * t->gsum[0]);
-    double phi = -log(uphi), tot = t->gsum[0];
+    double tot = t->gsum[0];
     for (int g = 1; g < t->G; g++) {
-        eg[g] = t->gsum[g] * exp(-phi * (t->D[g] - t->D[0]));
+        eg[g] = t->gsum[g] * (g == 1 && e1 >= 0
+                                  ? e1
+                                  : exp(-phi * (t->D[g] - t->D[0])));
         tot += eg[g];
     }
     if (!(tot >= DBL_MIN) || !isfinite(tot))
@@ -288,17 +291,18 @@ typedef struct {
 } chooser;
 
 /* The new choice value of a chooser: the logit (MODEL.md section 2, step
- * 2), with phi = -log(uphi) when its firms differ in foreignness (uphi is
- * not read when G == 1 or when the group is settled without phi). */
-static unsigned choose(const ms_ctab *t, const chooser *h, double uphi,
-                       double *scratch)
+ * 2), with its phi when its firms differ in foreignness (phi is not read
+ * when G == 1 or when the group is settled without phi; e1 as in
+ * choose_fast). */
+static unsigned choose(const ms_ctab *t, const chooser *h, double phi,
+                       double e1, double *scratch)
 {
     if (t->K == 0)
         return 0;
-    int k2 = h->fast ? choose_fast(t, h->uc, uphi, scratch) : -1;
+    int k2 = h->fast ? choose_fast(t, h->uc, phi, e1, scratch) : -1;
     if (k2 < 0)
-        k2 = ms_choose_slot(t, t->G > 1 ? -log(uphi) : 0, h->cur,
-                            h->hostslot, h->uc, scratch);
+        k2 = ms_choose_slot(t, t->G > 1 ? phi : 0, h->cur, h->hostslot,
+                            h->uc, scratch);
     return (unsigned)t->fid[k2] + 1;
 }
 
@@ -340,7 +344,7 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
 {
     const ms_block *bk = &w->blocks[b];
     uint32_t rnd[4][LANES], pr[4][LANES], kk[LANES];
-    double lg[LANES];
+    double lg[LANES], ph[LANES], e1[LANES];
     uint64_t ent[LANES];
     chooser ev[LANES], wait[LANES];
     const int C = w->C, m = bk->m;
@@ -428,7 +432,7 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                     wait[nw++] = *h;
                     continue;
                 }
-                apply(w, c, h, choose(t, h, 1.0, scratch), row);
+                apply(w, c, h, choose(t, h, 0.0, -1.0, scratch), row);
             }
             if (nw > 0) {
                 /* A multiple of 8 lanes (the vector width), the last
@@ -438,9 +442,20 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                     ent[l] = ent[nw - 1];
                 ms_rng_gather(w->key, ent, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1,
                               n8, &pr[0][0], LANES);
+                /* phi = -log(uphi) (ms_phi) and, with two groups,
+                 * exp(-phi (D_1 - D_0)), vectorized. */
+                for (int q = 0; q < n8; q++)
+                    ph[q] = ms_u01_52(pr[0][q], pr[1][q]);
+                ms_rng_log01(ph, ph, n8);
+                for (int q = 0; q < n8; q++) {
+                    ph[q] = -ph[q];
+                    e1[q] = t->G == 2 ? -ph[q] * (t->D[1] - t->D[0]) : 0;
+                }
+                if (t->G == 2)
+                    ms_rng_expneg(e1, e1, n8);
                 for (int q = 0; q < nw; q++)
                     apply(w, c, &wait[q],
-                          choose(t, &wait[q], ms_u01_52(pr[0][q], pr[1][q]),
+                          choose(t, &wait[q], ph[q], t->G == 2 ? e1[q] : -1.0,
                                  scratch),
                           row);
             }

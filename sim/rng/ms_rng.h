@@ -118,6 +118,13 @@ static inline double ms_u01_52(uint32_t a, uint32_t b)
  * bits on every build. */
 void ms_rng_log_u01(const uint32_t *x, double *out, int n);
 
+/* out[l] = log(x[l]) for normal x[l] > 0, the same way. */
+void ms_rng_log01(const double *x, double *out, int n);
+
+/* out[l] = exp(x[l]) for x[l] <= 0, within 1 ulp of the C library's exp
+ * (fdlibm's e_exp.c without its branches; the same bits on every build). */
+void ms_rng_expneg(const double *x, double *out, int n);
+
 /* A single uniform at a position (convenience for rare events). */
 double ms_rng_uniform(ms_rng_key key, uint64_t entity, uint32_t step,
                       uint32_t phase, uint32_t draw);

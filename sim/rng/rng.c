@@ -9,6 +9,7 @@
 
 #include "marketsim/ms_alloc.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <Random123/philox.h>
@@ -173,33 +174,77 @@ static inline double bits_to_double(uint64_t b)
     return d;
 }
 
-void ms_rng_log_u01(const uint32_t *restrict x, double *restrict out, int n)
+/* log u for a normal double u > 0: fdlibm's e_log.c without its branches.
+ * u = 2^k (1 + f), 1 + f in [sqrt(2)/2, sqrt(2)); with s = f / (2 + f),
+ * log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)). */
+static inline double log_core(double u)
 {
-    /* fdlibm: x = 2^k (1 + f), 1 + f in [sqrt(2)/2, sqrt(2)); with
-     * s = f / (2 + f), log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)). */
     const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
                  Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
                  Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
                  Lg7 = 1.479819860511658591e-01;
     const double ln2_hi = 6.93147180369123816490e-01,
                  ln2_lo = 1.90821492927058770002e-10;
+    uint64_t iu;
+    memcpy(&iu, &u, sizeof iu);
+    uint64_t m = iu & 0x000fffffffffffffull;
+    /* i: 2^52 when the mantissa is at least sqrt(2): halve it. */
+    uint64_t i = (m + 0x95f6400000000ull) & 0x10000000000000ull;
+    uint64_t e = (iu >> 52) + (i >> 52); /* biased exponent */
+    double dk = bits_to_double(0x4330000000000000ull | e) - (0x1p52 + 1023.0);
+    double f = bits_to_double(m | (i ^ 0x3ff0000000000000ull)) - 1.0;
+    double s = f / (2.0 + f), z = s * s, w = z * z;
+    double t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
+    double t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
+    double R = t2 + t1, hfsq = 0.5 * f * f;
+    return dk * ln2_hi - ((hfsq - (s * (hfsq + R) + dk * ln2_lo)) - f);
+}
+
+void ms_rng_log_u01(const uint32_t *restrict x, double *restrict out, int n)
+{
+    for (int l = 0; l < n; l++)
+        out[l] = log_core(ms_u01(x[l])); /* normal, in [2^-33, 1) */
+}
+
+void ms_rng_log01(const double *restrict x, double *restrict out, int n)
+{
+    for (int l = 0; l < n; l++)
+        out[l] = log_core(x[l]);
+}
+
+void ms_rng_expneg(const double *restrict x, double *restrict out, int n)
+{
+    /* fdlibm's e_exp.c: x = k ln2 + r, |r| <= ln2 / 2, exp(r) from a
+     * rational approximation, times 2^k. k by rounding x / ln2 with the
+     * 1.5 * 2^52 trick (plain additions: the same on every build). Below
+     * -708 (results near or below the smallest normal) the C library's exp
+     * is used. */
+    const double P1 = 1.66666666666666019037e-01, P2 = -2.77777777770155933842e-03,
+                 P3 = 6.61375632143793436117e-05, P4 = -1.65339022054652515390e-06,
+                 P5 = 4.13813679705723846039e-08;
+    const double ln2_hi = 6.93147180369123816490e-01,
+                 ln2_lo = 1.90821492927058770002e-10,
+                 inv_ln2 = 1.44269504088896338700e+00, big = 0x1.8p52;
+    int low = 0;
     for (int l = 0; l < n; l++) {
-        double u = ms_u01(x[l]); /* normal, in [2^-33, 1) */
-        uint64_t iu;
-        memcpy(&iu, &u, sizeof iu);
-        uint64_t m = iu & 0x000fffffffffffffull;
-        /* i: 2^52 when the mantissa is at least sqrt(2): halve it. */
-        uint64_t i = (m + 0x95f6400000000ull) & 0x10000000000000ull;
-        uint64_t e = (iu >> 52) + (i >> 52); /* biased exponent */
-        double dk = bits_to_double(0x4330000000000000ull | e) -
-                    (0x1p52 + 1023.0);
-        double f = bits_to_double(m | (i ^ 0x3ff0000000000000ull)) - 1.0;
-        double s = f / (2.0 + f), z = s * s, w = z * z;
-        double t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
-        double t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
-        double R = t2 + t1, hfsq = 0.5 * f * f;
-        out[l] = dk * ln2_hi - ((hfsq - (s * (hfsq + R) + dk * ln2_lo)) - f);
+        double xl = x[l] < -708.0 ? 0.0 : x[l];
+        low |= x[l] < -708.0;
+        double kb = xl * inv_ln2 + big; /* big + round(x / ln2) */
+        uint64_t ikb;
+        memcpy(&ikb, &kb, sizeof ikb);
+        double kd = kb - big;
+        double hi = xl - kd * ln2_hi, lo = kd * ln2_lo, r = hi - lo;
+        double t = r * r;
+        double c = r - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
+        double y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
+        /* 2^k: k = ikb - bits(big), in [-1022, 0] here. */
+        uint64_t k = ikb - 0x4338000000000000ull;
+        out[l] = y * bits_to_double((k + 1023u) << 52);
     }
+    if (low)
+        for (int l = 0; l < n; l++)
+            if (x[l] < -708.0)
+                out[l] = exp(x[l]);
 }
 
 double ms_rng_uniform(ms_rng_key key, uint64_t entity, uint32_t step,

@@ -238,6 +238,54 @@ static void test_log_u01(void)
     CU_ASSERT(exact > n * 8 / 10);
 }
 
+static long ulps(double a, double b)
+{
+    int64_t x, y;
+    memcpy(&x, &a, 8);
+    memcpy(&y, &b, 8);
+    return labs((long)(x - y));
+}
+
+/* log of 52-bit uniforms and exp of x <= 0 (phi and its group weight):
+ * within 1 ulp of the C library, down to the smallest uniform and past
+ * exp's switch to the library below -708. */
+static void test_log_exp(void)
+{
+    enum { B = 64 };
+    double x[B], o[B];
+    long worst_l = 0, worst_e = 0;
+    ms_rng_key key = ms_rng_key_from_seed(3);
+    for (int it = 0; it < 4096; it++) {
+        for (int l = 0; l < B; l++)
+            x[l] = ms_rng_uniform(key, (uint64_t)(it * B + l), 0, MS_PH_TEST, 4);
+        if (it == 0) {
+            x[0] = ms_u01_52(0, 0);
+            x[1] = ms_u01_52(0xffffffffu, 0xffffffffu);
+        }
+        ms_rng_log01(x, o, B);
+        for (int l = 0; l < B; l++) {
+            long d = ulps(o[l], log(x[l]));
+            worst_l = d > worst_l ? d : worst_l;
+        }
+        for (int l = 0; l < B; l++) /* 0 down to -745 */
+            x[l] = -x[l] * (it < 2048 ? 40.0 : 745.0);
+        if (it == 0) {
+            x[0] = 0;
+            x[1] = -708.0;
+            x[2] = -708.5;
+            x[3] = -0x1p-30;
+        }
+        ms_rng_expneg(x, o, B);
+        for (int l = 0; l < B; l++) {
+            long d = ulps(o[l], exp(x[l]));
+            worst_e = d > worst_e ? d : worst_e;
+        }
+    }
+    printf("\n    worst: log %ld ulp, exp %ld ulp", worst_l, worst_e);
+    CU_ASSERT(worst_l <= 1);
+    CU_ASSERT(worst_e <= 1);
+}
+
 static const ms_unit_test tests[] = {
     {"Philox known answers", test_known_answers},
     {"lanes equal reference", test_lanes_equal_reference},
@@ -246,6 +294,7 @@ static const ms_unit_test tests[] = {
     {"gsl adapter", test_gsl_adapter},
     {"64-bit entities", test_entities_64},
     {"gap log", test_log_u01},
+    {"log and exp of the choice", test_log_exp},
     {NULL, NULL}};
 
 MS_UNIT_MAIN("rng", tests)
