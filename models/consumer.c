@@ -210,13 +210,13 @@ static int pick_in_group(const ms_ctab *t, int g, double y)
  * weight is gsum[g] exp(-phi (D_g - D_0)) <= gsum[g], so group 0 has
  * probability P0(phi) >= p0min. One uniform uc decides: uc < p0min is
  * group 0 whatever phi (phi is not used); otherwise phi gives P0 and the
- * rest (e1, when not negative, is exp(-phi (D_1 - D_0)), computed by the
- * caller). The part of uc inside the chosen interval,
+ * rest (ex, when given, holds exp(-phi (D_g - D_0)) for g = 1 .. G-1,
+ * computed by the caller). The part of uc inside the chosen interval,
  * rescaled, is uniform and picks the firm inside the group, so each firm
  * has exactly its softmax probability. Returns -1 if the weights
  * underflow (the caller falls back to ms_choose_slot). */
-static int choose_fast(const ms_ctab *t, double uc, double phi, double e1,
-                       double *eg)
+static int choose_fast(const ms_ctab *t, double uc, double phi,
+                       const double *ex, double *eg)
 {
     if (t->G == 1)
         return pick_in_group(t, 0, uc * t->gsum[0]);
@@ -224,9 +224,7 @@ static int choose_fast(const ms_ctab *t, double uc, double phi, double e1,
         return pick_in_group(t, 0, uc / t->p0min * t->gsum[0]);
     double tot = t->gsum[0];
     for (int g = 1; g < t->G; g++) {
-        eg[g] = t->gsum[g] * (g == 1 && e1 >= 0
-                                  ? e1
-                                  : exp(-phi * (t->D[g] - t->D[0])));
+        eg[g] = t->gsum[g] * (ex ? ex[g - 1] : exp(-phi * (t->D[g] - t->D[0])));
         tot += eg[g];
     }
     if (!(tot >= DBL_MIN) || !isfinite(tot))
@@ -279,7 +277,7 @@ double ms_block_bound(const ms_world *w, const ms_ctab *t, int64_t b)
     return P < 1 ? P : 1;
 }
 
-enum { LANES = 16 };
+enum { LANES = MS_CAND_BATCH };
 
 /* A candidate that has its event this step, waiting for its choice. */
 typedef struct {
@@ -292,14 +290,14 @@ typedef struct {
 
 /* The new choice value of a chooser: the logit (MODEL.md section 2, step
  * 2), with its phi when its firms differ in foreignness (phi is not read
- * when G == 1 or when the group is settled without phi; e1 as in
+ * when G == 1 or when the group is settled without phi; ex as in
  * choose_fast). */
 static unsigned choose(const ms_ctab *t, const chooser *h, double phi,
-                       double e1, double *scratch)
+                       const double *ex, double *scratch)
 {
     if (t->K == 0)
         return 0;
-    int k2 = h->fast ? choose_fast(t, h->uc, phi, e1, scratch) : -1;
+    int k2 = h->fast ? choose_fast(t, h->uc, phi, ex, scratch) : -1;
     if (k2 < 0)
         k2 = ms_choose_slot(t, t->G > 1 ? phi : 0, h->cur, h->hostslot,
                             h->uc, scratch);
@@ -344,7 +342,8 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
 {
     const ms_block *bk = &w->blocks[b];
     uint32_t rnd[4][LANES], pr[4][LANES], kk[LANES];
-    double lg[LANES], ph[LANES], e1[LANES];
+    double lg[LANES], ph[LANES];
+    double *ex = scratch + 2 * w->F + 2; /* [LANES * F] group weights */
     uint64_t ent[LANES];
     chooser ev[LANES], wait[LANES];
     const int C = w->C, m = bk->m;
@@ -432,7 +431,7 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                     wait[nw++] = *h;
                     continue;
                 }
-                apply(w, c, h, choose(t, h, 0.0, -1.0, scratch), row);
+                apply(w, c, h, choose(t, h, 0.0, NULL, scratch), row);
             }
             if (nw > 0) {
                 /* A multiple of 8 lanes (the vector width), the last
@@ -442,21 +441,22 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                     ent[l] = ent[nw - 1];
                 ms_rng_gather(w->key, ent, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1,
                               n8, &pr[0][0], LANES);
-                /* phi = -log(uphi) (ms_phi) and, with two groups,
-                 * exp(-phi (D_1 - D_0)), vectorized. */
+                /* phi = -log(uphi) (ms_phi) and the group weights
+                 * exp(-phi (D_g - D_0)), g >= 1, of every chooser,
+                 * vectorized: ex[q * (G - 1) + g - 1]. */
                 for (int q = 0; q < n8; q++)
                     ph[q] = ms_u01_52(pr[0][q], pr[1][q]);
                 ms_rng_log01(ph, ph, n8);
+                const int G1 = t->G - 1;
                 for (int q = 0; q < n8; q++) {
                     ph[q] = -ph[q];
-                    e1[q] = t->G == 2 ? -ph[q] * (t->D[1] - t->D[0]) : 0;
+                    for (int g = 1; g <= G1; g++)
+                        ex[q * G1 + g - 1] = -ph[q] * (t->D[g] - t->D[0]);
                 }
-                if (t->G == 2)
-                    ms_rng_expneg(e1, e1, n8);
+                ms_rng_expneg(ex, ex, nw * G1);
                 for (int q = 0; q < nw; q++)
                     apply(w, c, &wait[q],
-                          choose(t, &wait[q], ph[q], t->G == 2 ? e1[q] : -1.0,
-                                 scratch),
+                          choose(t, &wait[q], ph[q], ex + q * G1, scratch),
                           row);
             }
             if (nl < nb || pos >= n)

@@ -125,7 +125,7 @@ static ms_status alloc_state(ms_world *w)
     ALLOC(w->tl_scratch, w->n_threads);
     for (int t = 0; t < w->n_threads; t++) {
         ALLOC(w->tl_delta[t], M * C * (F + 1));
-        ALLOC(w->tl_scratch[t], 2 * F + 2);
+        ALLOC(w->tl_scratch[t], 2 * F + 2 + (size_t)MS_CAND_BATCH * F);
     }
     return MS_OK;
 }

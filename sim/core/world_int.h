@@ -36,6 +36,7 @@
 #define MS_BLOCK 512          /* consumers per work unit (fixed: results do
                                  not depend on how units map to threads) */
 #define MS_MAX_PHASES 16
+#define MS_CAND_BATCH 16      /* candidates per batch of the consumer step */
 
 /* What a consumer in market m needs to choose in category c this step,
  * built from the state at the start of the step (MODEL.md section 2). */
@@ -205,7 +206,8 @@ struct ms_world {
     /* threads */
     int n_threads;
     int64_t **tl_delta;     /* [threads][M*C*(F+1)] user count changes */
-    double **tl_scratch;    /* [threads][2F] choice weights */
+    double **tl_scratch;    /* [threads][2F + 2 + MS_CAND_BATCH * F] choice
+                               weights, then a batch's group weights */
 
     /* phase timers */
     double phase_sec[MS_MAX_PHASES];
