@@ -262,7 +262,7 @@ static void move_one(const ms_world *w, const ms_ctab *t, int m, int c,
     if (s == 0) {
         if (t->K == 0)
             return;
-        double h = (double)w->nu[i] * t->pdt + t->qterm + t->xfeat[hs];
+        double h = (double)ms_nu(w, i) * t->pdt + t->qterm + t->xfeat[hs];
         if (!ms_hazard_event(v, h))
             return;
     } else {
@@ -413,18 +413,23 @@ ms_status ms_consumers_move(ms_world *w)
         int64_t *dl = w->tl_delta[tid];
         memset(dl, 0, rows * sizeof *dl);
 #pragma omp for schedule(dynamic, 16)
-        for (int64_t b = 0; b < w->n_blocks; b++)
+        for (int64_t b = w->b_lo; b < w->b_hi; b++) /* this rank's blocks */
             move_block(w, b, dl, w->tl_scratch[tid]);
     }
-    /* Integer sums: the same in any order. */
-    for (int t = 0; t < w->n_threads; t++) {
+    /* Integer sums: the same in any order, over threads and then over
+     * the ranks of a distributed run (M * C * (F + 1) integers). */
+    int64_t *sum = w->tl_delta[0];
+    for (int t = 1; t < w->n_threads; t++) {
         const int64_t *dl = w->tl_delta[t];
-        for (size_t mc = 0; mc < (size_t)M * C; mc++) {
-            const int64_t *row = dl + mc * (F + 1);
-            w->adopters[mc] -= row[0];
-            for (int f = 0; f < F; f++)
-                w->users[mc * F + f] += row[f + 1];
-        }
+        for (size_t j = 0; j < rows; j++)
+            sum[j] += dl[j];
+    }
+    ms_world_sum_i64(w, sum, rows);
+    for (size_t mc = 0; mc < (size_t)M * C; mc++) {
+        const int64_t *row = sum + mc * (F + 1);
+        w->adopters[mc] -= row[0];
+        for (int f = 0; f < F; f++)
+            w->users[mc * F + f] += row[f + 1];
     }
     return MS_OK;
 }

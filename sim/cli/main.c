@@ -73,8 +73,14 @@ static void put_safe(FILE *f, const char *s)
     }
 }
 
+/* This process's rank under mpirun (0 otherwise): in one run over ranks
+ * every rank meets the same errors, and rank 0 alone reports them. */
+static int g_rank;
+
 static int fail(ms_status st)
 {
+    if (g_rank != 0)
+        return ms_status_exit_code(st);
     const char *msg = ms_error_message();
     if (st == MS_EINPUT) {
         put_safe(stderr, msg);
@@ -515,12 +521,29 @@ static char *join_argv(int argc, char **argv)
     return s;
 }
 
+static int run_body(int argc, char **argv, int full_argc, char **full_argv);
+
+/* `marketsim run`, also as one run over the ranks of mpirun (each rank
+ * holds a slice of the consumers; rank 0 checks, locks and writes the
+ * file, and reports). */
 static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 {
     if (want_help(argc, argv)) {
         fputs(run_help, stdout);
         return 0;
     }
+    ms_status st = ms_par_init(&full_argc, &full_argv);
+    if (st != MS_OK)
+        return fail(st);
+    g_rank = ms_par_rank();
+    int code = run_body(argc, argv, full_argc, full_argv);
+    ms_par_finalize();
+    return code;
+}
+
+static int run_body(int argc, char **argv, int full_argc, char **full_argv)
+{
+    const int ranks = ms_par_size(), rank = ms_par_rank();
     const char *scenario = NULL;
     const char *sets[MAX_SETS];
     char seedset[64];
@@ -573,7 +596,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
         }
     }
     const char *out = co.out;
-    const int quiet = co.quiet;
+    const int quiet = co.quiet || rank != 0;
     const long threads = co.threads;
     if (restart && (scenario || n_sets))
         return usage_error("%s", "run --restart: the checkpoint holds the "
@@ -614,41 +637,44 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
     }
     /* Before anything is created: every file the run writes can be
      * written (docs/OUTPUT.md), and no other process writes them. The
-     * checkpoint continued is the one input that OUT.ckpt may be. */
+     * checkpoint continued is the one input that OUT.ckpt may be. Under
+     * mpirun rank 0 checks and locks; the others learn how that went. */
     const char *inputs[] = {restart ? restart : scenario, NULL};
     static const char *const run_files[] = {"", ".partial", ".lock",
                                             ".ckpt.partial", NULL};
     static const char *const ckpt_file[] = {".ckpt", NULL};
-    st = ms_path_check_output("-o", out, run_files, inputs);
-    if (st == MS_OK)
-        st = ms_path_check_output("-o", out, ckpt_file,
-                                  restart ? NULL : inputs);
-    if (st != MS_OK) {
-        ms_scenario_destroy(&sc);
-        return fail(st);
-    }
     char ckpt[4200];
     snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
-    if (mkdir_parent(out) != 0) {
-        fprintf(stderr, "marketsim: error: cannot create the folder of %s: "
-                "%s\n", out, strerror(errno));
-        ms_scenario_destroy(&sc);
-        return 1;
-    }
     ms_path_lock *lock = NULL;
     char *command = NULL;
-    st = ms_path_lock_take("-o", out, &lock);
-    struct stat cs;
-    if (st == MS_OK && restart && stat(restart, &cs) != 0)
-        st = MS_ERROR(MS_EINPUT, "%s: error: the checkpoint is gone: another "
-                      "marketsim continued it meanwhile and completed the "
-                      "run; nothing is left to continue", restart);
-    if (st == MS_OK && !(command = join_argv(full_argc, full_argv)))
-        st = MS_ERROR(MS_ENOMEM, "out of memory");
-    if (st != MS_OK) {
+    int code = 0;
+    if (rank == 0) {
+        st = ms_path_check_output("-o", out, run_files, inputs);
+        if (st == MS_OK)
+            st = ms_path_check_output("-o", out, ckpt_file,
+                                      restart ? NULL : inputs);
+        if (st == MS_OK && mkdir_parent(out) != 0)
+            st = MS_ERROR(MS_EIO, "cannot create the folder of %s: %s", out,
+                          strerror(errno));
+        if (st == MS_OK)
+            st = ms_path_lock_take("-o", out, &lock);
+        struct stat cs;
+        if (st == MS_OK && restart && stat(restart, &cs) != 0)
+            st = MS_ERROR(MS_EINPUT, "%s: error: the checkpoint is gone: "
+                          "another marketsim continued it meanwhile and "
+                          "completed the run; nothing is left to continue",
+                          restart);
+        if (st != MS_OK)
+            code = fail(st);
+    }
+    if (ranks > 1)
+        code = ms_par_bcast_int(code);
+    if (code == 0 && !(command = join_argv(full_argc, full_argv)))
+        code = fail(MS_ERROR(MS_ENOMEM, "out of memory"));
+    if (code != 0) {
         ms_path_lock_release(&lock);
         ms_scenario_destroy(&sc);
-        return fail(st);
+        return code;
     }
     if (!quiet)
         warn_affinity(threads);
@@ -662,22 +688,27 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
                       .check = check, .command = command,
                       .progress = ms_progress_update, .progress_ctx = &prog,
                       .stop = &stop_flag, .checkpoint_every = ckpt_every,
-                      .checkpoint_path = ckpt, .restart_path = restart};
+                      .checkpoint_path = ckpt, .restart_path = restart,
+                      .distributed = ranks > 1};
     if (ms_scenario_target_count(sc) <= 256)
         op.targets_out = targets;
     ms_run_result res;
     st = ms_run(sc, &op, &res);
     ms_path_lock_release(&lock);
-    if (st == MS_OK && res.n_targets && op.targets_out && (!quiet || check_targets))
+    if (st == MS_OK && res.n_targets && op.targets_out && rank == 0 &&
+        (!quiet || check_targets))
         ms_targets_print(sc, targets, stdout);
     ms_progress_end(&prog);
     ms_free(command);
     ms_scenario_destroy(&sc);
     if (st == MS_OK && check_targets && res.n_missed) {
-        fprintf(stderr, "marketsim: %d of %d targets missed (--check-targets)\n",
-                res.n_missed, res.n_targets);
+        if (rank == 0)
+            fprintf(stderr, "marketsim: %d of %d targets missed "
+                    "(--check-targets)\n", res.n_missed, res.n_targets);
         return 1;
     }
+    if (rank != 0) /* rank 0 reports */
+        return st == MS_OK ? 0 : ms_status_exit_code(st);
     if (st == MS_EINTERRUPT && res.kept_partial) {
         fprintf(stderr, "marketsim: interrupted after %lld steps; %s.partial "
                 "holds them (status 'interrupted'), beside the earlier %s, "
@@ -692,7 +723,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
         return 1;
     }
     if (st != MS_OK) {
-        int code = fail(st);
+        code = fail(st);
         if (st == MS_ECHECK)
             fprintf(stderr, "marketsim: %s is kept with status "
                     "'check_failed' for inspection\n", out);

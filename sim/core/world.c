@@ -11,6 +11,7 @@
 #include "core/world_int.h"
 
 #include "marketsim/ms_alloc.h"
+#include "par/par.h"
 
 #include <gsl/gsl_randist.h>
 #include <math.h>
@@ -32,9 +33,7 @@ static ms_status alloc_state(ms_world *w)
     const size_t M = (size_t)w->M, C = (size_t)w->C, F = (size_t)w->F;
     ALLOC(w->m_off, M + 1);
     ALLOC(w->cat_order, C);
-    ALLOC(w->nu, w->N);
     w->cw = F <= MS_CHOICE8_MAX ? 1 : 2;
-    ALLOC(w->choice, C * w->N * (size_t)w->cw);
     ALLOC(w->K, M * C);
     ALLOC(w->adopters, M * C);
     ALLOC(w->users, M * C * F);
@@ -189,13 +188,14 @@ static ms_status draw_traits(ms_world *w)
         if (!(rngs[t] = ms_rng_gsl_alloc()))
             st = MS_ERROR(MS_ENOMEM, "out of memory allocating a generator");
     if (st == MS_OK) {
+        const int64_t lo = (int64_t)w->c_lo, hi = (int64_t)w->c_hi;
 #pragma omp parallel for num_threads(nt) schedule(static)
-        for (int64_t i = 0; i < (int64_t)w->N; i++) {
+        for (int64_t i = lo; i < hi; i++) {
             gsl_rng *r = rngs[omp_get_thread_num()];
             ms_rng_gsl_reset(r, w->key, (uint32_t)i, MS_RNG_SETUP_STEP,
                              MS_PH_TRAIT, 0);
             double z = gsl_ran_gaussian_ziggurat(r, 1.0);
-            w->nu[i] = (float)exp(s * z - 0.5 * s * s);
+            w->nu[i - lo] = (float)exp(s * z - 0.5 * s * s);
         }
     }
     for (int t = 0; t < nt; t++)
@@ -204,17 +204,28 @@ static ms_status draw_traits(ms_world *w)
 }
 
 /* Exactly `k` of the consumers of market m for which `eligible` holds in
- * category c are picked, each subset equally likely (Algorithm S). */
+ * category c are picked, each subset equally likely (Algorithm S).
+ *
+ * Consumer i is picked with probability need / (pool - seen), from its own
+ * uniform: a walk in consumer order. Over ranks the walk is the same one,
+ * cut where the slices meet: the pool is a sum over ranks, `seen` at the
+ * start of a slice the sum over the slices before it, and the number
+ * still needed is handed from each rank to the next. */
 static void select_exact(ms_world *w, int m, int c, int64_t k,
                          uint32_t phase, uint32_t draw, uint16_t from,
                          uint16_t to, uint32_t *picked, int64_t *n_picked)
 {
-    int64_t pool = 0;
-    for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1]; i++)
-        pool += ms_choice_get(w, c, i) == from;
-    int64_t need = k, seen = 0;
+    size_t lo, hi;
+    ms_world_local(w, m, &lo, &hi);
+    int64_t mine = 0;
+    for (size_t i = lo; i < hi; i++)
+        mine += ms_choice_get(w, c, (uint32_t)i) == from;
+    int64_t pool = mine;
+    ms_world_sum_i64(w, &pool, 1);
+    int64_t seen = w->ranks > 1 ? ms_par_exscan_i64(mine) : 0;
+    int64_t need = w->ranks > 1 ? ms_par_chain_take(k) : k;
     *n_picked = 0;
-    for (uint32_t i = w->m_off[m]; i < w->m_off[m + 1] && need > 0; i++) {
+    for (uint32_t i = (uint32_t)lo; i < hi && need > 0; i++) {
         if (ms_choice_get(w, c, i) != from)
             continue;
         double u = ms_rng_uniform(w->key, i, MS_RNG_SETUP_STEP, phase, draw);
@@ -226,6 +237,8 @@ static void select_exact(ms_world *w, int m, int c, int64_t k,
         }
         seen++;
     }
+    if (w->ranks > 1)
+        ms_par_chain_pass(need);
 }
 
 static ms_status init_consumers(ms_world *w)
@@ -233,11 +246,11 @@ static ms_status init_consumers(ms_world *w)
     const ms_scenario *sc = w->sc;
     const int M = w->M, C = w->C, F = w->F;
     MS_CALL(draw_traits(w));
-    for (int64_t b = 0; b < w->n_blocks; b++) {
+    for (int64_t b = w->b_lo; b < w->b_hi; b++) {
         float mx = 0;
         for (uint32_t k = 0; k < w->blocks[b].n; k++)
-            if (w->nu[w->blocks[b].start + k] > mx)
-                mx = w->nu[w->blocks[b].start + k];
+            if (ms_nu(w, w->blocks[b].start + k) > mx)
+                mx = ms_nu(w, w->blocks[b].start + k);
         w->nu_max[b] = mx;
     }
     memset(w->choice, 0xFF, ms_choice_bytes(w)); /* MS_NOPOT in either width */
@@ -267,10 +280,11 @@ static ms_status init_consumers(ms_world *w)
                 /* Mark the picked consumers with MS_NOPOT - 1 (never a
                  * firm: MS_MAX_FIRMS < 0xFFFE), then let each choose. */
                 int64_t got = 0;
-                uint32_t lo = w->m_off[m];
+                size_t lo, hi;
+                ms_world_local(w, m, &lo, &hi);
                 select_exact(w, m, c, k, MS_PH_INITIAL, (uint32_t)(2 * c),
                              0, MS_NOPOT - 1, NULL, &got);
-                for (uint32_t i = lo; i < w->m_off[m + 1]; i++) {
+                for (uint32_t i = (uint32_t)lo; i < hi; i++) {
                     if (ms_choice_get(w, c, i) != MS_NOPOT - 1)
                         continue;
                     int hostslot = -1;
@@ -292,6 +306,10 @@ static ms_status init_consumers(ms_world *w)
                 }
             }
         }
+    /* Each rank counted its own consumers. (A table built above reads
+     * only the counts of its own (market, category), still 0 then.) */
+    ms_world_sum_i64(w, w->users, (size_t)M * C * F);
+    ms_world_sum_i64(w, w->adopters, (size_t)M * C);
     return MS_OK;
 }
 
@@ -361,9 +379,61 @@ static ms_status make_blocks(ms_world *w)
     return MS_OK;
 }
 
-static ms_status create(const ms_scenario *sc, int threads, ms_world *w)
+/* The blocks and consumers of rank r of R: rank r starts at the first
+ * block whose first consumer is at or past r * N / R, so the slices are
+ * contiguous, balanced by consumers to within a block, and some are empty
+ * when there are more ranks than blocks. */
+static int64_t slice_start(const ms_world *w, int r, int R)
+{
+    if (r >= R)
+        return w->n_blocks;
+    uint64_t at = (uint64_t)w->N * (uint64_t)r / (uint64_t)R;
+    int64_t lo = 0, hi = w->n_blocks;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (w->blocks[mid].start < at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static size_t block_first(const ms_world *w, int64_t b)
+{
+    return b < w->n_blocks ? w->blocks[b].start : w->N;
+}
+
+void ms_world_slice(const ms_world *w, int r, int R, size_t *lo, size_t *hi)
+{
+    *lo = block_first(w, slice_start(w, r, R));
+    *hi = block_first(w, slice_start(w, r + 1, R));
+}
+
+static ms_status alloc_consumers(ms_world *w)
+{
+    w->b_lo = slice_start(w, w->rank, w->ranks);
+    w->b_hi = slice_start(w, w->rank + 1, w->ranks);
+    w->c_lo = block_first(w, w->b_lo);
+    w->c_hi = block_first(w, w->b_hi);
+    size_t n = w->c_hi - w->c_lo;
+    ALLOC(w->nu, n);
+    ALLOC(w->choice, (size_t)w->C * n * (size_t)w->cw);
+    return MS_OK;
+}
+
+void ms_world_sum_i64(const ms_world *w, int64_t *v, size_t n)
+{
+    if (w->ranks > 1)
+        ms_par_sum_i64(v, n);
+}
+
+static ms_status create(const ms_scenario *sc, int threads, int rank,
+                        int ranks, ms_world *w)
 {
     w->sc = sc;
+    w->rank = rank;
+    w->ranks = ranks;
     w->M = sc->n_markets;
     w->C = sc->n_categories;
     w->F = sc->n_firms + (int)sc->model.max_entrants;
@@ -394,6 +464,7 @@ static ms_status create(const ms_scenario *sc, int threads, ms_world *w)
     }
     w->m_off[w->M] = off;
     MS_CALL(make_blocks(w));
+    MS_CALL(alloc_consumers(w));
     int o = 0;
     for (int pass = 0; pass < 2; pass++)
         for (int c = 0; c < w->C; c++)
@@ -410,11 +481,19 @@ static ms_status create(const ms_scenario *sc, int threads, ms_world *w)
 
 ms_status ms_world_create(const ms_scenario *sc, int threads, ms_world **out)
 {
+    return ms_world_create_slice(sc, threads, 0, 1, out);
+}
+
+ms_status ms_world_create_slice(const ms_scenario *sc, int threads, int rank,
+                                int ranks, ms_world **out)
+{
     *out = NULL;
+    if (ranks < 1 || rank < 0 || rank >= ranks)
+        return MS_ERROR(MS_EINTERNAL, "rank %d of %d", rank, ranks);
     ms_world *w = ms_calloc(1, sizeof *w);
     if (!w)
         return MS_ERROR(MS_ENOMEM, "out of memory creating the world");
-    ms_status st = create(sc, threads, w);
+    ms_status st = create(sc, threads, rank, ranks, w);
     if (st != MS_OK) {
         ms_error_frame(__FILE__, __LINE__, __func__);
         ms_world_destroy(&w);

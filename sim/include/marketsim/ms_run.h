@@ -25,6 +25,10 @@ typedef struct ms_run_opts {
     int64_t checkpoint_every;      /* steps between checkpoints (0: none) */
     const char *checkpoint_path;   /* where (NULL: no checkpoints at all) */
     const char *restart_path;      /* continue from this checkpoint */
+    int distributed;               /* one run over the ranks of mpirun: each
+                                      holds a slice of the consumers, rank 0
+                                      writes the file (every rank calls
+                                      ms_run with the same options) */
 } ms_run_opts;
 
 typedef struct ms_run_result {
