@@ -6,7 +6,8 @@
 # entry). A rank killed mid-run ends the job in bounded time with a
 # message and a valid checkpoint; the run continues from it on 2 ranks,
 # on 1 process, and a one-process checkpoint on 3 ranks, each ending equal
-# to the run never stopped.
+# to the run never stopped. A rank that hangs makes the others stop
+# after MARKETSIM_MPI_TIMEOUT seconds with exit status 1.
 set -u
 MS=${MARKETSIM:?}
 SRC=${MS_SOURCE_DIR:?}
@@ -83,6 +84,30 @@ $MPI -n 2 $MS run --restart "$T/k.h5.ckpt" -q --checkpoint-every 5 ||
 check "checkpoint at 3 ranks, restarted at 2 = uninterrupted" "$T/mid.h5" "$T/k.h5"
 $MS run --restart "$T/c.h5.ckpt" -q -o "$T/c.h5" || bad "restart of a 3-rank checkpoint in one process"
 check "checkpoint at 3 ranks, restarted in one process = uninterrupted" "$T/mid.h5" "$T/c.h5"
+
+# A rank that hangs (stopped): the others give up after
+# MARKETSIM_MPI_TIMEOUT seconds with exit status 1 and say why.
+rm -f "$T"/k.h5*
+MARKETSIM_MPI_TIMEOUT=3 $MPI -n 3 $MS run $MID -q --checkpoint-every 5 -o "$T/k.h5" 2>"$T/h.err" &
+mp=$!
+i=0
+while [ ! -e "$T/k.h5.ckpt" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+hung=$(pgrep -P $mp | sed -n 2p)
+kill -STOP "$hung" 2>/dev/null
+i=0
+while kill -0 $mp 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 $mp 2>/dev/null; then
+  bad "the job ends within 60 s of a hung rank"
+  kill -9 "$hung" $mp 2>/dev/null
+fi
+wait $mp
+rc=$?
+[ $rc -eq 1 ] && ok "hung rank: the others stop with status 1" ||
+  bad "hung rank: the others stop with status 1 (got $rc)"
+grep -q "waited too long for the others" "$T/h.err" && ok "hung rank: the message says so" ||
+  { bad "hung rank: the message says so"; cat "$T/h.err"; }
+$MPI -n 2 $MS run --restart "$T/k.h5.ckpt" -q || bad "restart after a hung rank on 2 ranks"
+check "after a hung rank, restarted at 2 = uninterrupted" "$T/mid.h5" "$T/k.h5"
 
 # A one-process checkpoint continued on 3 ranks.
 $MS run $MID -q --threads 1 --checkpoint-every 5 -o "$T/s.h5" &
