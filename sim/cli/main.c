@@ -181,6 +181,7 @@ static const char *main_help =
 
 static const char *run_help =
     "usage: marketsim run SCENARIO [options]\n"
+    "       mpirun -n K marketsim run SCENARIO -o OUT.h5   (one run, K ranks)\n"
     "\n"
     "Simulate SCENARIO (a YAML file) and write the result as HDF5.\n"
     "\n"
@@ -204,6 +205,11 @@ static const char *run_help =
     "  --restart CKPT      continue the run a checkpoint was taken of (no\n"
     "                      SCENARIO; the output file is the checkpoint's unless\n"
     "                      -o is given); the result equals an uninterrupted run\n"
+    "  --dry-run           run nothing: print the agents, the memory per rank\n"
+    "                      and the estimated time per step (and how it was\n"
+    "                      estimated), to size a job\n"
+    "  --ranks K           with --dry-run: for K MPI ranks (default: the ranks\n"
+    "                      of mpirun, else 1)\n"
     "  -q, --quiet         no progress and no summary\n"
     "  -v, --verbose       show where an error was raised\n"
     "\n"
@@ -215,7 +221,17 @@ static const char *run_help =
     "completes removes its checkpoint. FILE must be a new or regular file\n"
     "other than the input (not a folder or device), and one process at a\n"
     "time writes it (FILE.lock): a second is refused with exit status 2\n"
-    "(docs/OUTPUT.md).\n";
+    "(docs/OUTPUT.md).\n"
+    "\n"
+    "Under mpirun one run is split over the ranks: each holds a slice of the\n"
+    "consumers, firms and counts are on every rank, rank 0 writes FILE and\n"
+    "the others nothing. The file is the same, bit for bit, for any number of\n"
+    "ranks and threads. A checkpoint is FILE.ckpt plus one slice file per\n"
+    "rank (FILE.ckpt.stepS.sliceRofK); --restart continues it on any number\n"
+    "of ranks. A rank that dies ends the job; one that hangs makes the others\n"
+    "stop with exit status 1 after $MARKETSIM_MPI_TIMEOUT seconds (600).\n"
+    "docs/CLUSTER.md says how it scales; scripts/slurm/run-mpi.sbatch is a\n"
+    "Slurm job for it.\n";
 
 static const char *validate_help =
     "usage: marketsim validate SCENARIO... [--set KEY=VALUE]... [-q]\n"
@@ -523,6 +539,95 @@ static char *join_argv(int argc, char **argv)
 
 static int run_body(int argc, char **argv, int full_argc, char **full_argv);
 
+/* Bytes as a person reads them. */
+static void put_bytes_h(FILE *out, double b)
+{
+    const char *u[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+    int k = 0;
+    while (b >= 1000 && k < 5) {
+        b /= 1000;
+        k++;
+    }
+    fprintf(out, "%.3g %s", b, u[k]);
+}
+
+static void put_seconds_h(FILE *out, double s)
+{
+    if (s < 1e-3)
+        fprintf(out, "%.3g us", s * 1e6);
+    else if (s < 1)
+        fprintf(out, "%.3g ms", s * 1e3);
+    else if (s < 7200)
+        fprintf(out, "%.3g s", s);
+    else
+        fprintf(out, "%.3g h", s / 3600);
+}
+
+/* `run --dry-run`: what a run needs on `ranks` ranks (rank 0 prints). */
+static int dry_run(const char *scenario, const char **sets, int n_sets,
+                   int ranks, int threads)
+{
+    ms_scenario *sc;
+    ms_status st = ms_scenario_load(scenario, sets, n_sets, &sc);
+    if (st != MS_OK)
+        return fail(st);
+    if (g_rank != 0) { /* rank 0 measures and prints */
+        ms_scenario_destroy(&sc);
+        return 0;
+    }
+    ms_run_estimate e;
+    st = ms_run_estimate_cost(sc, ranks, threads, &e);
+    ms_scenario_destroy(&sc);
+    if (st != MS_OK)
+        return fail(st);
+    FILE *o = stdout;
+    fprintf(o, "scenario       %s: %d markets, %d categories, %d firm "
+            "slots, %lld steps\n", scenario, e.markets, e.categories,
+            e.firm_slots, (long long)e.steps);
+    fprintf(o, "agents         %.6g consumer agents; %d ranks, %.6g agents "
+            "on the largest (slices of whole blocks of %d)\n", e.consumers,
+            e.ranks, e.consumers_per_rank, e.block_size);
+    if (e.consumers > 4294967294.0)
+        fprintf(o, "               (this build holds at most 2^32 - 2 "
+                "agents: raise run.people_per_agent)\n");
+    fprintf(o, "memory/rank    ");
+    put_bytes_h(o, e.bytes_per_rank);
+    fprintf(o, " = %.3g B per agent of the slice x %.6g + ", e.bytes_per_consumer,
+            e.consumers_per_rank);
+    put_bytes_h(o, e.bytes_per_block * e.blocks);
+    fprintf(o, " block table (every rank) + ");
+    put_bytes_h(o, e.bytes_fixed);
+    fprintf(o, " firms, aggregates and count arrays for %d threads "
+            "(measured); rank 0 also buffers the run file\n", e.threads);
+    fprintf(o, "time/step      ");
+    put_seconds_h(o, e.sec_per_step);
+    fprintf(o, " on %d ranks of %d threads (the run: ", e.ranks, e.threads);
+    put_seconds_h(o, e.sec_per_step * (double)e.steps);
+    fprintf(o, ")\n");
+    fprintf(o, "  consumers    ");
+    put_seconds_h(o, e.sec_per_agent_step * e.consumers_per_rank);
+    fprintf(o, " = %.3g ns per agent-step x %.6g agents of the largest "
+            "slice\n", e.sec_per_agent_step * 1e9, e.consumers_per_rank);
+    fprintf(o, "  firm phases  ");
+    put_seconds_h(o, e.sec_other_per_step);
+    fprintf(o, " (every rank runs them; they do not grow with agents)\n");
+    fprintf(o, "  sum of counts ");
+    put_seconds_h(o, e.sec_comm_per_step);
+    fprintf(o, " = %.6g integers (M*C*(F+1)) over %d ranks\n",
+            e.comm_ints, e.ranks);
+    fprintf(o, "how            measured here: a sample of %.6g agents "
+            "(people_per_agent scaled, the same rates per agent) ran the "
+            "first %d steps with %d threads; the consumer phase scales with "
+            "the agents of a slice, the firm phases not; the sum is "
+            "modelled as an allreduce of 2 log2(K) messages of %.3g us and "
+            "twice its bytes at %.3g GB/s. Later steps with more events "
+            "(adoption, churn) cost more per agent; a cluster core may be "
+            "faster or slower than this one (docs/CLUSTER.md)\n",
+            e.sample_consumers, e.sample_steps, e.threads,
+            e.net_latency * 1e6, e.net_bandwidth / 1e9);
+    return 0;
+}
+
 /* `marketsim run`, also as one run over the ranks of mpirun (each rank
  * holds a slice of the consumers; rank 0 checks, locks and writes the
  * file, and reports). */
@@ -547,8 +652,8 @@ static int run_body(int argc, char **argv, int full_argc, char **full_argv)
     const char *scenario = NULL;
     const char *sets[MAX_SETS];
     char seedset[64];
-    int n_sets = 0, check = 0, check_targets = 0;
-    long ckpt_every = 0;
+    int n_sets = 0, check = 0, check_targets = 0, dry = 0;
+    long ckpt_every = 0, dry_ranks = 0;
     const char *restart = NULL;
     common_opts co = {0};
     for (int i = 0; i < argc; i++) {
@@ -591,6 +696,14 @@ static int run_body(int argc, char **argv, int full_argc, char **full_argv)
                 return usage_error("%s needs a checkpoint file", a);
             restart = next;
             i++;
+        } else if (!strcmp(a, "--dry-run")) {
+            dry = 1;
+        } else if (!strcmp(a, "--ranks")) {
+            if (!take_int(a, next, &dry_ranks) || dry_ranks < 1 ||
+                dry_ranks > 1L << 24)
+                return usage_error("%s needs a number of MPI ranks, 1 to "
+                                   "16777216 (with --dry-run)", a);
+            i++;
         } else if (positional("run", "scenario", a, &scenario)) {
             return 2;
         }
@@ -604,6 +717,18 @@ static int run_body(int argc, char **argv, int full_argc, char **full_argv)
     if (!scenario && !restart)
         return usage_error("%s", "run: which scenario? e.g. marketsim run "
                                  "scenarios/default.yaml");
+    if (dry_ranks && !dry)
+        return usage_error("%s", "run: --ranks K sizes a run with "
+                                 "--dry-run; a real run has the ranks "
+                                 "mpirun -n K starts");
+    if (dry && restart)
+        return usage_error("%s", "run: --dry-run sizes a SCENARIO, not a "
+                                 "--restart");
+    /* Each rank holds 1/K of the consumers: size the check so. */
+    ms_scenario_set_ranks(dry && dry_ranks ? (int)dry_ranks : ranks);
+    if (dry)
+        return dry_run(scenario, sets, n_sets,
+                       dry_ranks ? (int)dry_ranks : ranks, (int)threads);
     ms_scenario *sc;
     char outbuf[4096];
     ms_status st;
