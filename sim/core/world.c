@@ -203,28 +203,22 @@ static ms_status draw_traits(ms_world *w)
     return st;
 }
 
-/* Exactly `k` of the consumers of market m for which `eligible` holds in
- * category c are picked, each subset equally likely (Algorithm S).
- *
- * Consumer i is picked with probability need / (pool - seen), from its own
- * uniform: a walk in consumer order. Over ranks the walk is the same one,
- * cut where the slices meet: the pool is a sum over ranks, `seen` at the
- * start of a slice the sum over the slices before it, and the number
- * still needed is handed from each rank to the next. */
-static void select_exact(ms_world *w, int m, int c, int64_t k,
-                         uint32_t phase, uint32_t draw, uint16_t from,
-                         uint16_t to, uint32_t *picked, int64_t *n_picked)
+/* Exactly `k` of the consumers of market m whose choice in category c is
+ * `from` are picked (set to `to`), each subset equally likely (Algorithm
+ * S): consumer i is picked with probability need / (pool - seen), from
+ * its own uniform, a walk in consumer order. `pool` is the number of such
+ * consumers in the market and `seen` the number before this process's
+ * slice (the caller knows both). Over ranks the walk is the same one, cut
+ * where the slices meet: the number still needed is handed from each rank
+ * to the next, and nothing else, so the walks of successive selections
+ * overlap: rank r walks selection j + 1 while rank r + 1 walks j. */
+static void select_exact(ms_world *w, int m, int c, int64_t k, int64_t pool,
+                         int64_t seen, uint32_t phase, uint32_t draw,
+                         uint16_t from, uint16_t to)
 {
     size_t lo, hi;
     ms_world_local(w, m, &lo, &hi);
-    int64_t mine = 0;
-    for (size_t i = lo; i < hi; i++)
-        mine += ms_choice_get(w, c, (uint32_t)i) == from;
-    int64_t pool = mine;
-    ms_world_sum_i64(w, &pool, 1);
-    int64_t seen = w->ranks > 1 ? ms_par_exscan_i64(mine) : 0;
     int64_t need = w->ranks > 1 ? ms_par_chain_take(k) : k;
-    *n_picked = 0;
     for (uint32_t i = (uint32_t)lo; i < hi && need > 0; i++) {
         if (ms_choice_get(w, c, i) != from)
             continue;
@@ -232,8 +226,6 @@ static void select_exact(ms_world *w, int m, int c, int64_t k,
         if ((double)(pool - seen) * u < (double)need) {
             ms_choice_set(w, c, i, to);
             need--;
-            if (picked)
-                picked[(*n_picked)++] = i;
         }
         seen++;
     }
@@ -254,15 +246,37 @@ static ms_status init_consumers(ms_world *w)
         w->nu_max[b] = mx;
     }
     memset(w->choice, 0xFF, ms_choice_bytes(w)); /* MS_NOPOT in either width */
+    /* Potential adopters: every consumer is still MS_NOPOT, so the pool is
+     * the market and `seen` the consumers before this slice. */
     for (int m = 0; m < M; m++)
         for (int c = 0; c < C; c++) {
             int64_t Nm = w->m_off[m + 1] - w->m_off[m];
             int64_t K = (int64_t)floor(sc->categories[c].ceiling[m] * Nm + 0.5);
             w->K[(size_t)m * C + c] = K;
-            int64_t got;
-            select_exact(w, m, c, K, MS_PH_POTENTIAL, (uint32_t)c, MS_NOPOT,
-                         0, NULL, &got);
+            size_t lo, hi;
+            ms_world_local(w, m, &lo, &hi);
+            select_exact(w, m, c, K, Nm, (int64_t)lo - w->m_off[m],
+                         MS_PH_POTENTIAL, (uint32_t)c, MS_NOPOT, 0);
         }
+    /* The pools of the initial adopters (potential adopters, choice 0) per
+     * (market, category), and how many come before this slice: counted
+     * once, as no selection below changes another category's zeros. */
+    int64_t *pool = w->tl_delta[0], *before = pool + (size_t)M * C;
+    for (int m = 0; m < M; m++) {
+        size_t lo, hi;
+        ms_world_local(w, m, &lo, &hi);
+        for (int c = 0; c < C; c++) {
+            int64_t n = 0;
+            for (size_t i = lo; i < hi; i++)
+                n += ms_choice_get(w, c, (uint32_t)i) == 0;
+            pool[(size_t)m * C + c] = before[(size_t)m * C + c] = n;
+        }
+    }
+    ms_world_sum_i64(w, pool, (size_t)M * C);
+    if (w->ranks > 1)
+        ms_par_exscan_i64(before, (size_t)M * C);
+    else
+        memset(before, 0, (size_t)M * C * sizeof *before);
     /* Initial adopters: hosts first, so hosted formats see the host apps. */
     for (int pass = 0; pass < 2; pass++)
         for (int c = 0; c < C; c++) {
@@ -279,11 +293,10 @@ static ms_status init_consumers(ms_world *w)
                     continue;
                 /* Mark the picked consumers with MS_NOPOT - 1 (never a
                  * firm: MS_MAX_FIRMS < 0xFFFE), then let each choose. */
-                int64_t got = 0;
                 size_t lo, hi;
                 ms_world_local(w, m, &lo, &hi);
-                select_exact(w, m, c, k, MS_PH_INITIAL, (uint32_t)(2 * c),
-                             0, MS_NOPOT - 1, NULL, &got);
+                select_exact(w, m, c, k, pool[mc], before[mc], MS_PH_INITIAL,
+                             (uint32_t)(2 * c), 0, MS_NOPOT - 1);
                 for (uint32_t i = (uint32_t)lo; i < hi; i++) {
                     if (ms_choice_get(w, c, i) != MS_NOPOT - 1)
                         continue;

@@ -48,8 +48,9 @@ int ms_par_size(void);
 
 /* Sum n integers over all ranks, in place (MPI_Allreduce: exact). */
 ms_status ms_par_sum_i64(int64_t *v, size_t n);
-/* The sum of v over the ranks before this one (0 on rank 0). */
-int64_t ms_par_exscan_i64(int64_t v);
+/* Each of n integers replaced by its sum over the ranks before this one
+ * (0 on rank 0). */
+void ms_par_exscan_i64(int64_t *v, size_t n);
 /* 1 on every rank if v is nonzero on some rank (a stop, a failure). */
 int ms_par_any(int v);
 /* A value handed down the ranks in order: rank 0 gets `first`, rank r > 0

@@ -218,14 +218,24 @@ ms_status ms_par_sum_i64(int64_t *v, size_t n)
     return MS_OK;
 }
 
-int64_t ms_par_exscan_i64(int64_t v)
+void ms_par_exscan_i64(int64_t *v, size_t n)
 {
     if (!inited || size < 2)
-        return 0;
-    int64_t r = 0;
+        return;
+    int64_t *in = ms_malloc(n ? n * sizeof *in : 1);
+    if (!in) {
+        fprintf(stderr, "marketsim: error: rank %d: out of memory for %zu "
+                "counts\n", rank, n);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+        _exit(1);
+    }
+    memcpy(in, v, n * sizeof *in);
     guard_on();
-    guard_off(MPI_Exscan(&v, &r, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
-    return rank == 0 ? 0 : r; /* undefined on rank 0 */
+    guard_off(MPI_Exscan(in, v, (int)n, MPI_INT64_T, MPI_SUM,
+                         MPI_COMM_WORLD));
+    ms_free(in);
+    if (rank == 0) /* undefined there */
+        memset(v, 0, n * sizeof *v);
 }
 
 int ms_par_any(int v)

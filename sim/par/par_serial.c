@@ -6,6 +6,7 @@
 #include "marketsim/ms_error.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 ms_status ms_par_init(int *argc, char ***argv)
@@ -51,10 +52,9 @@ ms_status ms_par_sum_i64(int64_t *v, size_t n)
     return MS_OK;
 }
 
-int64_t ms_par_exscan_i64(int64_t v)
+void ms_par_exscan_i64(int64_t *v, size_t n)
 {
-    (void)v;
-    return 0;
+    memset(v, 0, n * sizeof *v);
 }
 
 int ms_par_any(int v) { return v != 0; }
