@@ -109,6 +109,22 @@ grep -q "waited too long for the others" "$T/h.err" && ok "hung rank: the messag
 $MPI -n 2 $MS run --restart "$T/k.h5.ckpt" -q || bad "restart after a hung rank on 2 ranks"
 check "after a hung rank, restarted at 2 = uninterrupted" "$T/mid.h5" "$T/k.h5"
 
+# SIGTERM to every rank (what Slurm does at the time limit): all stop at
+# the same step, write a checkpoint and the file (status 'interrupted'),
+# exit 1; the run continues from it on 2 ranks.
+$MPI -n 3 $MS run $MID -q --checkpoint-every 5 -o "$T/t.h5" 2>"$T/t.err" &
+mp=$!
+i=0
+while [ ! -e "$T/t.h5.ckpt" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+kill -TERM $(pgrep -P $mp) 2>/dev/null
+wait $mp
+rc=$?
+[ $rc -eq 1 ] && grep -q "interrupted after" "$T/t.err" &&
+  ok "SIGTERM to every rank: interrupted, status 1" ||
+  { bad "SIGTERM to every rank: interrupted, status 1 (got $rc)"; cat "$T/t.err"; }
+$MPI -n 2 $MS run --restart "$T/t.h5.ckpt" -q || bad "restart after SIGTERM on 2 ranks"
+check "after SIGTERM at 3 ranks, restarted at 2 = uninterrupted" "$T/mid.h5" "$T/t.h5"
+
 # A one-process checkpoint continued on 3 ranks.
 $MS run $MID -q --threads 1 --checkpoint-every 5 -o "$T/s.h5" &
 sp=$!
