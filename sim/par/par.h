@@ -45,6 +45,7 @@ int ms_par_bcast_int(int v);
 
 int ms_par_rank(void);          /* also in ms_sweep.h */
 int ms_par_size(void);
+int ms_par_launched(void);     /* mpirun started this process */
 
 /* Sum n integers over all ranks, in place (MPI_Allreduce: exact). */
 ms_status ms_par_sum_i64(int64_t *v, size_t n);

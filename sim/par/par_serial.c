@@ -16,8 +16,9 @@ ms_status ms_par_init(int *argc, char ***argv)
     if (ms_par_launched())
         return MS_ERROR(MS_EUSAGE, "this marketsim was built without MPI, "
                         "but mpirun started it with several ranks; rebuild "
-                        "with Open MPI installed (libopenmpi-dev), or split "
-                        "the sweep with --shard I/N (docs/CLUSTER.md)");
+                        "with Open MPI installed (libopenmpi-dev), run it "
+                        "as one process, or split a sweep with --shard I/N "
+                        "(docs/CLUSTER.md)");
     return MS_OK;
 }
 
