@@ -584,7 +584,7 @@ static int dry_run(const char *scenario, const char **sets, int n_sets,
     fprintf(o, "scenario       %s: %d markets, %d categories, %d firm "
             "slots, %lld steps\n", scenario, e.markets, e.categories,
             e.firm_slots, (long long)e.steps);
-    fprintf(o, "agents         %.6g consumer agents; %d ranks, %.6g agents "
+    fprintf(o, "agents         %.0f consumer agents; %d ranks, %.0f agents "
             "on the largest (slices of whole blocks of %d)\n", e.consumers,
             e.ranks, e.consumers_per_rank, e.block_size);
     if (e.consumers > 4294967294.0)
@@ -592,7 +592,7 @@ static int dry_run(const char *scenario, const char **sets, int n_sets,
                 "agents: raise run.people_per_agent)\n");
     fprintf(o, "memory/rank    ");
     put_bytes_h(o, e.bytes_per_rank);
-    fprintf(o, " = %.3g B per agent of the slice x %.6g + ", e.bytes_per_consumer,
+    fprintf(o, " = %.3g B per agent of the slice x %.0f + ", e.bytes_per_consumer,
             e.consumers_per_rank);
     put_bytes_h(o, e.bytes_per_block * e.blocks);
     fprintf(o, " block table (every rank) + ");
@@ -606,16 +606,16 @@ static int dry_run(const char *scenario, const char **sets, int n_sets,
     fprintf(o, ")\n");
     fprintf(o, "  consumers    ");
     put_seconds_h(o, e.sec_per_agent_step * e.consumers_per_rank);
-    fprintf(o, " = %.3g ns per agent-step x %.6g agents of the largest "
+    fprintf(o, " = %.3g ns per agent-step x %.0f agents of the largest "
             "slice\n", e.sec_per_agent_step * 1e9, e.consumers_per_rank);
     fprintf(o, "  firm phases  ");
     put_seconds_h(o, e.sec_other_per_step);
     fprintf(o, " (every rank runs them; they do not grow with agents)\n");
     fprintf(o, "  sum of counts ");
     put_seconds_h(o, e.sec_comm_per_step);
-    fprintf(o, " = %.6g integers (M*C*(F+1)) over %d ranks\n",
+    fprintf(o, " = %.0f integers (M*C*(F+1)) over %d ranks\n",
             e.comm_ints, e.ranks);
-    fprintf(o, "how            measured here: a sample of %.6g agents "
+    fprintf(o, "how            measured here: a sample of %.0f agents "
             "(people_per_agent scaled, the same rates per agent) ran the "
             "first %d steps with %d threads; the consumer phase scales with "
             "the agents of a slice, the firm phases not; the sum is "

@@ -51,9 +51,9 @@ $MPI -n 3 $MS run $FEW -q --check -o "$T/few3.h5" || bad "5 consumers: mpirun -n
 check "ranks without consumers: 3 ranks = one process" "$T/few.h5" "$T/few3.h5"
 
 # Kill one of 3 ranks after the first checkpoint.
-MID="$SRC/scenarios/default.yaml --set run.people_per_agent=5000"
+MID="$SRC/scenarios/default.yaml --set run.people_per_agent=20000"
 $MS run $MID -q -o "$T/mid.h5" || bad "checkpointed scenario: one process"
-$MPI -n 3 $MS run $MID -q --checkpoint-every 5 -o "$T/k.h5" 2>"$T/k.err" &
+$MPI -n 3 $MS run $MID -q --checkpoint-every 3 -o "$T/k.h5" 2>"$T/k.err" &
 mp=$!
 i=0
 while [ ! -e "$T/k.h5.ckpt" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
@@ -79,7 +79,7 @@ for f in "$T"/k.h5.ckpt "$T"/k.h5.ckpt.step*; do
   case $f in *.partial) continue ;; esac
   cp "$f" "$T/c${f#$T/k}"
 done
-$MPI -n 2 $MS run --restart "$T/k.h5.ckpt" -q --checkpoint-every 5 ||
+$MPI -n 2 $MS run --restart "$T/k.h5.ckpt" -q --checkpoint-every 3 ||
   bad "restart of a 3-rank checkpoint on 2 ranks"
 check "checkpoint at 3 ranks, restarted at 2 = uninterrupted" "$T/mid.h5" "$T/k.h5"
 $MS run --restart "$T/c.h5.ckpt" -q -o "$T/c.h5" || bad "restart of a 3-rank checkpoint in one process"
@@ -88,7 +88,7 @@ check "checkpoint at 3 ranks, restarted in one process = uninterrupted" "$T/mid.
 # A rank that hangs (stopped): the others give up after
 # MARKETSIM_MPI_TIMEOUT seconds with exit status 1 and say why.
 rm -f "$T"/k.h5*
-MARKETSIM_MPI_TIMEOUT=3 $MPI -n 3 $MS run $MID -q --checkpoint-every 5 -o "$T/k.h5" 2>"$T/h.err" &
+MARKETSIM_MPI_TIMEOUT=2 $MPI -n 3 $MS run $MID -q --checkpoint-every 3 -o "$T/k.h5" 2>"$T/h.err" &
 mp=$!
 i=0
 while [ ! -e "$T/k.h5.ckpt" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
@@ -112,7 +112,7 @@ check "after a hung rank, restarted at 2 = uninterrupted" "$T/mid.h5" "$T/k.h5"
 # SIGTERM to every rank (what Slurm does at the time limit): all stop at
 # the same step, write a checkpoint and the file (status 'interrupted'),
 # exit 1; the run continues from it on 2 ranks.
-$MPI -n 3 $MS run $MID -q --checkpoint-every 5 -o "$T/t.h5" 2>"$T/t.err" &
+$MPI -n 3 $MS run $MID -q --checkpoint-every 3 -o "$T/t.h5" 2>"$T/t.err" &
 mp=$!
 i=0
 while [ ! -e "$T/t.h5.ckpt" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
@@ -126,7 +126,7 @@ $MPI -n 2 $MS run --restart "$T/t.h5.ckpt" -q || bad "restart after SIGTERM on 2
 check "after SIGTERM at 3 ranks, restarted at 2 = uninterrupted" "$T/mid.h5" "$T/t.h5"
 
 # A one-process checkpoint continued on 3 ranks.
-$MS run $MID -q --threads 1 --checkpoint-every 5 -o "$T/s.h5" &
+$MS run $MID -q --threads 1 --checkpoint-every 3 -o "$T/s.h5" &
 sp=$!
 i=0
 while [ ! -e "$T/s.h5.ckpt" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
