@@ -363,10 +363,8 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
             cb.sure = lo - 0.5 * lo * lo;
         }
         int64_t *row = dl + ((size_t)m * C + c) * (w->F + 1);
-        const uint8_t *ch = w->choice + ((size_t)c * w->N + i0) * w->cw;
-        const uint8_t *hch =
-            t->host >= 0 ? w->choice + ((size_t)t->host * w->N + i0) * w->cw
-                         : NULL;
+        const uint8_t *ch = ms_choice_at(w, c, i0);
+        const uint8_t *hch = t->host >= 0 ? ms_choice_at(w, t->host, i0) : NULL;
         /* 1 / log(1 - P) < 0; with P = 1 every consumer is a candidate. */
         const double inv = P < 1 ? 1.0 / log1p(-P) : 0.0;
         uint32_t pos = 0, j = 0;
@@ -388,7 +386,7 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                 __builtin_prefetch(ch + (size_t)k * w->cw, 1);
                 if (hch)
                     __builtin_prefetch(hch + (size_t)k * w->cw);
-                __builtin_prefetch(&w->nu[i0 + k]);
+                __builtin_prefetch(&w->nu[i0 + k - w->c_lo]);
             }
             /* Events. */
             int ne = 0;
@@ -407,7 +405,7 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                 if (s == 0) {
                     e = t->K > 0 && v < cb.sure;
                     if (!e && t->K > 0 && v < cb.h_hi)
-                        e = ms_hazard_event(v, (double)w->nu[i] * t->pdt +
+                        e = ms_hazard_event(v, (double)ms_nu(w, i) * t->pdt +
                                                    t->qterm + t->xfeat[hs]);
                 } else {
                     e = v < t->rv[s];
@@ -508,18 +506,23 @@ ms_status ms_consumers_move(ms_world *w)
         int64_t *dl = w->tl_delta[tid];
         memset(dl, 0, rows * sizeof *dl);
 #pragma omp for schedule(dynamic, 16)
-        for (int64_t b = 0; b < w->n_blocks; b++)
+        for (int64_t b = w->b_lo; b < w->b_hi; b++) /* this rank's blocks */
             move_block(w, b, dl, w->tl_scratch[tid]);
     }
-    /* Integer sums: the same in any order. */
-    for (int t = 0; t < w->n_threads; t++) {
+    /* Integer sums: the same in any order, over threads and then over
+     * the ranks of a distributed run (M * C * (F + 1) integers). */
+    int64_t *sum = w->tl_delta[0];
+    for (int t = 1; t < w->n_threads; t++) {
         const int64_t *dl = w->tl_delta[t];
-        for (size_t mc = 0; mc < (size_t)M * C; mc++) {
-            const int64_t *row = dl + mc * (F + 1);
-            w->adopters[mc] -= row[0];
-            for (int f = 0; f < F; f++)
-                w->users[mc * F + f] += row[f + 1];
-        }
+        for (size_t j = 0; j < rows; j++)
+            sum[j] += dl[j];
+    }
+    ms_world_sum_i64(w, sum, rows);
+    for (size_t mc = 0; mc < (size_t)M * C; mc++) {
+        const int64_t *row = sum + mc * (F + 1);
+        w->adopters[mc] -= row[0];
+        for (int f = 0; f < F; f++)
+            w->users[mc * F + f] += row[f + 1];
     }
     return MS_OK;
 }

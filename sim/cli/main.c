@@ -73,8 +73,14 @@ static void put_safe(FILE *f, const char *s)
     }
 }
 
+/* This process's rank under mpirun (0 otherwise): in one run over ranks
+ * every rank meets the same errors, and rank 0 alone reports them. */
+static int g_rank;
+
 static int fail(ms_status st)
 {
+    if (g_rank != 0)
+        return ms_status_exit_code(st);
     const char *msg = ms_error_message();
     if (st == MS_EINPUT) {
         put_safe(stderr, msg);
@@ -175,6 +181,7 @@ static const char *main_help =
 
 static const char *run_help =
     "usage: marketsim run SCENARIO [options]\n"
+    "       mpirun -n K marketsim run SCENARIO -o OUT.h5   (one run, K ranks)\n"
     "\n"
     "Simulate SCENARIO (a YAML file) and write the result as HDF5.\n"
     "\n"
@@ -198,6 +205,11 @@ static const char *run_help =
     "  --restart CKPT      continue the run a checkpoint was taken of (no\n"
     "                      SCENARIO; the output file is the checkpoint's unless\n"
     "                      -o is given); the result equals an uninterrupted run\n"
+    "  --dry-run           run nothing: print the agents, the memory per rank\n"
+    "                      and the estimated time per step (and how it was\n"
+    "                      estimated), to size a job\n"
+    "  --ranks K           with --dry-run: for K MPI ranks (default: the ranks\n"
+    "                      of mpirun, else 1)\n"
     "  -q, --quiet         no progress and no summary\n"
     "  -v, --verbose       show where an error was raised\n"
     "\n"
@@ -209,7 +221,17 @@ static const char *run_help =
     "completes removes its checkpoint. FILE must be a new or regular file\n"
     "other than the input (not a folder or device), and one process at a\n"
     "time writes it (FILE.lock): a second is refused with exit status 2\n"
-    "(docs/OUTPUT.md).\n";
+    "(docs/OUTPUT.md).\n"
+    "\n"
+    "Under mpirun one run is split over the ranks: each holds a slice of the\n"
+    "consumers, firms and counts are on every rank, rank 0 writes FILE and\n"
+    "the others nothing. The file is the same, bit for bit, for any number of\n"
+    "ranks and threads. A checkpoint is FILE.ckpt plus one slice file per\n"
+    "rank (FILE.ckpt.stepS.sliceRofK); --restart continues it on any number\n"
+    "of ranks. A rank that dies ends the job; one that hangs makes the others\n"
+    "stop with exit status 1 after $MARKETSIM_MPI_TIMEOUT seconds (600).\n"
+    "docs/CLUSTER.md says how it scales; scripts/slurm/run-mpi.sbatch is a\n"
+    "Slurm job for it.\n";
 
 static const char *validate_help =
     "usage: marketsim validate SCENARIO... [--set KEY=VALUE]... [-q]\n"
@@ -515,17 +537,123 @@ static char *join_argv(int argc, char **argv)
     return s;
 }
 
+static int run_body(int argc, char **argv, int full_argc, char **full_argv);
+
+/* Bytes as a person reads them. */
+static void put_bytes_h(FILE *out, double b)
+{
+    const char *u[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+    int k = 0;
+    while (b >= 1000 && k < 5) {
+        b /= 1000;
+        k++;
+    }
+    fprintf(out, "%.3g %s", b, u[k]);
+}
+
+static void put_seconds_h(FILE *out, double s)
+{
+    if (s < 1e-3)
+        fprintf(out, "%.3g us", s * 1e6);
+    else if (s < 1)
+        fprintf(out, "%.3g ms", s * 1e3);
+    else if (s < 7200)
+        fprintf(out, "%.3g s", s);
+    else
+        fprintf(out, "%.3g h", s / 3600);
+}
+
+/* `run --dry-run`: what a run needs on `ranks` ranks (rank 0 prints). */
+static int dry_run(const char *scenario, const char **sets, int n_sets,
+                   int ranks, int threads)
+{
+    ms_scenario *sc;
+    ms_status st = ms_scenario_load(scenario, sets, n_sets, &sc);
+    if (st != MS_OK)
+        return fail(st);
+    if (g_rank != 0) { /* rank 0 measures and prints */
+        ms_scenario_destroy(&sc);
+        return 0;
+    }
+    ms_run_estimate e;
+    st = ms_run_estimate_cost(sc, ranks, threads, &e);
+    ms_scenario_destroy(&sc);
+    if (st != MS_OK)
+        return fail(st);
+    FILE *o = stdout;
+    fprintf(o, "scenario       %s: %d markets, %d categories, %d firm "
+            "slots, %lld steps\n", scenario, e.markets, e.categories,
+            e.firm_slots, (long long)e.steps);
+    fprintf(o, "agents         %.0f consumer agents; %d ranks, %.0f agents "
+            "on the largest (slices of whole blocks of %d)\n", e.consumers,
+            e.ranks, e.consumers_per_rank, e.block_size);
+    if (e.consumers > 4294967294.0)
+        fprintf(o, "               (this build holds at most 2^32 - 2 "
+                "agents: raise run.people_per_agent)\n");
+    fprintf(o, "memory/rank    ");
+    put_bytes_h(o, e.bytes_per_rank);
+    fprintf(o, " = %.3g B per agent of the slice x %.0f + ", e.bytes_per_consumer,
+            e.consumers_per_rank);
+    put_bytes_h(o, e.bytes_per_block * e.blocks);
+    fprintf(o, " block table (every rank) + ");
+    put_bytes_h(o, e.bytes_fixed);
+    fprintf(o, " firms, aggregates and count arrays for %d threads "
+            "(measured); rank 0 also buffers the run file\n", e.threads);
+    fprintf(o, "time/step      ");
+    put_seconds_h(o, e.sec_per_step);
+    fprintf(o, " on %d ranks of %d threads (the run: ", e.ranks, e.threads);
+    put_seconds_h(o, e.sec_per_step * (double)e.steps);
+    fprintf(o, ")\n");
+    fprintf(o, "  consumers    ");
+    put_seconds_h(o, e.sec_per_agent_step * e.consumers_per_rank);
+    fprintf(o, " = %.3g ns per agent-step x %.0f agents of the largest "
+            "slice\n", e.sec_per_agent_step * 1e9, e.consumers_per_rank);
+    fprintf(o, "  firm phases  ");
+    put_seconds_h(o, e.sec_other_per_step);
+    fprintf(o, " (every rank runs them; they do not grow with agents)\n");
+    fprintf(o, "  sum of counts ");
+    put_seconds_h(o, e.sec_comm_per_step);
+    fprintf(o, " = %.0f integers (M*C*(F+1)) over %d ranks\n",
+            e.comm_ints, e.ranks);
+    fprintf(o, "how            measured here: a sample of %.0f agents "
+            "(people_per_agent scaled, the same rates per agent) ran the "
+            "first %d steps with %d threads; the consumer phase scales with "
+            "the agents of a slice, the firm phases not; the sum is "
+            "modelled as an allreduce of 2 log2(K) messages of %.3g us and "
+            "twice its bytes at %.3g GB/s. Later steps with more events "
+            "(adoption, churn) cost more per agent; a cluster core may be "
+            "faster or slower than this one (docs/CLUSTER.md)\n",
+            e.sample_consumers, e.sample_steps, e.threads,
+            e.net_latency * 1e6, e.net_bandwidth / 1e9);
+    return 0;
+}
+
+/* `marketsim run`, also as one run over the ranks of mpirun (each rank
+ * holds a slice of the consumers; rank 0 checks, locks and writes the
+ * file, and reports). */
 static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 {
     if (want_help(argc, argv)) {
         fputs(run_help, stdout);
         return 0;
     }
+    ms_status st = ms_par_init(&full_argc, &full_argv);
+    if (st != MS_OK)
+        return fail(st);
+    g_rank = ms_par_rank();
+    int code = run_body(argc, argv, full_argc, full_argv);
+    ms_par_finalize();
+    return code;
+}
+
+static int run_body(int argc, char **argv, int full_argc, char **full_argv)
+{
+    const int ranks = ms_par_size(), rank = ms_par_rank();
     const char *scenario = NULL;
     const char *sets[MAX_SETS];
     char seedset[64];
-    int n_sets = 0, check = 0, check_targets = 0;
-    long ckpt_every = 0;
+    int n_sets = 0, check = 0, check_targets = 0, dry = 0;
+    long ckpt_every = 0, dry_ranks = 0;
     const char *restart = NULL;
     common_opts co = {0};
     for (int i = 0; i < argc; i++) {
@@ -568,12 +696,20 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
                 return usage_error("%s needs a checkpoint file", a);
             restart = next;
             i++;
+        } else if (!strcmp(a, "--dry-run")) {
+            dry = 1;
+        } else if (!strcmp(a, "--ranks")) {
+            if (!take_int(a, next, &dry_ranks) || dry_ranks < 1 ||
+                dry_ranks > 1L << 24)
+                return usage_error("%s needs a number of MPI ranks, 1 to "
+                                   "16777216 (with --dry-run)", a);
+            i++;
         } else if (positional("run", "scenario", a, &scenario)) {
             return 2;
         }
     }
     const char *out = co.out;
-    const int quiet = co.quiet;
+    const int quiet = co.quiet || rank != 0;
     const long threads = co.threads;
     if (restart && (scenario || n_sets))
         return usage_error("%s", "run --restart: the checkpoint holds the "
@@ -581,6 +717,18 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
     if (!scenario && !restart)
         return usage_error("%s", "run: which scenario? e.g. marketsim run "
                                  "scenarios/default.yaml");
+    if (dry_ranks && !dry)
+        return usage_error("%s", "run: --ranks K sizes a run with "
+                                 "--dry-run; a real run has the ranks "
+                                 "mpirun -n K starts");
+    if (dry && restart)
+        return usage_error("%s", "run: --dry-run sizes a SCENARIO, not a "
+                                 "--restart");
+    /* Each rank holds 1/K of the consumers: size the check so. */
+    ms_scenario_set_ranks(dry && dry_ranks ? (int)dry_ranks : ranks);
+    if (dry)
+        return dry_run(scenario, sets, n_sets,
+                       dry_ranks ? (int)dry_ranks : ranks, (int)threads);
     ms_scenario *sc;
     char outbuf[4096];
     ms_status st;
@@ -614,41 +762,44 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
     }
     /* Before anything is created: every file the run writes can be
      * written (docs/OUTPUT.md), and no other process writes them. The
-     * checkpoint continued is the one input that OUT.ckpt may be. */
+     * checkpoint continued is the one input that OUT.ckpt may be. Under
+     * mpirun rank 0 checks and locks; the others learn how that went. */
     const char *inputs[] = {restart ? restart : scenario, NULL};
     static const char *const run_files[] = {"", ".partial", ".lock",
                                             ".ckpt.partial", NULL};
     static const char *const ckpt_file[] = {".ckpt", NULL};
-    st = ms_path_check_output("-o", out, run_files, inputs);
-    if (st == MS_OK)
-        st = ms_path_check_output("-o", out, ckpt_file,
-                                  restart ? NULL : inputs);
-    if (st != MS_OK) {
-        ms_scenario_destroy(&sc);
-        return fail(st);
-    }
     char ckpt[4200];
     snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
-    if (mkdir_parent(out) != 0) {
-        fprintf(stderr, "marketsim: error: cannot create the folder of %s: "
-                "%s\n", out, strerror(errno));
-        ms_scenario_destroy(&sc);
-        return 1;
-    }
     ms_path_lock *lock = NULL;
     char *command = NULL;
-    st = ms_path_lock_take("-o", out, &lock);
-    struct stat cs;
-    if (st == MS_OK && restart && stat(restart, &cs) != 0)
-        st = MS_ERROR(MS_EINPUT, "%s: error: the checkpoint is gone: another "
-                      "marketsim continued it meanwhile and completed the "
-                      "run; nothing is left to continue", restart);
-    if (st == MS_OK && !(command = join_argv(full_argc, full_argv)))
-        st = MS_ERROR(MS_ENOMEM, "out of memory");
-    if (st != MS_OK) {
+    int code = 0;
+    if (rank == 0) {
+        st = ms_path_check_output("-o", out, run_files, inputs);
+        if (st == MS_OK)
+            st = ms_path_check_output("-o", out, ckpt_file,
+                                      restart ? NULL : inputs);
+        if (st == MS_OK && mkdir_parent(out) != 0)
+            st = MS_ERROR(MS_EIO, "cannot create the folder of %s: %s", out,
+                          strerror(errno));
+        if (st == MS_OK)
+            st = ms_path_lock_take("-o", out, &lock);
+        struct stat cs;
+        if (st == MS_OK && restart && stat(restart, &cs) != 0)
+            st = MS_ERROR(MS_EINPUT, "%s: error: the checkpoint is gone: "
+                          "another marketsim continued it meanwhile and "
+                          "completed the run; nothing is left to continue",
+                          restart);
+        if (st != MS_OK)
+            code = fail(st);
+    }
+    if (ranks > 1)
+        code = ms_par_bcast_int(code);
+    if (code == 0 && !(command = join_argv(full_argc, full_argv)))
+        code = fail(MS_ERROR(MS_ENOMEM, "out of memory"));
+    if (code != 0) {
         ms_path_lock_release(&lock);
         ms_scenario_destroy(&sc);
-        return fail(st);
+        return code;
     }
     if (!quiet)
         warn_affinity(threads);
@@ -662,22 +813,27 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
                       .check = check, .command = command,
                       .progress = ms_progress_update, .progress_ctx = &prog,
                       .stop = &stop_flag, .checkpoint_every = ckpt_every,
-                      .checkpoint_path = ckpt, .restart_path = restart};
+                      .checkpoint_path = ckpt, .restart_path = restart,
+                      .distributed = ranks > 1};
     if (ms_scenario_target_count(sc) <= 256)
         op.targets_out = targets;
     ms_run_result res;
     st = ms_run(sc, &op, &res);
     ms_path_lock_release(&lock);
-    if (st == MS_OK && res.n_targets && op.targets_out && (!quiet || check_targets))
+    if (st == MS_OK && res.n_targets && op.targets_out && rank == 0 &&
+        (!quiet || check_targets))
         ms_targets_print(sc, targets, stdout);
     ms_progress_end(&prog);
     ms_free(command);
     ms_scenario_destroy(&sc);
     if (st == MS_OK && check_targets && res.n_missed) {
-        fprintf(stderr, "marketsim: %d of %d targets missed (--check-targets)\n",
-                res.n_missed, res.n_targets);
+        if (rank == 0)
+            fprintf(stderr, "marketsim: %d of %d targets missed "
+                    "(--check-targets)\n", res.n_missed, res.n_targets);
         return 1;
     }
+    if (rank != 0) /* rank 0 reports */
+        return st == MS_OK ? 0 : ms_status_exit_code(st);
     if (st == MS_EINTERRUPT && res.kept_partial) {
         fprintf(stderr, "marketsim: interrupted after %lld steps; %s.partial "
                 "holds them (status 'interrupted'), beside the earlier %s, "
@@ -692,7 +848,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
         return 1;
     }
     if (st != MS_OK) {
-        int code = fail(st);
+        code = fail(st);
         if (st == MS_ECHECK)
             fprintf(stderr, "marketsim: %s is kept with status "
                     "'check_failed' for inspection\n", out);

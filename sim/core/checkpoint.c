@@ -21,6 +21,19 @@
  * counts something (firms, steps, users, adopters) is range-checked, then
  * the invariants of --check must hold, before the run continues. So a
  * damaged or crafted checkpoint is refused with a message, never run.
+ *
+ * A distributed run (one run over the ranks of mpirun) keeps its
+ * consumers in slices: each rank writes the choices of its own consumers
+ * to PATH.stepS.sliceRofK (atomically, as above), then, once every rank
+ * has, rank 0 writes PATH, the manifest: everything replicated (firms,
+ * counts, targets, the run file) and the table /slices of each slice's
+ * consumers [lo, hi). The slice files carry the step in their name, so
+ * until the new manifest replaces the old one the old slices are still
+ * there, and a checkpoint stays whole whenever a rank dies; rank 0 removes
+ * the old slices after. A run continues from either kind with any number
+ * of ranks: each rank reads, from whichever slices hold them, the
+ * consumers it now holds.
+ *
  * Version 3 added the checksums and the HDF5 1.10 format (checksummed
  * object headers, so HDF5 itself refuses a damaged attribute or string
  * reference); a checkpoint of an earlier version was written by an
@@ -32,6 +45,7 @@
 #include "io/ms_h5.h"
 #include "io/ms_h5read.h"
 #include "marketsim/ms_alloc.h"
+#include "par/par.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -89,13 +103,14 @@ typedef struct arr {
 } arr;
 
 /* Every array that changes during a run. */
-static int arrays(const ms_world *wc, arr *a)
+static int arrays(const ms_world *wc, arr *a, int with_choice)
 {
     ms_world *w = (ms_world *)wc;
     const size_t M = (size_t)w->M, C = (size_t)w->C, F = (size_t)w->F;
     int n = 0;
 #define A(x, count) a[n++] = (arr){#x, (void *)w->x, sizeof *w->x * (count)}
-    a[n++] = (arr){"choice", w->choice, ms_choice_bytes(w)}; /* cw bytes each */
+    if (with_choice) /* else in slices (slice_write) */
+        a[n++] = (arr){"choice", w->choice, ms_choice_bytes(w)}; /* cw bytes each */
     A(adopters, M * C);
     A(users, M * C * F);
     A(name_buf, F * MS_NAME_MAX);
@@ -150,17 +165,132 @@ static int arrays(const ms_world *wc, arr *a)
     return n;
 }
 
+/* PATH.stepS.sliceRofK: the choices of slice r (0-based) of k. */
+static void slice_name(char *buf, size_t size, const char *path, int64_t step,
+                       int r, int k)
+{
+    snprintf(buf, size, "%s.step%" PRId64 ".slice%dof%d", path, step, r + 1,
+             k);
+}
+
+static ms_status slice_write(const char *path, const ms_world *w)
+{
+    char name[4300];
+    slice_name(name, sizeof name, path, w->step, w->rank, w->ranks);
+    ms_h5 *h;
+    MS_CALL(ms_h5_create_swmr(name, &h));
+    ms_status st = ms_h5_attr_str(h, "/", "title",
+                                  "marketsim checkpoint slice");
+    if (st == MS_OK) st = ms_h5_attr_str(h, "/", "git_commit", MS_GIT_COMMIT);
+    if (st == MS_OK) st = ms_h5_attr_i64(h, "/", "step", w->step);
+    if (st == MS_OK) st = ms_h5_attr_i64(h, "/", "consumers", (int64_t)w->N);
+    if (st == MS_OK) st = ms_h5_attr_i64(h, "/", "lo", (int64_t)w->c_lo);
+    if (st == MS_OK) st = ms_h5_attr_i64(h, "/", "hi", (int64_t)w->c_hi);
+    if (st == MS_OK) st = put_bytes(h, "/choice", w->choice, ms_choice_bytes(w));
+    if (st != MS_OK) {
+        ms_h5_close(&h, 0);
+        return st;
+    }
+    return ms_h5_close(&h, 1);
+}
+
+/* The slice table of a manifest: k and each slice's [lo, hi) (caller
+ * frees *tab); k = 0 for a checkpoint of one process (choices inside). */
+static ms_status read_slices(ms_h5 *h, const char *file, const ms_world *w,
+                             int *k, int64_t **tab)
+{
+    *k = 0;
+    *tab = NULL;
+    if (!ms_h5_exists(h, "/slices"))
+        return MS_OK;
+    int64_t v;
+    MS_CALL(ms_h5r_attr_i64(ms_h5_file_id(h), file, "/", "slices", 1,
+                            1 << 24, &v));
+    int64_t *t = ms_malloc((size_t)v * 2 * sizeof *t);
+    if (!t)
+        return MS_ERROR(MS_ENOMEM, "out of memory reading %s", file);
+    ms_status st = get_bytes(h, file, "/slices", t, (size_t)v * 2 * sizeof *t);
+    /* Contiguous, in order, covering every consumer. */
+    for (int64_t r = 0; r < v && st == MS_OK; r++)
+        if (t[2 * r] != (r ? t[2 * r - 1] : 0) || t[2 * r + 1] < t[2 * r] ||
+            (r == v - 1 && t[2 * r + 1] != (int64_t)w->N))
+            st = MS_ERROR(MS_EINPUT, "%s: error: /slices: expected slices "
+                          "that follow each other over consumers 0..%" PRIu64 ", "
+                          "found slice %" PRId64 " at [%" PRId64 ", %" PRId64
+                          ")", file, w->N, r + 1, t[2 * r],
+                          t[2 * r + 1]);
+    if (st != MS_OK) {
+        ms_free(t);
+        return st;
+    }
+    *k = (int)v;
+    *tab = t;
+    return MS_OK;
+}
+
+void ms_checkpoint_remove_slices(const char *path)
+{
+    ms_h5 *h;
+    if (ms_h5_open_ro(path, &h) != MS_OK) {
+        ms_error_clear();
+        return;
+    }
+    int64_t step = -1, k = 0;
+    int64_t fid = ms_h5_file_id(h);
+    if (ms_h5_exists(h, "/slices") &&
+        ms_h5r_attr_i64(fid, path, "/", "slices", 1, 1 << 24, &k) == MS_OK &&
+        ms_h5r_attr_i64(fid, path, "/", "step", 0, INT64_MAX, &step) ==
+            MS_OK) {
+        for (int r = 0; r < (int)k; r++) {
+            char name[4300];
+            slice_name(name, sizeof name, path, step, r, (int)k);
+            remove(name);
+        }
+    }
+    ms_error_clear();
+    ms_h5_close(&h, 1);
+}
+
 ms_status ms_checkpoint_write(const char *path, const ms_world *w,
                               const void *runfile, size_t runfile_bytes,
                               const char *out_path, double wall_seconds)
 {
+    if (w->ranks > 1) {
+        /* Every slice first; the manifest only once all are safe. */
+        ms_status sst = slice_write(path, w);
+        if (ms_par_any(sst != MS_OK))
+            return sst != MS_OK ? sst
+                                : MS_ERROR(MS_EIO, "another rank could not "
+                                           "write its checkpoint slice");
+        if (w->rank != 0)
+            return MS_OK;
+    }
+    /* The slices of the manifest this one replaces, removed after it. */
+    char old[4300] = "";
+    int old_k = 0;
+    int64_t old_step = -1;
+    if (w->ranks > 1) {
+        ms_h5 *oh;
+        if (ms_h5_open_ro(path, &oh) == MS_OK) {
+            int64_t fid = ms_h5_file_id(oh), k = 0;
+            if (ms_h5_exists(oh, "/slices") &&
+                ms_h5r_attr_i64(fid, path, "/", "slices", 1, 1 << 24, &k) ==
+                    MS_OK &&
+                ms_h5r_attr_i64(fid, path, "/", "step", 0, INT64_MAX,
+                                &old_step) == MS_OK)
+                old_k = (int)k;
+            ms_h5_close(&oh, 1);
+        }
+        ms_error_clear();
+        snprintf(old, sizeof old, "%s", path);
+    }
     ms_h5 *h;
     /* The HDF5 1.10 format: its object headers, which hold every
      * attribute and the references to the strings, carry checksums that
      * HDF5 verifies when it reads them. */
     MS_CALL(ms_h5_create_swmr(path, &h));
     arr a[64];
-    int n = arrays(w, a);
+    int n = arrays(w, a, w->ranks < 2);
     char *yaml = NULL;
     ms_status st = ms_h5_attr_str(h, "/", "title", "marketsim checkpoint");
     if (st == MS_OK) st = ms_h5_attr_i64(h, "/", "checkpoint_version", CKPT_VERSION);
@@ -189,11 +319,116 @@ ms_status ms_checkpoint_write(const char *path, const ms_world *w,
     }
     if (st == MS_OK && runfile)
         st = put_bytes(h, "/runfile", runfile, runfile_bytes);
+    if (st == MS_OK && w->ranks > 1) {
+        int64_t *tab = ms_malloc((size_t)w->ranks * 2 * sizeof *tab);
+        if (!tab)
+            st = MS_ERROR(MS_ENOMEM, "out of memory writing %s", path);
+        for (int r = 0; st == MS_OK && r < w->ranks; r++) {
+            size_t lo, hi;
+            ms_world_slice(w, r, w->ranks, &lo, &hi);
+            tab[2 * r] = (int64_t)lo;
+            tab[2 * r + 1] = (int64_t)hi;
+        }
+        if (st == MS_OK)
+            st = ms_h5_attr_i64(h, "/", "slices", w->ranks);
+        if (st == MS_OK)
+            st = put_bytes(h, "/slices", tab,
+                           (size_t)w->ranks * 2 * sizeof *tab);
+        ms_free(tab);
+    }
     if (st != MS_OK) {
         ms_h5_close(&h, 0);
         return st;
     }
-    return ms_h5_close(&h, 1);
+    MS_CALL(ms_h5_close(&h, 1));
+    /* The manifest now names the new slices: the old ones go. */
+    for (int r = 0; r < old_k; r++)
+        if (old_step != w->step || old_k != w->ranks) {
+            char name[4300];
+            slice_name(name, sizeof name, old, old_step, r, old_k);
+            remove(name);
+        }
+    return MS_OK;
+}
+
+/* Fill this process's choices from the slices of a manifest that holds
+ * them: each rank reads the slices that overlap its consumers, verifies
+ * each, and copies the overlap category by category. */
+static ms_status slices_read(const char *path, ms_world *w, int64_t step,
+                             int k, const int64_t *tab)
+{
+    const size_t cw = (size_t)w->cw, C = (size_t)w->C;
+    const size_t n = w->c_hi - w->c_lo;
+    ms_status st = MS_OK;
+    for (int r = 0; r < k && st == MS_OK; r++) {
+        size_t lo = (size_t)tab[2 * r], hi = (size_t)tab[2 * r + 1];
+        size_t a = lo > w->c_lo ? lo : w->c_lo, b = hi < w->c_hi ? hi : w->c_hi;
+        if (a >= b)
+            continue;
+        char name[4300];
+        slice_name(name, sizeof name, path, step, r, k);
+        ms_h5 *h;
+        st = ms_h5_open_ro(name, &h);
+        if (st != MS_OK) {
+            ms_error_clear();
+            st = MS_ERROR(MS_EINPUT, "%s: error: slice %d of %d of the "
+                          "checkpoint (%s) cannot be read: the checkpoint "
+                          "of a distributed run is the manifest and one "
+                          "file per slice, all in one folder", path, r + 1,
+                          k, name);
+            break;
+        }
+        int64_t fid = ms_h5_file_id(h), v;
+        char title[64] = "", commit[64] = "";
+        if (ms_h5_attr_read(h, "/", "title", title, sizeof title) != MS_OK ||
+            strcmp(title, "marketsim checkpoint slice") != 0 ||
+            ms_h5_attr_read(h, "/", "git_commit", commit, sizeof commit) !=
+                MS_OK || strcmp(commit, MS_GIT_COMMIT) != 0) {
+            ms_error_clear();
+            st = MS_ERROR(MS_EINPUT, "%s: error: not a slice of this "
+                          "checkpoint written by this build (%s)", name,
+                          MS_GIT_COMMIT);
+        }
+        if (st == MS_OK)
+            st = ms_h5r_attr_i64(fid, name, "/", "step", step, step, &v);
+        if (st == MS_OK)
+            st = ms_h5r_attr_i64(fid, name, "/", "consumers", w->N, w->N, &v);
+        if (st == MS_OK)
+            st = ms_h5r_attr_i64(fid, name, "/", "lo", (int64_t)lo,
+                                 (int64_t)lo, &v);
+        if (st == MS_OK)
+            st = ms_h5r_attr_i64(fid, name, "/", "hi", (int64_t)hi,
+                                 (int64_t)hi, &v);
+        size_t bytes = C * (hi - lo) * cw;
+        uint8_t *buf = st == MS_OK ? ms_malloc(bytes ? bytes : 1) : NULL;
+        if (st == MS_OK && !buf)
+            st = MS_ERROR(MS_ENOMEM, "out of memory reading %s", name);
+        if (st == MS_OK)
+            st = get_bytes(h, name, "/choice", buf, bytes);
+        for (size_t c = 0; st == MS_OK && c < C; c++)
+            memcpy(w->choice + (c * n + (a - w->c_lo)) * cw,
+                   buf + (c * (hi - lo) + (a - lo)) * cw, (b - a) * cw);
+        ms_free(buf);
+        ms_h5_close(&h, 1);
+    }
+    return st;
+}
+
+/* A checkpoint of one process read into a slice of a distributed run:
+ * the part of /state/choice this rank holds. */
+static ms_status whole_read(ms_h5 *h, const char *path, ms_world *w)
+{
+    const size_t cw = (size_t)w->cw, C = (size_t)w->C, N = w->N;
+    const size_t n = w->c_hi - w->c_lo;
+    size_t bytes = C * N * cw;
+    uint8_t *buf = ms_malloc(bytes ? bytes : 1);
+    if (!buf)
+        return MS_ERROR(MS_ENOMEM, "out of memory reading %s", path);
+    ms_status st = get_bytes(h, path, "/state/choice", buf, bytes);
+    for (size_t c = 0; st == MS_OK && c < C; c++)
+        memcpy(w->choice + c * n * cw, buf + (c * N + w->c_lo) * cw, n * cw);
+    ms_free(buf);
+    return st;
 }
 
 static ms_status open_ckpt(const char *path, ms_h5 **h)
@@ -365,38 +600,63 @@ static ms_status check_firms(const ms_world *w, const char *file)
 static ms_status check_consumers(const ms_world *w, const char *file)
 {
     const int M = w->M, C = w->C, F = w->F, nf = w->n_firms;
-    int64_t *tally = ms_calloc((size_t)F + 1, sizeof *tally);
+    /* Per (market, category): F + 1 tallies of choice values and the
+     * potential adopters; one more for values naming no firm. Counted
+     * over this process's consumers, then summed over the ranks. */
+    const size_t per = (size_t)F + 2, rows = (size_t)M * C * per + 1;
+    int64_t *tally = ms_calloc(rows, sizeof *tally);
     if (!tally)
         return MS_ERROR(MS_ENOMEM, "out of memory checking %s", file);
     ms_status st = MS_OK;
-    for (int m = 0; m < M && st == MS_OK; m++)
-        for (int c = 0; c < C && st == MS_OK; c++) {
-            size_t mc = (size_t)m * C + c;
-            memset(tally, 0, ((size_t)F + 1) * sizeof *tally);
-            int64_t potential = 0;
-            for (uint64_t i = w->m_off[m]; i < w->m_off[m + 1]; i++) {
+    unsigned bad_v = 0;
+    size_t bad_i = 0;
+    for (int m = 0; m < M; m++) {
+        size_t lo, hi;
+        ms_world_local(w, m, &lo, &hi);
+        for (int c = 0; c < C; c++) {
+            int64_t *t = tally + ((size_t)m * C + c) * per;
+            for (size_t i = lo; i < hi; i++) {
                 unsigned v = ms_choice_get(w, c, i);
                 if (v == MS_NOPOT)
                     continue;
-                potential++;
+                t[F + 1]++;
                 if (v > (unsigned)nf) {
-                    st = BAD("%s: error: /state/choice: expected firms "
-                             "1..%d (or 0, none), found %u for consumer %" PRIu64,
-                             file, nf, (unsigned)v, i);
-                    break;
+                    if (!tally[rows - 1]) {
+                        bad_v = v;
+                        bad_i = i;
+                    }
+                    tally[rows - 1]++;
+                    continue;
                 }
-                tally[v]++;
+                t[v]++;
             }
-            if (st == MS_OK && potential > w->K[mc])
+        }
+    }
+    int bad_here = tally[rows - 1] > 0;
+    ms_world_sum_i64(w, tally, rows);
+    if (tally[rows - 1] > 0)
+        st = bad_here ? BAD("%s: error: /state/choice: expected firms "
+                            "1..%d (or 0, none), found %u for consumer %zu",
+                            file, nf, bad_v, bad_i)
+                      : BAD("%s: error: /state/choice: expected firms 1..%d "
+                            "(or 0, none), found %" PRId64 " other values "
+                            "(in the slice of another rank)", file, nf,
+                            tally[rows - 1]);
+    for (int m = 0; m < M && st == MS_OK; m++)
+        for (int c = 0; c < C && st == MS_OK; c++) {
+            size_t mc = (size_t)m * C + c;
+            const int64_t *t = tally + mc * per;
+            int64_t potential = t[F + 1];
+            if (potential > w->K[mc])
                 st = BAD("%s: error: /state/choice: expected at most %" PRId64
                          " potential adopters of %s in %s, found %" PRId64,
                          file, w->K[mc], w->sc->categories[c].name,
                          w->sc->markets[m].name, potential);
             for (int f = 0; f < F && st == MS_OK; f++)
-                if (w->users[mc * F + f] != tally[f + 1])
+                if (w->users[mc * F + f] != t[f + 1])
                     st = BAD("%s: error: /state/users: expected %" PRId64
                              " users of firm %d in %s, %s (a count of the "
-                             "choices), found %" PRId64, file, tally[f + 1],
+                             "choices), found %" PRId64, file, t[f + 1],
                              f, w->sc->markets[m].name,
                              w->sc->categories[c].name,
                              w->users[mc * F + f]);
@@ -410,7 +670,8 @@ static ms_status check_consumers(const ms_world *w, const char *file)
 ms_status ms_checkpoint_load(const char *path, ms_world *w, void **runfile,
                              size_t *runfile_bytes)
 {
-    *runfile = NULL;
+    if (runfile)
+        *runfile = NULL; /* NULL: not wanted (the ranks that do not write) */
     *runfile_bytes = 0;
     ms_h5 *h;
     MS_CALL(open_ckpt(path, &h));
@@ -428,7 +689,8 @@ ms_status ms_checkpoint_load(const char *path, ms_world *w, void **runfile,
                              (int64_t)sizeof(long), (int64_t)sizeof(long),
                              &v);
     arr a[64];
-    int n = arrays(w, a);
+    /* Choices inside: from one process, read by one process. */
+    int n = arrays(w, a, w->ranks < 2 && !ms_h5_exists(h, "/slices"));
     for (int i = 0; i < n && st == MS_OK; i++) {
         char p[128];
         snprintf(p, sizeof p, "/state/%s", a[i].name);
@@ -439,6 +701,23 @@ ms_status ms_checkpoint_load(const char *path, ms_world *w, void **runfile,
         st = get_bytes(h, path, "/counters", c, sizeof c);
     if (st == MS_OK)
         st = check_counters(w, path, c);
+    /* The consumers: in the file itself (one process wrote it) or in its
+     * slices (a distributed run did), and read by one process or by the
+     * ranks of a distributed run, each its own part. */
+    int k = 0;
+    int64_t *tab = NULL;
+    if (st == MS_OK)
+        st = read_slices(h, path, w, &k, &tab);
+    if (st == MS_OK && k > 0)
+        st = slices_read(path, w, c[6], k, tab);
+    else if (st == MS_OK && w->ranks > 1)
+        st = whole_read(h, path, w);
+    ms_free(tab);
+    /* What follows checks the state together over the ranks. */
+    if (w->ranks > 1 && ms_par_any(st != MS_OK) && st == MS_OK)
+        st = MS_ERROR(MS_EINPUT, "%s: error: another rank could not read "
+                      "its part of the checkpoint (rank 0 or that rank says "
+                      "why)", path);
     if (st == MS_OK) {
         w->n_firms = (int)c[0];
         w->entrants = c[1];

@@ -24,6 +24,9 @@ ms_status ms_checkpoint_info(const char *path, char **scenario_yaml,
  * return the run file's bytes (caller frees). */
 ms_status ms_checkpoint_load(const char *path, ms_world *w, void **runfile,
                              size_t *runfile_bytes);
+/* Remove the slice files a distributed run's checkpoint (manifest) at
+ * path names; nothing for a checkpoint of one process. */
+void ms_checkpoint_remove_slices(const char *path);
 /* The wall time the run had taken when the checkpoint was written, s (0
  * for a checkpoint that does not say). */
 double ms_checkpoint_wall(const char *path);

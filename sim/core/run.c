@@ -9,6 +9,7 @@
 #include "core/world_int.h"
 #include "io/ms_h5.h"
 #include "marketsim/ms_alloc.h"
+#include "par/par.h"
 
 #include <math.h>
 #include <omp.h>
@@ -54,32 +55,51 @@ static int replaceable(const char *path)
     return yes;
 }
 
+/* In a distributed run, whether every rank got st == MS_OK: a failure on
+ * one rank (rank 0 writing the file, a rank its checkpoint slice) stops
+ * all of them at the same step instead of leaving the others waiting. */
+static ms_status all_ok(const ms_world *w, ms_status st)
+{
+    if (w->ranks < 2)
+        return st;
+    if (ms_par_any(st != MS_OK) && st == MS_OK)
+        st = MS_ERROR(MS_EIO, "another rank of the run failed (rank 0 "
+                      "says why); stopping");
+    return st;
+}
+
 static ms_status run_loop(ms_world *w, ms_output *o, const ms_run_opts *op,
                           int fresh, int *interrupted, double before,
                           double t0)
 {
     const ms_scenario *sc = w->sc;
     const int64_t steps = sc->run.steps, every = sc->output.every;
+    ms_status st = MS_OK;
     if (o && fresh)
-        MS_CALL(ms_output_record(o, w));
+        st = ms_output_record(o, w);
+    MS_CALL(all_ok(w, st));
     while (w->step < steps) {
-        if (op->stop && *op->stop) {
+        int stop = op->stop && *op->stop;
+        if (w->ranks > 1)
+            stop = ms_par_any(stop); /* a signal to any rank stops all */
+        if (stop) {
             *interrupted = 1;
             break;
         }
         MS_CALL(ms_world_step(w));
         if (o)
-            MS_CALL(ms_output_events(o, w));
-        if (o && (w->step % every == 0 || w->step == steps))
-            MS_CALL(ms_output_record(o, w));
-        if (op->checkpoint_path && op->checkpoint_every > 0 &&
+            st = ms_output_events(o, w);
+        if (st == MS_OK && o && (w->step % every == 0 || w->step == steps))
+            st = ms_output_record(o, w);
+        if (st == MS_OK && op->checkpoint_path && op->checkpoint_every > 0 &&
             w->step % op->checkpoint_every == 0 && w->step < steps)
-            MS_CALL(checkpoint(w, o, op, wall_now(before, t0)));
+            st = checkpoint(w, o, op, wall_now(before, t0));
+        MS_CALL(all_ok(w, st));
         if (op->progress)
             op->progress(op->progress_ctx, w->step, steps);
     }
     if (*interrupted && op->checkpoint_path)
-        MS_CALL(checkpoint(w, o, op, wall_now(before, t0)));
+        MS_CALL(all_ok(w, checkpoint(w, o, op, wall_now(before, t0))));
     /* The last state is always written, also when interrupted (after the
      * checkpoint, which must not hold this extra record). */
     if (o && *interrupted && w->step % every != 0)
@@ -104,7 +124,21 @@ ms_status ms_run(const ms_scenario *sc, const ms_run_opts *op,
     memset(res, 0, sizeof *res);
     double t0 = omp_get_wtime();
     ms_world *w;
-    MS_CALL(ms_world_create(sc, op->threads, &w));
+    const int ranks = op->distributed ? ms_par_size() : 1;
+    const int rank = op->distributed ? ms_par_rank() : 0;
+    /* Setup is collective too; it fails alike on every rank (the same
+     * scenario), but for memory, which one rank may lack alone. */
+    ms_status cst = ms_world_create_slice(sc, op->threads, rank, ranks, &w);
+    if (ranks > 1 && ms_par_any(cst != MS_OK)) {
+        if (cst == MS_OK) {
+            ms_world_destroy(&w);
+            cst = MS_ERROR(MS_ENOMEM, "another rank of the run could not "
+                           "set up (rank 0 says why, or that rank)");
+        }
+    }
+    MS_CALL(cst);
+    /* Rank 0 alone writes the run file. */
+    const char *out_path = rank == 0 ? op->out_path : NULL;
     ms_output *o = NULL;
     ms_run_info info = {op->command, w->n_threads};
     ms_status st = MS_OK;
@@ -113,18 +147,20 @@ ms_status ms_run(const ms_scenario *sc, const ms_run_opts *op,
         before = ms_checkpoint_wall(op->restart_path);
         void *bytes = NULL;
         size_t n = 0;
-        st = ms_checkpoint_load(op->restart_path, w, &bytes, &n);
-        if (st == MS_OK && op->out_path) {
+        st = ms_checkpoint_load(op->restart_path, w, out_path ? &bytes : NULL,
+                                &n);
+        if (st == MS_OK && out_path) {
             if (!bytes || n == 0)
                 st = MS_ERROR(MS_EINPUT, "%s: error: the checkpoint holds no "
                               "run file to continue", op->restart_path);
             else
-                st = ms_output_resume(op->out_path, w, bytes, n, &o);
+                st = ms_output_resume(out_path, w, bytes, n, &o);
         }
         ms_free(bytes);
-    } else if (op->out_path) {
-        st = ms_output_open(op->out_path, w, &info, &o);
+    } else if (out_path) {
+        st = ms_output_open(out_path, w, &info, &o);
     }
+    st = all_ok(w, st);
     int interrupted = 0;
     if (st == MS_OK)
         st = run_loop(w, o, op, !op->restart_path, &interrupted, before, t0);
@@ -159,18 +195,24 @@ ms_status ms_run(const ms_scenario *sc, const ms_run_opts *op,
          * stopping a re-run never costs the result of the run before. An
          * earlier interrupted file (what a --restart continues) is no
          * result and is replaced. */
-        res->kept_partial = interrupted && !replaceable(op->out_path);
+        res->kept_partial = interrupted && !replaceable(out_path);
         st = ms_output_finish(&o, w, status, res->wall_seconds,
                               res->kept_partial);
     } else {
         ms_output_discard(&o);
     }
+    if (ranks > 1) {
+        /* Every rank learns whether rank 0 finished the file. */
+        st = all_ok(w, st);
+        res->kept_partial = ms_par_any(res->kept_partial);
+    }
     ms_world_destroy(&w);
-    if (st == MS_OK && !interrupted && op->checkpoint_path) {
+    if (st == MS_OK && !interrupted && op->checkpoint_path && rank == 0) {
         /* Finished: nothing to continue (also drop a checkpoint a crash
-         * left half-written). */
+         * left half-written, and the slices of a distributed one). */
         char partial[4200];
         snprintf(partial, sizeof partial, "%s.partial", op->checkpoint_path);
+        ms_checkpoint_remove_slices(op->checkpoint_path);
         remove(op->checkpoint_path);
         remove(partial);
     }

@@ -96,14 +96,28 @@ ms_status ms_world_check(const ms_world *w)
                                 sc->categories[c].name, sc->markets[m].name,
                                 sc->categories[c].ceiling[m] * Nm);
         }
-    for (int c = 0; c < C; c++)
-        for (int m = 0; m < M; m++) {
-            size_t mc = (size_t)m * C + c;
+    /* A fresh count of the consumers' states: of this process's slice,
+     * summed over the ranks of a distributed run (so every rank reaches
+     * the same verdict). */
+    int64_t *count = w->tl_delta[0]; /* scratch of M * C * (F + 1) */
+    memset(count, 0, (size_t)M * C * sizeof *count);
+    for (int m = 0; m < M; m++) {
+        size_t lo, hi;
+        ms_world_local(w, m, &lo, &hi);
+        for (int c = 0; c < C; c++) {
             int64_t adopters = 0;
-            for (uint64_t i = w->m_off[m]; i < w->m_off[m + 1]; i++) {
+            for (size_t i = lo; i < hi; i++) {
                 unsigned s = ms_choice_get(w, c, i);
                 adopters += s != MS_NOPOT && s != 0;
             }
+            count[(size_t)m * C + c] = adopters;
+        }
+    }
+    ms_world_sum_i64(w, count, (size_t)M * C);
+    for (int c = 0; c < C; c++)
+        for (int m = 0; m < M; m++) {
+            size_t mc = (size_t)m * C + c;
+            int64_t adopters = count[mc];
             if (adopters != w->adopters[mc])
                 return MS_ERROR(MS_ECHECK, "check failed at step %lld: %lld "
                                 "consumers use %s in %s, but the count kept "

@@ -11,6 +11,7 @@
 #include "core/world_int.h"
 
 #include "marketsim/ms_alloc.h"
+#include "par/par.h"
 
 #include <gsl/gsl_randist.h>
 #include <errno.h>
@@ -34,9 +35,7 @@ static ms_status alloc_state(ms_world *w)
     const size_t M = (size_t)w->M, C = (size_t)w->C, F = (size_t)w->F;
     ALLOC(w->m_off, M + 1);
     ALLOC(w->cat_order, C);
-    ALLOC(w->nu, w->N);
     w->cw = F <= MS_CHOICE8_MAX ? 1 : 2;
-    ALLOC(w->choice, C * w->N * (size_t)w->cw);
     ALLOC(w->K, M * C);
     ALLOC(w->adopters, M * C);
     ALLOC(w->users, M * C * F);
@@ -191,14 +190,15 @@ static ms_status draw_traits(ms_world *w)
         if (!(rngs[t] = ms_rng_gsl_alloc()))
             st = MS_ERROR(MS_ENOMEM, "out of memory allocating a generator");
     if (st == MS_OK) {
+        const int64_t lo = (int64_t)w->c_lo, hi = (int64_t)w->c_hi;
 #pragma omp parallel for num_threads(nt) schedule(static)
-        for (int64_t i = 0; i < (int64_t)w->N; i++) {
+        for (int64_t i = lo; i < hi; i++) {
             gsl_rng *r = rngs[omp_get_thread_num()];
             ms_rng_gsl_reset(r, w->key, ms_consumer_id(w, (uint64_t)i),
                              MS_RNG_SETUP_STEP,
                              MS_PH_TRAIT, 0);
             double z = gsl_ran_gaussian_ziggurat(r, 1.0);
-            w->nu[i] = (float)exp(s * z - 0.5 * s * s);
+            w->nu[i - lo] = (float)exp(s * z - 0.5 * s * s);
         }
     }
     for (int t = 0; t < nt; t++)
@@ -206,24 +206,29 @@ static ms_status draw_traits(ms_world *w)
     return st;
 }
 
-/* Exactly `k` of the consumers of market m for which `eligible` holds in
- * category c are picked, each subset equally likely (Algorithm S). */
-static void select_exact(ms_world *w, int m, int c, int64_t k,
-                         uint32_t phase, uint32_t draw, uint16_t from,
-                         uint16_t to, uint64_t *picked, int64_t *n_picked)
+/* Exactly `k` of the consumers of market m whose choice in category c is
+ * `from` are picked (set to `to`), each subset equally likely (Algorithm
+ * S): consumer i is picked with probability need / (pool - seen), from
+ * its own uniform, a walk in consumer order. `pool` is the number of such
+ * consumers in the market and `seen` the number before this process's
+ * slice (the caller knows both). Over ranks the walk is the same one, cut
+ * where the slices meet: the number still needed is handed from each rank
+ * to the next, and nothing else, so the walks of successive selections
+ * overlap: rank r walks selection j + 1 while rank r + 1 walks j. */
+static void select_exact(ms_world *w, int m, int c, int64_t k, int64_t pool,
+                         int64_t seen, uint32_t phase, uint32_t draw,
+                         uint16_t from, uint16_t to)
 {
-    int64_t pool = 0;
-    for (uint64_t i = w->m_off[m]; i < w->m_off[m + 1]; i++)
-        pool += ms_choice_get(w, c, i) == from;
-    int64_t need = k, seen = 0;
-    *n_picked = 0;
+    size_t lo, hi;
+    ms_world_local(w, m, &lo, &hi);
+    int64_t need = w->ranks > 1 ? ms_par_chain_take(k) : k;
     /* Each consumer's uniform is ms_rng_uniform at (its id, setup, phase,
      * draw); drawn 64 at a time, vectorized. */
     enum { CH = 64 };
     uint64_t ids[CH];
     uint32_t r[4 * CH];
-    uint64_t have = w->m_off[m]; /* r holds the uniforms from have - CH */
-    for (uint64_t i = w->m_off[m]; i < w->m_off[m + 1] && need > 0; i++) {
+    uint64_t have = lo; /* r holds the uniforms from have - CH */
+    for (uint64_t i = lo; i < hi && need > 0; i++) {
         if (ms_choice_get(w, c, i) != from)
             continue;
         if (i >= have) {
@@ -238,11 +243,11 @@ static void select_exact(ms_world *w, int m, int c, int64_t k,
         if ((double)(pool - seen) * u < (double)need) {
             ms_choice_set(w, c, i, to);
             need--;
-            if (picked)
-                picked[(*n_picked)++] = i;
         }
         seen++;
     }
+    if (w->ranks > 1)
+        ms_par_chain_pass(need);
 }
 
 static ms_status init_consumers(ms_world *w)
@@ -250,10 +255,10 @@ static ms_status init_consumers(ms_world *w)
     const ms_scenario *sc = w->sc;
     const int M = w->M, C = w->C, F = w->F;
     MS_CALL(draw_traits(w));
-    for (int64_t b = 0; b < w->n_blocks; b++) {
+    for (int64_t b = w->b_lo; b < w->b_hi; b++) {
         float mx = 0, mn = HUGE_VALF;
         for (uint32_t k = 0; k < w->blocks[b].n; k++) {
-            float v = w->nu[w->blocks[b].start + k];
+            float v = ms_nu(w, w->blocks[b].start + k);
             mx = v > mx ? v : mx;
             mn = v < mn ? v : mn;
         }
@@ -261,15 +266,37 @@ static ms_status init_consumers(ms_world *w)
         w->nu_min[b] = mn;
     }
     memset(w->choice, 0xFF, ms_choice_bytes(w)); /* MS_NOPOT in either width */
+    /* Potential adopters: every consumer is still MS_NOPOT, so the pool is
+     * the market and `seen` the consumers before this slice. */
     for (int m = 0; m < M; m++)
         for (int c = 0; c < C; c++) {
             int64_t Nm = w->m_off[m + 1] - w->m_off[m];
             int64_t K = (int64_t)floor(sc->categories[c].ceiling[m] * Nm + 0.5);
             w->K[(size_t)m * C + c] = K;
-            int64_t got;
-            select_exact(w, m, c, K, MS_PH_POTENTIAL, (uint32_t)c, MS_NOPOT,
-                         0, NULL, &got);
+            size_t lo, hi;
+            ms_world_local(w, m, &lo, &hi);
+            select_exact(w, m, c, K, Nm, (int64_t)lo - w->m_off[m],
+                         MS_PH_POTENTIAL, (uint32_t)c, MS_NOPOT, 0);
         }
+    /* The pools of the initial adopters (potential adopters, choice 0) per
+     * (market, category), and how many come before this slice: counted
+     * once, as no selection below changes another category's zeros. */
+    int64_t *pool = w->tl_delta[0], *before = pool + (size_t)M * C;
+    for (int m = 0; m < M; m++) {
+        size_t lo, hi;
+        ms_world_local(w, m, &lo, &hi);
+        for (int c = 0; c < C; c++) {
+            int64_t n = 0;
+            for (size_t i = lo; i < hi; i++)
+                n += ms_choice_get(w, c, i) == 0;
+            pool[(size_t)m * C + c] = before[(size_t)m * C + c] = n;
+        }
+    }
+    ms_world_sum_i64(w, pool, (size_t)M * C);
+    if (w->ranks > 1)
+        ms_par_exscan_i64(before, (size_t)M * C);
+    else
+        memset(before, 0, (size_t)M * C * sizeof *before);
     /* Initial adopters: hosts first, so hosted formats see the host apps. */
     for (int pass = 0; pass < 2; pass++)
         for (int c = 0; c < C; c++) {
@@ -286,11 +313,11 @@ static ms_status init_consumers(ms_world *w)
                     continue;
                 /* Mark the picked consumers with MS_NOPOT - 1 (never a
                  * firm: MS_MAX_FIRMS < 0xFFFE), then let each choose. */
-                int64_t got = 0;
-                uint64_t lo = w->m_off[m];
-                select_exact(w, m, c, k, MS_PH_INITIAL, (uint32_t)(2 * c),
-                             0, MS_NOPOT - 1, NULL, &got);
-                for (uint64_t i = lo; i < w->m_off[m + 1]; i++) {
+                size_t lo, hi;
+                ms_world_local(w, m, &lo, &hi);
+                select_exact(w, m, c, k, pool[mc], before[mc], MS_PH_INITIAL,
+                             (uint32_t)(2 * c), 0, MS_NOPOT - 1);
+                for (uint64_t i = lo; i < hi; i++) {
                     if (ms_choice_get(w, c, i) != MS_NOPOT - 1)
                         continue;
                     int hostslot = -1;
@@ -313,6 +340,10 @@ static ms_status init_consumers(ms_world *w)
                 }
             }
         }
+    /* Each rank counted its own consumers. (A table built above reads
+     * only the counts of its own (market, category), still 0 then.) */
+    ms_world_sum_i64(w, w->users, (size_t)M * C * F);
+    ms_world_sum_i64(w, w->adopters, (size_t)M * C);
     return MS_OK;
 }
 
@@ -407,9 +438,61 @@ static ms_status id_offset_from_env(uint64_t *id0)
     return MS_OK;
 }
 
-static ms_status create(const ms_scenario *sc, int threads, ms_world *w)
+/* The blocks and consumers of rank r of R: rank r starts at the first
+ * block whose first consumer is at or past r * N / R, so the slices are
+ * contiguous, balanced by consumers to within a block, and some are empty
+ * when there are more ranks than blocks. */
+static int64_t slice_start(const ms_world *w, int r, int R)
+{
+    if (r >= R)
+        return w->n_blocks;
+    uint64_t at = (uint64_t)w->N * (uint64_t)r / (uint64_t)R;
+    int64_t lo = 0, hi = w->n_blocks;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (w->blocks[mid].start < at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static size_t block_first(const ms_world *w, int64_t b)
+{
+    return b < w->n_blocks ? w->blocks[b].start : w->N;
+}
+
+void ms_world_slice(const ms_world *w, int r, int R, size_t *lo, size_t *hi)
+{
+    *lo = block_first(w, slice_start(w, r, R));
+    *hi = block_first(w, slice_start(w, r + 1, R));
+}
+
+static ms_status alloc_consumers(ms_world *w)
+{
+    w->b_lo = slice_start(w, w->rank, w->ranks);
+    w->b_hi = slice_start(w, w->rank + 1, w->ranks);
+    w->c_lo = block_first(w, w->b_lo);
+    w->c_hi = block_first(w, w->b_hi);
+    size_t n = w->c_hi - w->c_lo;
+    ALLOC(w->nu, n);
+    ALLOC(w->choice, (size_t)w->C * n * (size_t)w->cw);
+    return MS_OK;
+}
+
+void ms_world_sum_i64(const ms_world *w, int64_t *v, size_t n)
+{
+    if (w->ranks > 1)
+        ms_par_sum_i64(v, n);
+}
+
+static ms_status create(const ms_scenario *sc, int threads, int rank,
+                        int ranks, ms_world *w)
 {
     w->sc = sc;
+    w->rank = rank;
+    w->ranks = ranks;
     w->M = sc->n_markets;
     w->C = sc->n_categories;
     w->F = sc->n_firms + (int)sc->model.max_entrants;
@@ -443,6 +526,7 @@ static ms_status create(const ms_scenario *sc, int threads, ms_world *w)
     }
     w->m_off[w->M] = off;
     MS_CALL(make_blocks(w));
+    MS_CALL(alloc_consumers(w));
     int o = 0;
     for (int pass = 0; pass < 2; pass++)
         for (int c = 0; c < w->C; c++)
@@ -459,11 +543,19 @@ static ms_status create(const ms_scenario *sc, int threads, ms_world *w)
 
 ms_status ms_world_create(const ms_scenario *sc, int threads, ms_world **out)
 {
+    return ms_world_create_slice(sc, threads, 0, 1, out);
+}
+
+ms_status ms_world_create_slice(const ms_scenario *sc, int threads, int rank,
+                                int ranks, ms_world **out)
+{
     *out = NULL;
+    if (ranks < 1 || rank < 0 || rank >= ranks)
+        return MS_ERROR(MS_EINTERNAL, "rank %d of %d", rank, ranks);
     ms_world *w = ms_calloc(1, sizeof *w);
     if (!w)
         return MS_ERROR(MS_ENOMEM, "out of memory creating the world");
-    ms_status st = create(sc, threads, w);
+    ms_status st = create(sc, threads, rank, ranks, w);
     if (st != MS_OK) {
         ms_error_frame(__FILE__, __LINE__, __func__);
         ms_world_destroy(&w);

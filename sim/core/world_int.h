@@ -107,20 +107,26 @@ struct ms_world {
     uint64_t seed;
     int64_t step;           /* steps done */
 
-    /* consumers: state index i in 0..N-1, id (random streams) id0 + i */
+    /* consumers: index i in 0..N-1, random-stream id id0 + i. This
+     * process holds consumers c_lo .. c_hi-1, which are blocks
+     * b_lo .. b_hi-1 (all of them in one process; a slice of them, balanced
+     * by consumers, on each rank of a distributed run) */
     uint64_t N;
     uint64_t id0;           /* id of consumer 0 (a multiple of MS_BLOCK;
                                0 unless the test hook MARKETSIM_TEST_ID_OFFSET
-                               or a rank's slice sets it) */
+                               sets it) */
     uint64_t *m_off;        /* [M+1] */
-    float *nu;              /* [N] innovativeness */
-    uint8_t *choice;        /* [C*N] category-major, cw bytes each */
+    float *nu;              /* [c_hi-c_lo] innovativeness of the slice */
+    uint8_t *choice;        /* [C*(c_hi-c_lo)] category-major, cw bytes each */
     int cw;                 /* bytes per choice value: 1 or 2 */
-    ms_block *blocks;
-    float *nu_max;          /* [n_blocks] largest nu in the block */
-    float *nu_min;          /* [n_blocks] smallest nu in the block */
+    ms_block *blocks;       /* [n_blocks] every block (a rank runs its own) */
+    float *nu_max;          /* [n_blocks] largest nu in the block (own ones) */
+    float *nu_min;          /* [n_blocks] smallest nu in the block (own ones) */
     int *cat_order;         /* [C] hosted categories first */
     int64_t n_blocks;
+    size_t c_lo, c_hi;      /* this process's consumers */
+    int64_t b_lo, b_hi;     /* this process's blocks */
+    int ranks, rank;        /* of a distributed run (1, 0 otherwise) */
 
     /* aggregates (integers, so reductions are exact in any order) */
     int64_t *K;             /* [M*C] potential adopters (= round(kappa N)) */
@@ -245,10 +251,41 @@ int ms_firm_offers(const ms_world *w, int f, int c, int m);
 double ms_block_bound(const ms_world *w, const ms_ctab *t, int64_t b);
 int ms_group_of(const ms_world *w, int f);
 
-/* A consumer's choice value in category c (0, f + 1 or MS_NOPOT). */
+/* Sum n integers over the ranks of a distributed run, in place (a no-op
+ * in one process): how the consumer phase and the setup, which each see
+ * only this process's consumers, make the counts of all of them. */
+void ms_world_sum_i64(const ms_world *w, int64_t *v, size_t n);
+
+/* Consumers of market m this process holds: [*lo, *hi) (maybe empty). */
+static inline void ms_world_local(const ms_world *w, int m, size_t *lo,
+                                  size_t *hi)
+{
+    size_t a = w->m_off[m], b = w->m_off[m + 1];
+    *lo = a > w->c_lo ? a : w->c_lo;
+    *hi = b < w->c_hi ? b : w->c_hi;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+/* Innovativeness of consumer i (one this process holds). */
+static inline float ms_nu(const ms_world *w, uint64_t i)
+{
+    return w->nu[i - w->c_lo];
+}
+
+/* The stored choice value of consumer i (one this process holds) in
+ * category c: cw bytes. */
+static inline uint8_t *ms_choice_at(const ms_world *w, int c, uint64_t i)
+{
+    return w->choice +
+           ((size_t)c * (w->c_hi - w->c_lo) + (i - w->c_lo)) * (size_t)w->cw;
+}
+
+/* A consumer's choice value in category c (0, f + 1 or MS_NOPOT); i is a
+ * consumer this process holds. */
 static inline unsigned ms_choice_get(const ms_world *w, int c, uint64_t i)
 {
-    size_t j = (size_t)c * w->N + i;
+    size_t j = (size_t)c * (w->c_hi - w->c_lo) + (i - w->c_lo);
     if (w->cw == 1) {
         unsigned v = w->choice[j];
         return v >= 0xFEu ? v | 0xFF00u : v;
@@ -261,7 +298,7 @@ static inline unsigned ms_choice_get(const ms_world *w, int c, uint64_t i)
 static inline void ms_choice_set(const ms_world *w, int c, uint64_t i,
                                  unsigned v)
 {
-    size_t j = (size_t)c * w->N + i;
+    size_t j = (size_t)c * (w->c_hi - w->c_lo) + (i - w->c_lo);
     if (w->cw == 1) {
         w->choice[j] = (uint8_t)v;
         return;
@@ -270,10 +307,11 @@ static inline void ms_choice_set(const ms_world *w, int c, uint64_t i,
     memcpy(w->choice + 2 * j, &v16, 2);
 }
 
-/* Bytes of all choice values (the consumer state a checkpoint keeps). */
+/* Bytes of the choice values this process holds (the consumer state a
+ * checkpoint keeps). */
 static inline size_t ms_choice_bytes(const ms_world *w)
 {
-    return (size_t)w->C * w->N * (size_t)w->cw;
+    return (size_t)w->C * (w->c_hi - w->c_lo) * (size_t)w->cw;
 }
 
 /* Random-stream id of the consumer at state index i. */

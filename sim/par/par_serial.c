@@ -6,6 +6,8 @@
 #include "marketsim/ms_error.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 ms_status ms_par_init(int *argc, char ***argv)
 {
@@ -14,8 +16,9 @@ ms_status ms_par_init(int *argc, char ***argv)
     if (ms_par_launched())
         return MS_ERROR(MS_EUSAGE, "this marketsim was built without MPI, "
                         "but mpirun started it with several ranks; rebuild "
-                        "with Open MPI installed (libopenmpi-dev), or split "
-                        "the sweep with --shard I/N (docs/CLUSTER.md)");
+                        "with Open MPI installed (libopenmpi-dev), run it "
+                        "as one process, or split a sweep with --shard I/N "
+                        "(docs/CLUSTER.md)");
     return MS_OK;
 }
 
@@ -42,3 +45,28 @@ ms_status ms_par_farm(const int64_t *tasks, int64_t n, size_t bytes,
 }
 
 int ms_par_bcast_int(int v) { return v; }
+
+ms_status ms_par_sum_i64(int64_t *v, size_t n)
+{
+    (void)v;
+    (void)n;
+    return MS_OK;
+}
+
+void ms_par_exscan_i64(int64_t *v, size_t n)
+{
+    memset(v, 0, n * sizeof *v);
+}
+
+int ms_par_any(int v) { return v != 0; }
+int64_t ms_par_chain_take(int64_t first) { return first; }
+void ms_par_chain_pass(int64_t v) { (void)v; }
+void ms_par_barrier(void) {}
+void ms_par_abort(int code) { _exit(code); }
+
+double ms_par_timeout(void)
+{
+    const char *t = getenv("MARKETSIM_MPI_TIMEOUT");
+    double s = t ? atof(t) : 600;
+    return s >= 1 ? s : 600;
+}

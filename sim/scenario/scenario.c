@@ -581,6 +581,13 @@ void ms_scenario_destroy(ms_scenario **sp)
 
 /* ---- cross-record checks ---- */
 
+static int share_ranks = 1;
+
+void ms_scenario_set_ranks(int ranks)
+{
+    share_ranks = ranks > 1 ? ranks : 1;
+}
+
 double ms_scenario_usable_memory(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGE_SIZE);
@@ -785,7 +792,8 @@ static void check_records(ctxt *c, const ms_ynode *root)
         if (s->markets[m].population > s->markets[big].population)
             big = m;
     }
-    double bytes = agents * (8.0 + 2.0 * s->n_categories);
+    /* Per process: a distributed run's ranks share the consumers. */
+    double bytes = agents * (8.0 + 2.0 * s->n_categories) / share_ranks;
     double mem = ms_scenario_usable_memory();
     /* Firms' state: per firm, market and category (users, groups' users,
      * launches, the step's events: 127 bytes measured with 2000 firms x 64

@@ -37,6 +37,7 @@ else
 fi
 for f in bin/marketsim share/marketsim/slurm/submit.sh \
          share/marketsim/slurm/sweep-array.sbatch share/marketsim/slurm/merge.sbatch \
+         share/marketsim/slurm/run-mpi.sbatch \
          share/marketsim/scenarios/default.yaml share/marketsim/seeds/figures.yaml \
          share/doc/marketsim/CLUSTER.md share/doc/marketsim/SWEEPS.md; do
   [ -e "$P/$f" ] || bad "not installed: $f"

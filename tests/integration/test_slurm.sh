@@ -171,3 +171,26 @@ echo "ok   shard 2 resubmitted alone ran its $redone remaining runs, merged in $
 $PY "$SRC/tests/integration/sweepcmp.py" "$D/plain.h5" "$OUT/merged.h5" \
   || { echo "FAIL: merged file differs from the plain sweep"; exit 1; }
 echo "ok   merged job-array output = uninterrupted sweep (total $(( $(date +%s) - t0 )) s)"
+
+# One run over 2 ranks with scripts/slurm/run-mpi.sbatch (nodes x tasks x
+# threads): the same file as one process.
+if command -v mpirun >/dev/null 2>&1 && "$MS" --version | grep -q "MPI sweeps: yes"; then
+  RUN=$SRC/scenarios/default.yaml
+  "$MS" run "$RUN" --set run.people_per_agent=20000 --set run.steps=48 -q \
+    -o "$D/run1.h5" || { echo "FAIL: one-process run"; exit 1; }
+  t3=$(date +%s)
+  (cd "$D" && OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+     OMP_NUM_THREADS=1 MARKETSIM=$MS \
+     MS_MPIRUN_OPTS="-n 2 --bind-to none --mca btl self,vader" \
+     sbatch --nodes=1 --ntasks=2 --cpus-per-task=1 --mem=500M --time=10 \
+       "$SRC/scripts/slurm/run-mpi.sbatch" "$RUN" "$D/mpi/run.h5" \
+       --set run.people_per_agent=20000 --set run.steps=48 -q >/dev/null) ||
+    { echo "FAIL: sbatch run-mpi.sbatch"; exit 1; }
+  queue_empty
+  log=$(ls "$D"/marketsim-run-*.out)
+  grep -q "on 2 ranks of 1 thread" "$log" ||
+    { echo "FAIL: run-mpi.sbatch did not start 2 ranks"; cat "$log"; exit 1; }
+  $PY "$SRC/tests/integration/runcmp.py" "$D/run1.h5" "$D/mpi/run.h5" ||
+    { echo "FAIL: the 2-rank Slurm run differs from one process"; cat "$log"; exit 1; }
+  echo "ok   run-mpi.sbatch: one run on 2 ranks = one process ($(( $(date +%s) - t3 )) s)"
+fi

@@ -458,6 +458,51 @@ static void test_phases(void)
     ms_scenario_destroy(&sc);
 }
 
+/* The slices of a run over K ranks (ms_world_slice): contiguous, covering
+ * every consumer once, each starting at a block boundary (a block never
+ * straddles two ranks), balanced by consumers to within a block, none
+ * empty while a share is a block or more, and empty ones where there are
+ * more ranks than blocks. */
+static void test_slices(void)
+{
+    ms_scenario *sc = scenario(small_text, NULL);
+    ms_world *w = world(sc, 1);
+    const size_t N = w->N;
+    CU_ASSERT_EQUAL(w->c_lo, 0);
+    CU_ASSERT_EQUAL(w->c_hi, N);
+    CU_ASSERT_EQUAL(w->b_lo, 0);
+    CU_ASSERT_EQUAL(w->b_hi, w->n_blocks);
+    const int Ks[] = {1, 2, 3, 7, 16, (int)w->n_blocks, (int)w->n_blocks + 5,
+                      200};
+    for (size_t j = 0; j < sizeof Ks / sizeof Ks[0]; j++) {
+        const int K = Ks[j];
+        size_t at = 0;
+        int empty = 0;
+        for (int r = 0; r < K; r++) {
+            size_t lo, hi;
+            ms_world_slice(w, r, K, &lo, &hi);
+            CU_ASSERT_EQUAL(lo, at);
+            CU_ASSERT(hi >= lo);
+            int starts = lo == N;
+            for (int64_t b = 0; b < w->n_blocks; b++)
+                starts |= w->blocks[b].start == lo;
+            CU_ASSERT(starts);
+            /* Within a block of the share N / K. */
+            double share = (double)N / K;
+            CU_ASSERT((double)(hi - lo) <= share + MS_BLOCK);
+            empty += hi == lo;
+            at = hi;
+        }
+        CU_ASSERT_EQUAL(at, N);
+        if (K > w->n_blocks)
+            CU_ASSERT(empty >= K - w->n_blocks);
+        if ((double)N / K >= MS_BLOCK) /* a block starts in every share */
+            CU_ASSERT_EQUAL(empty, 0);
+    }
+    ms_world_destroy(&w);
+    ms_scenario_destroy(&sc);
+}
+
 static const ms_unit_test tests[] = {
     {"setup meets ceiling and initial shares exactly", test_setup_exact},
     {"check catches corruption", test_check_catches_corruption},
@@ -466,6 +511,7 @@ static const ms_unit_test tests[] = {
      test_threads_and_seeds},
     {"a firm leaving a market loses its users there", test_firm_leaves_market},
     {"phase table and timers", test_phases},
+    {"slices over ranks: contiguous, whole blocks, balanced", test_slices},
     {NULL, NULL}};
 
 MS_UNIT_MAIN("world", tests)

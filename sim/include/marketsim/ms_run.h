@@ -25,6 +25,10 @@ typedef struct ms_run_opts {
     int64_t checkpoint_every;      /* steps between checkpoints (0: none) */
     const char *checkpoint_path;   /* where (NULL: no checkpoints at all) */
     const char *restart_path;      /* continue from this checkpoint */
+    int distributed;               /* one run over the ranks of mpirun: each
+                                      holds a slice of the consumers, rank 0
+                                      writes the file (every rank calls
+                                      ms_run with the same options) */
 } ms_run_opts;
 
 typedef struct ms_run_result {
@@ -39,6 +43,35 @@ typedef struct ms_run_result {
     int kept_partial;              /* interrupted beside an earlier result:
                                     * the run file is OUT.partial */
 } ms_run_result;
+
+/* What a run of a scenario will need (`marketsim run --dry-run`): from
+ * the layout and a short sample run on this process (core/estimate.c
+ * says how). Counts are doubles: a run too large for this build or this
+ * machine can still be sized. */
+typedef struct ms_run_estimate {
+    double consumers;              /* consumer agents */
+    int ranks, threads;            /* asked for; threads per rank */
+    int markets, categories, firm_slots;
+    double consumers_per_rank;     /* the largest slice */
+    double blocks;                 /* consumer blocks (at most) */
+    int block_size;                /* consumers per block */
+    double bytes_per_consumer;     /* held by the rank of its slice */
+    double bytes_per_block;        /* held by every rank */
+    double bytes_fixed;            /* per rank, whatever the consumers */
+    double bytes_per_rank;         /* the largest rank's total */
+    double sample_consumers;       /* agents of the sample run */
+    int sample_steps;              /* steps it ran (the first ones) */
+    double sec_per_agent_step;     /* consumer phase, s per agent and step */
+    double sec_other_per_step;     /* the other phases, s per step */
+    double comm_ints;              /* integers summed over ranks per step */
+    double net_latency, net_bandwidth; /* s; bytes/s (assumed) */
+    double sec_comm_per_step;      /* modelled */
+    double sec_per_step;           /* the estimate for `ranks` ranks */
+    int64_t steps;                 /* run.steps */
+} ms_run_estimate;
+
+ms_status ms_run_estimate_cost(const ms_scenario *sc, int ranks, int threads,
+                               ms_run_estimate *e);
 
 /* The scenario of a checkpoint (caller destroys), the run file it
  * continues (out, out_size bytes) and its step. */

@@ -25,6 +25,10 @@ ms_status ms_scenario_load_string(const char *text, const char *src_name,
                                   const char *const *sets, int n_sets,
                                   ms_scenario **out);
 void ms_scenario_destroy(ms_scenario **s);
+/* How many processes share the consumers of a run (the ranks of one
+ * distributed run, default 1): loading checks that each one's slice fits
+ * its memory. Set before ms_scenario_load. */
+void ms_scenario_set_ranks(int ranks);
 int ms_scenario_target_count(const ms_scenario *s);
 
 /* The resolved scenario (every parameter, defaults filled in) as YAML that

@@ -12,6 +12,7 @@
 #include "marketsim/ms_error.h"
 #include "marketsim/ms_scenario.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct ms_world ms_world;
@@ -21,6 +22,14 @@ typedef struct ms_world ms_world;
  * (0: the OpenMP default); results do not depend on the number. */
 ms_status ms_world_create(const ms_scenario *sc, int threads,
                           ms_world **out);
+/* The same world as rank `rank` of `ranks` of one distributed run holds:
+ * its own slice of the consumers (ms_world_slice), every firm, market and
+ * aggregate. Collective: every rank of the run calls it, and each step,
+ * together. ranks = 1 is ms_world_create. */
+ms_status ms_world_create_slice(const ms_scenario *sc, int threads, int rank,
+                                int ranks, ms_world **out);
+/* Consumers [*lo, *hi) that rank r of R holds. */
+void ms_world_slice(const ms_world *w, int r, int R, size_t *lo, size_t *hi);
 void ms_world_destroy(ms_world **w);
 
 /* Advance one step. */
