@@ -1406,8 +1406,8 @@ static ms_status hash_dataset(hid_t file, const char *path, int64_t R,
         H5Sget_simple_extent_dims(fs, dims, NULL) < 0 ||
         dims[0] != (hsize_t)R) {
         H5Eclear2(H5E_DEFAULT);
-        st = MS_ERROR(MS_EINPUT, "%s: not a dataset over the %lld runs",
-                      path, (long long)R);
+        st = MS_ERROR(MS_EINPUT, "%s: not a dataset over the %lld runs "
+                      "(or points)", path, (long long)R);
     }
     size_t bytes = mt < 0 ? 0 : H5Tget_size(mt);
     for (int i = 1; st == MS_OK && i < nd; i++) {
@@ -1457,16 +1457,25 @@ ms_status ms_h5_sweep_checksums(int64_t file, const char *path, int64_t R,
                                 const int8_t *want, uint64_t *sums)
 {
     static const char *const groups[] = {"/firm", "/market", "/startups"};
+    return ms_h5_slab_checksums(file, path, groups, 3, "sweep_run_axis", R,
+                                want, sums);
+}
+
+ms_status ms_h5_slab_checksums(int64_t file, const char *path,
+                               const char *const *groups, int n_groups,
+                               const char *attr, int64_t R,
+                               const int8_t *want, uint64_t *sums)
+{
     for (int64_t r = 0; r < R; r++)
         sums[r] = MS_H5_HASH_INIT;
     char **all = NULL;
     int n_all = 0;
     ms_status st = MS_OK;
-    for (int g = 0; g < 3 && st == MS_OK; g++) {
+    for (int g = 0; g < n_groups && st == MS_OK; g++) {
         char **names;
         int n;
-        st = list_marked_id((hid_t)file, path, 1, groups[g],
-                            "sweep_run_axis", &names, &n);
+        st = list_marked_id((hid_t)file, path, 1, groups[g], attr, &names,
+                            &n);
         if (st != MS_OK)
             break;
         char **q = ms_realloc(all, (size_t)(n_all + n + 1) * sizeof *q);
