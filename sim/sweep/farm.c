@@ -1844,9 +1844,31 @@ ms_status ms_sweep_describe(ms_sweep *s, int shard_i, int shard_n, FILE *out)
         ms_outvar_get(s->outputs[k], &m);
         fprintf(out, "%s%s", k ? ", " : "", m.name);
     }
-    fprintf(out, " (%d records: every %lld steps)\n", L.T,
-            (long long)s->every);
+    fprintf(out, " (%d records: every %lld steps)%s\n", L.T,
+            (long long)s->every,
+            s->summary_only ? ", summaries only (outputs: summary)" : "");
     double data = (double)(L.total - sizeof(result_head)) * (double)R;
+    if (s->summary_only) {
+        /* Mean, sd and m2 of the floating-point outputs and the start-up
+         * aggregates, per point; /runs keeps a few numbers per run. */
+        double per = (double)N_SU * L.T * L.M * L.C;
+        for (int k = 0; k < s->n_outputs; k++) {
+            ms_outvar_meta m;
+            ms_outvar_get(s->outputs[k], &m);
+            if (m.type == MS_H5_F64)
+                per += (double)L.T * (double)L.elems[k];
+        }
+        fprintf(out, "output size    %.3g MB of summaries (mean, sd and m2 "
+                "per point) + %.3g MB of run records (/runs), before "
+                "compression; no run's arrays\n",
+                3 * per * 8 * (double)s->n_points / 1e6,
+                (double)R * (MSG_LEN + 40 + 8 * s->n_params) / 1e6);
+        fprintf(out, "memory per run %.3g MB (world) + %.3g MB (its outputs, "
+                "until folded into its point)\n", (double)world / 1e6,
+                (double)L.total / 1e6);
+        ms_free(L.rec_step);
+        return MS_OK;
+    }
     fprintf(out, "output size    %.3g MB of data before compression (at "
             "most; unfinished runs take no space)\n", data / 1e6);
     fprintf(out, "memory per run %.3g MB (world) + %.3g MB (kept outputs)\n",

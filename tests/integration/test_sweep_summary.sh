@@ -92,6 +92,22 @@ for x in bad:
 sys.exit(1 if bad else 0)
 PYEOF
 
+# The Python reader: sweep_summary reads it; open_sweep says why it cannot.
+PYTHONPATH="$SRC/analysis" $PY - "$T/ref.h5" "$T/full.h5" <<'PYEOF' && ok "reader: sweep_summary reads it, open_sweep says to use it" || bad "reader on a summary-only file"
+import sys
+import numpy as np
+import marketsim as ms
+s, f = ms.sweep_summary(sys.argv[1]), ms.sweep_summary(sys.argv[2])
+assert s.adopters_mean.dims == ("point", "time", "market", "category"), s.adopters_mean.dims
+assert np.array_equal(s.adopters_sd.values, f.adopters_sd.values, equal_nan=True)
+try:
+    ms.open_sweep(sys.argv[1])
+except ValueError as e:
+    assert "summary-only sweep (outputs: summary)" in str(e) and "sweep_summary" in str(e), e
+else:
+    raise SystemExit("open_sweep read a summary-only file")
+PYEOF
+
 # Threads and ranks: the same file.
 $MS sweep "$SW" -o "$T/t2.h5" -q --threads 2 >/dev/null || bad "2 threads"
 $CMP "$T/ref.h5" "$T/t2.h5" && ok "2 threads = 1 thread" || bad "2 threads = 1 thread"
