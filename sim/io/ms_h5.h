@@ -174,6 +174,14 @@ ms_status ms_h5_var_indexed(ms_h5 *f, const char *group, const char *name,
                             ms_h5type type, int ndims,
                             const char *const *dims, const char *units,
                             const char *long_name, ms_h5var **out);
+/* The same, stored uncompressed and allocated whole at creation, so that
+ * rewriting an entry in single-writer mode writes it where it is instead
+ * of taking new room (a summary-only sweep's /summary, rewritten at
+ * every fold). */
+ms_status ms_h5_var_inplace(ms_h5 *f, const char *group, const char *name,
+                            ms_h5type type, int ndims,
+                            const char *const *dims, const char *units,
+                            const char *long_name, ms_h5var **out);
 /* Fixed-length strings of `len` bytes over dims (SWMR cannot write
  * variable-length strings). */
 ms_status ms_h5_var_fixstr(ms_h5 *f, const char *group, const char *name,

@@ -672,8 +672,8 @@ static ms_status summary_layout(farm *fm)
 {
     const int64_t P = fm->s->n_points;
     MS_CALL(ms_sweep_summary_layout(fm->h5, P, fm->s->replications, fm->n_sv,
-                                    fm->sv, fm->acc, &fm->v_n, &fm->v_folded,
-                                    &fm->v_check));
+                                    fm->sv, 1, fm->acc, &fm->v_n,
+                                    &fm->v_folded, &fm->v_check));
     int64_t *zero = ms_calloc((size_t)P + 1, sizeof *zero);
     if (!zero)
         return MS_ERROR(MS_ENOMEM, "out of memory");
@@ -944,8 +944,15 @@ static ms_status write_layout(farm *fm)
     ms_free(uv);
     ms_free(dv);
     MS_CALL(st);
-    MS_CALL(ms_h5_var_indexed(h, "/runs", "status", MS_H5_I8, 1, rd, "1",
-                              "0 pending, 1 done, 2 failed", &fm->v_status));
+    /* A summary-only sweep rewrites these at every fold: in place, so
+     * that the file does not grow with the runs (but by these few bytes a
+     * run; messages are written for failed runs only). */
+    ms_status (*runvar)(ms_h5 *, const char *, const char *, ms_h5type, int,
+                        const char *const *, const char *, const char *,
+                        ms_h5var **) = s->summary_only ? ms_h5_var_inplace
+                                                       : ms_h5_var_indexed;
+    MS_CALL(runvar(h, "/runs", "status", MS_H5_I8, 1, rd, "1",
+                   "0 pending, 1 done, 2 failed", &fm->v_status));
     MS_CALL(ms_h5_attr_str(h, "/runs/status", "flag_meanings",
                            "pending done failed"));
     MS_CALL(ms_h5_attr_i64(h, "/runs/status", "sweep_run_axis", 0));
@@ -955,16 +962,16 @@ static ms_status write_layout(farm *fm)
     st = ms_h5_write(fm->v_status, zero);
     ms_free(zero);
     MS_CALL(st);
-    MS_CALL(ms_h5_var_indexed(h, "/runs", "wall_seconds", MS_H5_F64, 1, rd,
-                              "s", "wall time of the run", &fm->v_wall));
+    MS_CALL(runvar(h, "/runs", "wall_seconds", MS_H5_F64, 1, rd, "s",
+                   "wall time of the run", &fm->v_wall));
     MS_CALL(ms_h5_attr_i64(h, "/runs/wall_seconds", "sweep_run_axis", 0));
     MS_CALL(ms_h5_var_fixstr(h, "/runs", "message", MSG_LEN, 1, rd,
                              "why the run failed (empty unless failed)",
                              &fm->v_msg));
     MS_CALL(ms_h5_attr_i64(h, "/runs/message", "sweep_run_axis", 0));
-    MS_CALL(ms_h5_var_indexed(h, "/runs", "checksum", MS_H5_I64, 1, rd, "1",
-                              "checksum of the run's data (64-bit FNV-1a, "
-                              "as int64)", &fm->v_sum));
+    MS_CALL(runvar(h, "/runs", "checksum", MS_H5_I64, 1, rd, "1",
+                   "checksum of the run's data (64-bit FNV-1a, as int64)",
+                   &fm->v_sum));
     MS_CALL(ms_h5_attr_str(h, "/runs/checksum", "description",
                            "FNV-1a hash of the run's slab of every /firm, "
                            "/market and /startups dataset with "
@@ -1173,7 +1180,8 @@ static ms_status fold_runs(farm *fm, int64_t r0, int64_t r1,
         char msg[MSG_LEN];
         memset(msg, 0, sizeof msg);
         snprintf(msg, sizeof msg, "%s", hd->msg);
-        MS_CALL(ms_h5_write_index(fm->v_msg, r, msg));
+        if (msg[0]) /* the fill is empty */
+            MS_CALL(ms_h5_write_index(fm->v_msg, r, msg));
         MS_CALL(ms_h5_write_index(fm->v_wall, r, &hd->wall));
         kill_point(fm);
     }

@@ -111,7 +111,7 @@ static ms_status copy_names(ms_h5 *h, const char *src, const char *dim,
 }
 
 /* X_mean, X_sd, X_m2 of one summarized output, marked as accumulators. */
-static ms_status acc_vars(ms_h5 *h, const ms_sweep_sumvar *sv,
+static ms_status acc_vars(ms_h5 *h, const ms_sweep_sumvar *sv, int inplace,
                           ms_h5var *out[3])
 {
     static const char *const suffix[3] = {"mean", "sd", "m2"};
@@ -128,8 +128,9 @@ static ms_status acc_vars(ms_h5 *h, const ms_sweep_sumvar *sv,
             snprintf(units, sizeof units, "(%s)^2", sv->units);
         else
             snprintf(units, sizeof units, "%s", sv->units);
-        MS_CALL(ms_h5_var_indexed(h, "/summary", name, MS_H5_F64,
-                                  2 + sv->ndims, sdims, units, ln, &out[k]));
+        MS_CALL((inplace ? ms_h5_var_inplace : ms_h5_var_indexed)(
+            h, "/summary", name, MS_H5_F64, 2 + sv->ndims, sdims, units, ln,
+            &out[k]));
         snprintf(path, sizeof path, "/summary/%s", name);
         MS_CALL(ms_h5_attr_str(h, path, "description", acc_desc[k]));
         MS_CALL(ms_h5_attr_i64(h, path, "summary_accumulator", 0));
@@ -139,9 +140,14 @@ static ms_status acc_vars(ms_h5 *h, const ms_sweep_sumvar *sv,
 
 ms_status ms_sweep_summary_layout(ms_h5 *h, int64_t P, int64_t reps,
                                   int n_vars, const ms_sweep_sumvar *vars,
-                                  ms_h5var **acc, ms_h5var **v_n,
-                                  ms_h5var **v_folded, ms_h5var **v_check)
+                                  int inplace, ms_h5var **acc,
+                                  ms_h5var **v_n, ms_h5var **v_folded,
+                                  ms_h5var **v_check)
 {
+    ms_status (*var)(ms_h5 *, const char *, const char *, ms_h5type, int,
+                     const char *const *, const char *, const char *,
+                     ms_h5var **) = inplace ? ms_h5_var_inplace
+                                            : ms_h5_var_indexed;
     const int64_t R = P * reps;
     MS_CALL(ms_h5_unlink(h, "/summary"));
     MS_CALL(ms_h5_group(h, "/summary"));
@@ -221,21 +227,21 @@ ms_status ms_sweep_summary_layout(ms_h5 *h, int64_t P, int64_t reps,
     ms_free(rv);
     MS_CALL(st);
     for (int j = 0; j < n_vars; j++)
-        MS_CALL(acc_vars(h, &vars[j], &acc[3 * j]));
-    MS_CALL(ms_h5_var_indexed(h, "/summary", "n", MS_H5_I64, 1, pd, "1",
-                              "finished replications at the point", v_n));
+        MS_CALL(acc_vars(h, &vars[j], inplace, &acc[3 * j]));
+    MS_CALL(var(h, "/summary", "n", MS_H5_I64, 1, pd, "1",
+                "finished replications at the point", v_n));
     MS_CALL(ms_h5_attr_i64(h, "/summary/n", "summary_accumulator", 0));
-    MS_CALL(ms_h5_var_indexed(h, "/summary", "folded", MS_H5_I64, 1, pd, "1",
-                              "replications folded into the summary: "
-                              "finished or failed", v_folded));
+    MS_CALL(var(h, "/summary", "folded", MS_H5_I64, 1, pd, "1",
+                "replications folded into the summary: finished or failed",
+                v_folded));
     MS_CALL(ms_h5_attr_str(h, "/summary/folded", "description",
                            "a summary-only sweep folds the runs of a point "
                            "in replicate order: replicates 0 .. folded-1 "
                            "are in it (failed ones count here, not in n)"));
     MS_CALL(ms_h5_attr_i64(h, "/summary/folded", "summary_accumulator", 0));
-    MS_CALL(ms_h5_var_indexed(h, "/summary", "checksum", MS_H5_I64, 1, pd,
-                              "1", "checksum of the point's summary "
-                              "(64-bit FNV-1a, as int64)", v_check));
+    MS_CALL(var(h, "/summary", "checksum", MS_H5_I64, 1, pd, "1",
+                "checksum of the point's summary (64-bit FNV-1a, as int64)",
+                v_check));
     MS_CALL(ms_h5_attr_str(h, "/summary/checksum", "description",
                            "FNV-1a hash of the point's slab of every "
                            "/summary dataset with summary_accumulator, in "
@@ -390,7 +396,7 @@ ms_status ms_sweep_write_summary(ms_h5 *h)
     if (st == MS_OK && !(acc = ms_calloc(3 * (size_t)nv + 1, sizeof *acc)))
         st = MS_ERROR(MS_ENOMEM, "out of memory");
     if (st == MS_OK)
-        st = ms_sweep_summary_layout(h, P, reps, nv, vars, acc, &v_n,
+        st = ms_sweep_summary_layout(h, P, reps, nv, vars, 0, acc, &v_n,
                                      &v_folded, &v_check);
     /* Mean and sd of every kept floating-point output. */
     for (int j = 0; j < nv && st == MS_OK; j++)

@@ -110,10 +110,12 @@ int ms_sweep_sumvar_of(const char *group, const char *name,
                        ms_sweep_sumvar *v);
 /* Lay out /summary (replacing any): coordinates, varied parameters (from
  * /runs), for each of vars X_mean, X_sd, X_m2 (acc[3j .. 3j+2]), n,
- * folded and checksum, all over `point`. */
+ * folded and checksum, all over `point`; `inplace` (a summary-only sweep,
+ * which rewrites them at every fold): stored uncompressed and allocated
+ * whole, so that the file does not grow with the folds. */
 ms_status ms_sweep_summary_layout(struct ms_h5 *h, int64_t P, int64_t reps,
                                   int n_vars, const ms_sweep_sumvar *vars,
-                                  struct ms_h5var **acc,
+                                  int inplace, struct ms_h5var **acc,
                                   struct ms_h5var **v_n,
                                   struct ms_h5var **v_folded,
                                   struct ms_h5var **v_check);
