@@ -1749,14 +1749,11 @@ static ms_status execute(farm *fm, ms_sweep_result *res)
     return finish(fm, res->interrupted);
 }
 
-ms_status ms_sweep_execute(ms_sweep *s, const ms_sweep_opts *o,
-                           ms_sweep_result *res)
+/* Summary-only sweeps are not sharded (merge could not join them bit for
+ * bit). */
+static ms_status no_summary_shards(const ms_sweep *s, int shard_n)
 {
-    memset(res, 0, sizeof *res);
-    if (o->shard_n > 1 && (o->shard_i < 1 || o->shard_i > o->shard_n))
-        return MS_ERROR(MS_EUSAGE, "--shard %d/%d: I must be in 1..%d",
-                        o->shard_i, o->shard_n, o->shard_n);
-    if (o->shard_n > 1 && s->summary_only)
+    if (shard_n > 1 && s->summary_only)
         return MS_ERROR(MS_EINPUT, "%s: error: --shard: a summary-only "
                         "sweep (outputs: summary) cannot be split into "
                         "shards: each shard would fold only its own runs, "
@@ -1764,6 +1761,17 @@ ms_status ms_sweep_execute(ms_sweep *s, const ms_sweep_opts *o,
                         "run it as one sweep (threads, or mpirun ranks: "
                         "docs/CLUSTER.md), or keep the runs (outputs: [...]) "
                         "to shard and merge", s->path);
+    return MS_OK;
+}
+
+ms_status ms_sweep_execute(ms_sweep *s, const ms_sweep_opts *o,
+                           ms_sweep_result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (o->shard_n > 1 && (o->shard_i < 1 || o->shard_i > o->shard_n))
+        return MS_ERROR(MS_EUSAGE, "--shard %d/%d: I must be in 1..%d",
+                        o->shard_i, o->shard_n, o->shard_n);
+    MS_CALL(no_summary_shards(s, o->shard_n));
     farm fm;
     memset(&fm, 0, sizeof fm);
     fm.s = s;
@@ -1797,6 +1805,7 @@ ms_status ms_sweep_execute(ms_sweep *s, const ms_sweep_opts *o,
 
 ms_status ms_sweep_describe(ms_sweep *s, int shard_i, int shard_n, FILE *out)
 {
+    MS_CALL(no_summary_shards(s, shard_n));
     layout L;
     memset(&L, 0, sizeof L);
     MS_CALL(make_layout(s, &L));

@@ -205,6 +205,9 @@ $MS sweep "$SW" -o "$T/sh.h5" --shard 1/2 -q >/dev/null 2>"$T/err"; rc=$?
 [ $rc -eq 2 ] && [ ! -e "$T/sh.h5" ] &&
   grep -q "sum.yaml: error: --shard: a summary-only sweep (outputs: summary) cannot be split into shards" "$T/err" &&
   ok "--shard refused (exit 2, nothing written)" || { bad "--shard refused (exit $rc)"; cat "$T/err"; }
+$MS sweep "$SW" --dry-run --shard 1/2 >"$T/out" 2>"$T/err"; rc=$?
+[ $rc -eq 2 ] && [ ! -s "$T/out" ] && grep -q "cannot be split into shards" "$T/err" &&
+  ok "--dry-run --shard refused too" || { bad "--dry-run --shard refused (exit $rc)"; cat "$T/err"; }
 $MS merge "$T/ref.h5" "$T/t2.h5" -o "$T/mm.h5" >/dev/null 2>"$T/err"; rc=$?
 [ $rc -eq 2 ] && [ ! -e "$T/mm.h5" ] &&
   grep -q "ref.h5: error: a summary-only sweep (outputs: summary) keeps no runs to merge" "$T/err" &&
