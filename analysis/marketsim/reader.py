@@ -293,6 +293,14 @@ def open_sweep(path, include_unfinished=False):
     kind = check_schema(path)
     if kind != "sweep":
         raise ValueError(f"{path}: a run file; read it with open_run")
+    f, _ = _h5open(path)
+    with f:
+        kept = _text(f.attrs.get("outputs", "runs"))
+    if kept == "summary":
+        raise ValueError(
+            f"{path}: a summary-only sweep (outputs: summary) keeps no run's "
+            f"arrays; read its per-point summaries with sweep_summary, or run "
+            f"the sweep with outputs: [...] to keep the runs")
     runs = _read_group(path, "runs")
     n_run = runs.sizes["run"]
     parts = [_read_group(path, g) for g in ("market", "firm") if _has(path, g)]

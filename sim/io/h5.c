@@ -1406,8 +1406,8 @@ static ms_status hash_dataset(hid_t file, const char *path, int64_t R,
         H5Sget_simple_extent_dims(fs, dims, NULL) < 0 ||
         dims[0] != (hsize_t)R) {
         H5Eclear2(H5E_DEFAULT);
-        st = MS_ERROR(MS_EINPUT, "%s: not a dataset over the %lld runs",
-                      path, (long long)R);
+        st = MS_ERROR(MS_EINPUT, "%s: not a dataset over the %lld runs "
+                      "(or points)", path, (long long)R);
     }
     size_t bytes = mt < 0 ? 0 : H5Tget_size(mt);
     for (int i = 1; st == MS_OK && i < nd; i++) {
@@ -1457,16 +1457,25 @@ ms_status ms_h5_sweep_checksums(int64_t file, const char *path, int64_t R,
                                 const int8_t *want, uint64_t *sums)
 {
     static const char *const groups[] = {"/firm", "/market", "/startups"};
+    return ms_h5_slab_checksums(file, path, groups, 3, "sweep_run_axis", R,
+                                want, sums);
+}
+
+ms_status ms_h5_slab_checksums(int64_t file, const char *path,
+                               const char *const *groups, int n_groups,
+                               const char *attr, int64_t R,
+                               const int8_t *want, uint64_t *sums)
+{
     for (int64_t r = 0; r < R; r++)
         sums[r] = MS_H5_HASH_INIT;
     char **all = NULL;
     int n_all = 0;
     ms_status st = MS_OK;
-    for (int g = 0; g < 3 && st == MS_OK; g++) {
+    for (int g = 0; g < n_groups && st == MS_OK; g++) {
         char **names;
         int n;
-        st = list_marked_id((hid_t)file, path, 1, groups[g],
-                            "sweep_run_axis", &names, &n);
+        st = list_marked_id((hid_t)file, path, 1, groups[g], attr, &names,
+                            &n);
         if (st != MS_OK)
             break;
         char **q = ms_realloc(all, (size_t)(n_all + n + 1) * sizeof *q);
@@ -1586,7 +1595,7 @@ static ms_status make_indexed(ms_h5 *f, const char *group, const char *name,
                               hid_t ftype, hid_t mtype, ms_h5type type,
                               size_t elem, int ndims,
                               const char *const *dimnames, const void *fill,
-                              ms_h5var **out)
+                              int inplace, ms_h5var **out)
 {
     char path[512];
     join_path(path, sizeof path, group, name);
@@ -1604,10 +1613,15 @@ static ms_status make_indexed(ms_h5 *f, const char *group, const char *name,
     chunk[0] = per < 1 ? 1 : per > dims[0] ? (dims[0] ? dims[0] : 1) : per;
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     herr_t e = dcpl < 0 ? -1 : H5Pset_chunk(dcpl, ndims, chunk);
-    if (e >= 0 && type != MS_H5_STR)
+    if (e >= 0 && type != MS_H5_STR && !inplace)
         e = H5Pset_shuffle(dcpl);
-    if (e >= 0)
+    if (e >= 0 && !inplace)
         e = H5Pset_deflate(dcpl, 4);
+    /* In place: every chunk allocated now, unfiltered, so a rewrite keeps
+     * its address (single-writer mode never reuses the space of a chunk
+     * that moved). */
+    if (e >= 0 && inplace)
+        e = H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
     if (e >= 0 && fill)
         e = H5Pset_fill_value(dcpl, mtype, fill);
     hid_t sp = e < 0 ? -1 : H5Screate_simple(ndims, dims, NULL);
@@ -1638,10 +1652,11 @@ static ms_status make_indexed(ms_h5 *f, const char *group, const char *name,
     return MS_OK;
 }
 
-ms_status ms_h5_var_indexed(ms_h5 *f, const char *group, const char *name,
-                            ms_h5type type, int ndims,
-                            const char *const *dims, const char *units,
-                            const char *long_name, ms_h5var **out)
+static ms_status var_indexed(ms_h5 *f, const char *group, const char *name,
+                             ms_h5type type, int ndims,
+                             const char *const *dims, const char *units,
+                             const char *long_name, int inplace,
+                             ms_h5var **out)
 {
     double fnan = NAN;
     int64_t fneg = -1;
@@ -1656,10 +1671,28 @@ ms_status ms_h5_var_indexed(ms_h5 *f, const char *group, const char *name,
     else if (type == MS_H5_I32)
         fill = &f32;
     MS_CALL(make_indexed(f, group, name, file_type(type), mem_type(type), type,
-                         type_size(type), ndims, dims, fill, out));
+                         type_size(type), ndims, dims, fill, inplace, out));
     char path[512];
     join_path(path, sizeof path, group, name);
     return describe(f, path, units, long_name);
+}
+
+ms_status ms_h5_var_indexed(ms_h5 *f, const char *group, const char *name,
+                            ms_h5type type, int ndims,
+                            const char *const *dims, const char *units,
+                            const char *long_name, ms_h5var **out)
+{
+    return var_indexed(f, group, name, type, ndims, dims, units, long_name, 0,
+                       out);
+}
+
+ms_status ms_h5_var_inplace(ms_h5 *f, const char *group, const char *name,
+                            ms_h5type type, int ndims,
+                            const char *const *dims, const char *units,
+                            const char *long_name, ms_h5var **out)
+{
+    return var_indexed(f, group, name, type, ndims, dims, units, long_name, 1,
+                       out);
 }
 
 ms_status ms_h5_var_fixstr(ms_h5 *f, const char *group, const char *name,
@@ -1673,7 +1706,7 @@ ms_status ms_h5_var_fixstr(ms_h5 *f, const char *group, const char *name,
         return h5fail(__FILE__, __LINE__, "make a string type", f->path);
     }
     ms_status st = make_indexed(f, group, name, t, t, MS_H5_STR, len, ndims,
-                                dims, NULL, out);
+                                dims, NULL, 0, out);
     if (st != MS_OK) {
         H5Tclose(t);
         return st;

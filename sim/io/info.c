@@ -207,12 +207,83 @@ static ms_status sweep_runs(hid_t file, const char *fname, FILE *out)
     return s;
 }
 
+/* A summary-only sweep (root attribute outputs = summary): what it keeps,
+ * and the points whose /summary does not match /summary/checksum, listed,
+ * with an error naming them. */
+static ms_status summary_verify(hid_t file, const char *path, FILE *out)
+{
+    ms_h5r_want wf = {"/summary/folded", MS_H5R_INT, 8, 1, {1},
+                      {(int64_t)1 << 32}};
+    void *fbuf = NULL, *kbuf = NULL;
+    int64_t P, nk;
+    MS_CALL(ms_h5r_read_new((int64_t)file, path, &wf, MS_H5_I64, -1, &fbuf,
+                            &P));
+    ms_h5r_want wk = {"/summary/checksum", MS_H5R_INT, 8, 1, {P}, {P}};
+    ms_status res = ms_h5r_read_new((int64_t)file, path, &wk, MS_H5_I64, -1,
+                                    &kbuf, &nk);
+    const int64_t *folded = fbuf, *kept = kbuf;
+    uint64_t *sums = ms_calloc((size_t)P + 1, sizeof *sums);
+    int8_t *all = ms_calloc((size_t)P + 1, 1);
+    if (res == MS_OK && (!sums || !all))
+        res = MS_ERROR(MS_ENOMEM, "out of memory checking the summary");
+    long long runs = 0;
+    for (int64_t p = 0; res == MS_OK && p < P; p++) {
+        all[p] = 1;
+        runs += folded[p];
+    }
+    static const char *const sg[1] = {"/summary"};
+    if (res == MS_OK)
+        res = ms_h5_slab_checksums((int64_t)file, path, sg, 1,
+                                   "summary_accumulator", P, all, sums);
+    char list[256] = "";
+    size_t at = 0;
+    long bad = 0;
+    for (int64_t p = 0; res == MS_OK && p < P; p++) {
+        if ((uint64_t)kept[p] == sums[p])
+            continue;
+        if (bad < 12 && at < sizeof list)
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s%lld",
+                                   bad ? ", " : "", (long long)p);
+        bad++;
+    }
+    if (res == MS_OK) {
+        fprintf(out, "Kept: the summaries only (outputs: summary): %lld runs "
+                "folded into /summary (mean, sd, m2 and n of each point, in "
+                "replicate order); no run's arrays\n", runs);
+        if (bad == 0)
+            fprintf(out, "Checksums: the summaries of all %lld points match\n",
+                    (long long)P);
+        else {
+            fprintf(out, "Checksums: %ld of %lld points' summaries do NOT "
+                    "match: points %s%s\n", bad, (long long)P, list,
+                    bad > 12 ? ", ..." : "");
+            res = MS_ERROR(MS_EINPUT, "%s: error: points whose summary does "
+                           "not match its checksum: %ld (points %s%s); the "
+                           "summary was cut short or damaged; marketsim "
+                           "sweep SWEEP -o %s --resume folds their runs "
+                           "again", path, bad, list, bad > 12 ? ", ..." : "",
+                           path);
+        }
+    }
+    ms_free(fbuf);
+    ms_free(kbuf);
+    ms_free(sums);
+    ms_free(all);
+    return res;
+}
+
 /* Runs marked done whose data do not match /runs/checksum: listed, and an
  * error (exit 1) naming them, so that a script notices. */
 static ms_status sweep_verify(hid_t file, const char *path, FILE *out)
 {
     if (!ms_h5r_is_dataset((int64_t)file, "/runs/status"))
         return MS_OK;
+    char outputs[32];
+    int have = 0;
+    MS_CALL(ms_h5r_attr_text((int64_t)file, path, "/", "outputs", outputs,
+                             sizeof outputs, &have));
+    if (have == 1 && !strcmp(outputs, "summary"))
+        return summary_verify(file, path, out);
     if (!ms_h5r_is_dataset((int64_t)file, "/runs/checksum")) {
         fprintf(out, "Checksums: none (a file of schema 2 or older)\n");
         return MS_OK;
@@ -440,6 +511,7 @@ ms_status ms_info_print(const char *path, FILE *out, int brief)
     }
     static const char *keys[] = {
         "title", "status", "runs", "runs_done", "runs_failed", "design",
+        "outputs",
         "points", "replications", "shard", "sweep_seed", "every",
         "steps_done", "steps", "dt", "seed", "generator",
         "people_per_agent", "consumers", "threads", "wall_seconds",

@@ -70,6 +70,14 @@ uint64_t ms_h5_hash(uint64_t h, const void *data, size_t n);
  * byte order), as /runs/checksum records them (docs/OUTPUT.md). */
 ms_status ms_h5_sweep_checksums(int64_t file, const char *path, int64_t R,
                                 const int8_t *want, uint64_t *sums);
+/* The same over the datasets of `groups` that carry the attribute `attr`
+ * (all with a first dimension of R entries): sums[i] is the hash of entry
+ * i's slab of each, in the order of their paths. A summary-only sweep's
+ * /summary/checksum is this over /summary and `summary_accumulator`. */
+ms_status ms_h5_slab_checksums(int64_t file, const char *path,
+                               const char *const *groups, int n_groups,
+                               const char *attr, int64_t R,
+                               const int8_t *want, uint64_t *sums);
 /* Open an existing file for writing. A file left by a writer that was
  * killed in SWMR mode is marked open; `clear` clears that mark (what
  * `h5clear -s` does), for --resume. */
@@ -163,6 +171,14 @@ ms_status ms_h5_var(ms_h5 *f, const char *group, const char *name,
 /* A variable of fixed size whose leading dimension indexes runs: chunked
  * one run per chunk and compressed, so unwritten runs take no space. */
 ms_status ms_h5_var_indexed(ms_h5 *f, const char *group, const char *name,
+                            ms_h5type type, int ndims,
+                            const char *const *dims, const char *units,
+                            const char *long_name, ms_h5var **out);
+/* The same, stored uncompressed and allocated whole at creation, so that
+ * rewriting an entry in single-writer mode writes it where it is instead
+ * of taking new room (a summary-only sweep's /summary, rewritten at
+ * every fold). */
+ms_status ms_h5_var_inplace(ms_h5 *f, const char *group, const char *name,
                             ms_h5type type, int ndims,
                             const char *const *dims, const char *units,
                             const char *long_name, ms_h5var **out);

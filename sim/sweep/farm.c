@@ -20,6 +20,17 @@
  * A run's data depend on its seed only, and the summary is computed from
  * the file in run order, so the file's data are the same bits whatever
  * the split.
+ *
+ * outputs: summary keeps no run's arrays: /summary is laid out with the
+ * file, and the writer folds each finished run into its point's
+ * accumulators (summary.c, the fold of full sweeps) in replicate order; a
+ * run that finishes before an earlier replicate of its point waits in
+ * memory until that one is folded. A fold is stored like a run: room
+ * first, then the point's accumulators, counts and checksum, synced, and
+ * only then the statuses of the runs folded. --resume checks each point's
+ * checksum (a point cut short is folded again from its first replicate)
+ * and goes on from the runs folded; runs that had finished but were not
+ * folded run again, with the same bits.
  */
 #include "sweep/sweep_int.h"
 
@@ -122,6 +133,19 @@ typedef struct farm {
     char *layout_text;          /* the per-run datasets and their shapes */
     size_t reserve;             /* bytes made room for before each write */
     long kill_after, writes;    /* MARKETSIM_TEST_KILL_AFTER (tests) */
+    /* outputs: summary */
+    int n_sv;
+    ms_sweep_sumvar *sv;        /* [n_sv] the summarized outputs */
+    size_t *sv_off, *sv_len;    /* [n_sv] bytes into a run's buffer, doubles */
+    ms_h5var **acc;             /* [3 n_sv] X_mean, X_sd, X_m2 */
+    ms_h5var *v_n, *v_folded, *v_check;
+    int64_t *n_pt, *folded_pt;  /* [P] finished, folded replicates */
+    char **waiting;             /* [R] finished runs not yet folded */
+    double *work;               /* one point's accumulators */
+    size_t *woff;               /* [3 n_sv] where each sits in work */
+    int n_hord;
+    struct hord { char name[160]; int var, k; } *hord; /* checksum order */
+    int8_t *reset;              /* [P] point to lay out empty (--resume) */
 } farm;
 
 static size_t elems_of(const ms_outvar_meta *m, int M, int C, int F)
@@ -238,7 +262,7 @@ static ms_status make_table(const ms_sweep *s, const layout *L, int64_t R,
     for (int j = 0; j < k; j++)
         ck[j].dims[0] = R;
     qsort(ck, (size_t)k, sizeof *ck, ck_cmp);
-    size_t cap = 64 + (size_t)L->T * 24 + (size_t)k * 256;
+    size_t cap = 128 + (size_t)L->T * 24 + (size_t)k * 256;
     char *t = ms_malloc(cap);
     if (!t) {
         ms_free(ck);
@@ -249,6 +273,9 @@ static ms_status make_table(const ms_sweep *s, const layout *L, int64_t R,
         at += (size_t)snprintf(t + at, cap - at, " %lld",
                                (long long)L->rec_step[j]);
     at += (size_t)snprintf(t + at, cap - at, "\n");
+    if (s->summary_only)
+        at += (size_t)snprintf(t + at, cap - at, "summary only: the runs "
+                               "below are folded into /summary, not kept\n");
     for (int j = 0; j < k; j++) {
         at += (size_t)snprintf(t + at, cap - at, "%s %s [", ck[j].path,
                                type_names[ck[j].type]);
@@ -523,6 +550,244 @@ out:
     ms_error_clear();
 }
 
+/* ---- outputs: summary ---- */
+
+static int hord_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct hord *)a)->name,
+                  ((const struct hord *)b)->name);
+}
+
+/* The summarized outputs of the layout (the F64 datasets of its table,
+ * as a full sweep's summary takes them from the file), where each sits
+ * in a run's buffer and in a point's accumulators, and the order of the
+ * point checksum. */
+static ms_status summary_plan(farm *fm)
+{
+    fm->sv = ms_calloc((size_t)fm->n_ck + 1, sizeof *fm->sv);
+    fm->sv_off = ms_calloc((size_t)fm->n_ck + 1, sizeof *fm->sv_off);
+    fm->sv_len = ms_calloc((size_t)fm->n_ck + 1, sizeof *fm->sv_len);
+    fm->woff = ms_calloc(3 * (size_t)fm->n_ck + 1, sizeof *fm->woff);
+    fm->acc = ms_calloc(3 * (size_t)fm->n_ck + 1, sizeof *fm->acc);
+    fm->hord = ms_calloc(3 * (size_t)fm->n_ck + 2, sizeof *fm->hord);
+    if (!fm->sv || !fm->sv_off || !fm->sv_len || !fm->woff || !fm->acc ||
+        !fm->hord)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    size_t at = 0;
+    static const char *const suffix[3] = {"mean", "sd", "m2"};
+    for (int j = 0; j < fm->n_ck; j++) {
+        const ck_entry *c = &fm->ck[j];
+        if (c->type != MS_H5_F64)
+            continue;
+        char group[160];
+        snprintf(group, sizeof group, "%s", c->path);
+        char *slash = strrchr(group, '/');
+        if (!slash || slash == group)
+            continue;
+        *slash = '\0';
+        const char *name = slash + 1, *units = "", *lname = "";
+        for (int k = 0; k < N_SU; k++)
+            if (!strcmp(group, "/startups") && !strcmp(name, su_vars[k].name)) {
+                units = su_vars[k].units;
+                lname = su_vars[k].long_name;
+            }
+        ms_sweep_sumvar *v = &fm->sv[fm->n_sv];
+        if (!ms_sweep_sumvar_of(group, name, units, lname, v))
+            continue;
+        fm->sv_off[fm->n_sv] = c->off;
+        fm->sv_len[fm->n_sv] = c->bytes / sizeof(double);
+        for (int k = 0; k < 3; k++) {
+            fm->woff[3 * fm->n_sv + k] = at;
+            at += fm->sv_len[fm->n_sv];
+            struct hord *e = &fm->hord[fm->n_hord++];
+            snprintf(e->name, sizeof e->name, "%s_%s", v->name, suffix[k]);
+            e->var = fm->n_sv;
+            e->k = k;
+        }
+        fm->n_sv++;
+    }
+    static const char *const counts[2] = {"folded", "n"};
+    for (int k = 0; k < 2; k++) {
+        struct hord *e = &fm->hord[fm->n_hord++];
+        snprintf(e->name, sizeof e->name, "%s", counts[k]);
+        e->var = -1;
+        e->k = k;
+    }
+    qsort(fm->hord, (size_t)fm->n_hord, sizeof *fm->hord, hord_cmp);
+    fm->work = ms_malloc((at + 1) * sizeof *fm->work);
+    const int64_t P = fm->s->n_points;
+    fm->n_pt = ms_calloc((size_t)P + 1, sizeof *fm->n_pt);
+    fm->folded_pt = ms_calloc((size_t)P + 1, sizeof *fm->folded_pt);
+    fm->reset = ms_calloc((size_t)P + 1, 1);
+    fm->waiting = ms_calloc((size_t)ms_sweep_run_count(fm->s) + 1,
+                            sizeof *fm->waiting);
+    if (!fm->work || !fm->n_pt || !fm->folded_pt || !fm->reset ||
+        !fm->waiting)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    return MS_OK;
+}
+
+/* The checksum of a point as /summary/checksum records it (what
+ * ms_h5_slab_checksums computes from the file): its accumulators in
+ * fm->work, n and folded, in the order of their paths. */
+static uint64_t point_hash(const farm *fm, int64_t n, int64_t folded)
+{
+    uint64_t h = MS_H5_HASH_INIT;
+    for (int i = 0; i < fm->n_hord; i++) {
+        const struct hord *e = &fm->hord[i];
+        if (e->var >= 0)
+            h = ms_h5_hash(h, fm->work + fm->woff[3 * e->var + e->k],
+                           fm->sv_len[e->var] * sizeof(double));
+        else
+            h = ms_h5_hash(h, e->k == 0 ? &folded : &n, sizeof(int64_t));
+    }
+    return h;
+}
+
+/* fm->work as a point with nothing folded. */
+static void work_empty(farm *fm)
+{
+    for (int j = 0; j < fm->n_sv; j++)
+        for (int k = 0; k < 3; k++)
+            for (size_t i = 0; i < fm->sv_len[j]; i++)
+                fm->work[fm->woff[3 * j + k] + i] = NAN;
+}
+
+/* Write fm->work as point p's accumulators, with its counts and checksum. */
+static ms_status write_point(farm *fm, int64_t p, int64_t n, int64_t folded)
+{
+    for (int j = 0; j < fm->n_sv; j++)
+        for (int k = 0; k < 3; k++)
+            MS_CALL(ms_h5_write_index(fm->acc[3 * j + k], p,
+                                      fm->work + fm->woff[3 * j + k]));
+    int64_t sum = (int64_t)point_hash(fm, n, folded);
+    MS_CALL(ms_h5_write_index(fm->v_n, p, &n));
+    MS_CALL(ms_h5_write_index(fm->v_folded, p, &folded));
+    return ms_h5_write_index(fm->v_check, p, &sum);
+}
+
+/* /summary of a summary-only sweep, empty: every point with nothing
+ * folded and the checksum of that. */
+static ms_status summary_layout(farm *fm)
+{
+    const int64_t P = fm->s->n_points;
+    MS_CALL(ms_sweep_summary_layout(fm->h5, P, fm->s->replications, fm->n_sv,
+                                    fm->sv, 1, fm->acc, &fm->v_n,
+                                    &fm->v_folded, &fm->v_check));
+    int64_t *zero = ms_calloc((size_t)P + 1, sizeof *zero);
+    if (!zero)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    work_empty(fm);
+    ms_status st = ms_h5_write(fm->v_n, zero);
+    if (st == MS_OK)
+        st = ms_h5_write(fm->v_folded, zero);
+    int64_t sum = (int64_t)point_hash(fm, 0, 0);
+    for (int64_t p = 0; p < P; p++)
+        zero[p] = sum;
+    if (st == MS_OK)
+        st = ms_h5_write(fm->v_check, zero);
+    ms_free(zero);
+    return st;
+}
+
+static ms_status open_summary_vars(farm *fm)
+{
+    const int64_t P = fm->s->n_points;
+    static const char *const suffix[3] = {"mean", "sd", "m2"};
+    for (int j = 0; j < fm->n_sv; j++)
+        for (int k = 0; k < 3; k++) {
+            char path[200];
+            snprintf(path, sizeof path, "/summary/%s_%s", fm->sv[j].name,
+                     suffix[k]);
+            ms_h5var *v;
+            MS_CALL(ms_h5_var_open(fm->h5, path, MS_H5_F64, &v));
+            int64_t d[8];
+            if (ms_h5_var_shape(v, d) < 1 || d[0] != P ||
+                ms_h5_var_slab_bytes(v) != fm->sv_len[j] * sizeof(double))
+                return MS_ERROR(MS_EINPUT, "%s: error: --resume: %s has "
+                                "another shape than this sweep writes; make "
+                                "the sweep again into a new file",
+                                fm->o->out_path, path);
+            fm->acc[3 * j + k] = v;
+        }
+    ms_h5var **cnt[3] = {&fm->v_n, &fm->v_folded, &fm->v_check};
+    static const char *const cpath[3] = {"/summary/n", "/summary/folded",
+                                         "/summary/checksum"};
+    for (int k = 0; k < 3; k++) {
+        MS_CALL(ms_h5_var_open(fm->h5, cpath[k], MS_H5_I64, cnt[k]));
+        MS_CALL(ms_h5_var_expect(*cnt[k], 1, &P));
+    }
+    return MS_OK;
+}
+
+/* --resume of a summary-only sweep: every point whose accumulators do not
+ * match its checksum (the sweep was stopped while writing them) starts
+ * again from nothing, said on stderr; the runs of the others are what
+ * their `folded` says (a stop between a fold and its statuses leaves runs
+ * folded but pending: done if they have a run checksum, else failed). */
+static ms_status verify_summary(farm *fm)
+{
+    const ms_sweep *s = fm->s;
+    const int64_t P = s->n_points, reps = s->replications, R = P * reps;
+    const char *path = fm->o->out_path;
+    int64_t *check = ms_calloc((size_t)P + 1, sizeof *check),
+            *kept = ms_calloc((size_t)R + 1, sizeof *kept);
+    uint64_t *sums = ms_calloc((size_t)P + 1, sizeof *sums);
+    int8_t *all = ms_calloc((size_t)P + 1, 1);
+    ms_status st = check && kept && sums && all
+                       ? MS_OK
+                       : MS_ERROR(MS_ENOMEM, "out of memory");
+    if (st == MS_OK)
+        st = ms_h5_read_all(fm->v_n, fm->n_pt);
+    if (st == MS_OK)
+        st = ms_h5_read_all(fm->v_folded, fm->folded_pt);
+    if (st == MS_OK)
+        st = ms_h5_read_all(fm->v_check, check);
+    if (st == MS_OK)
+        st = ms_h5_read_all(fm->v_sum, kept);
+    for (int64_t p = 0; p < P; p++)
+        all[p] = 1;
+    static const char *const sg[1] = {"/summary"};
+    if (st == MS_OK)
+        st = ms_h5_slab_checksums(ms_h5_file_id(fm->h5), path, sg, 1,
+                                  "summary_accumulator", P, all, sums);
+    int64_t bad = 0;
+    for (int64_t p = 0; st == MS_OK && p < P; p++) {
+        int64_t f = fm->folded_pt[p], n = fm->n_pt[p];
+        if ((uint64_t)check[p] != sums[p] || f < 0 || f > reps || n < 0 ||
+            n > f) {
+            if (bad < 20)
+                fprintf(stderr, "marketsim: %s: the summary of point %lld "
+                        "does not match its checksum (the sweep was stopped "
+                        "while writing it, or the file was damaged); "
+                        "folding its runs again\n", path, (long long)p);
+            bad++;
+            fm->reset[p] = 1;
+            fm->folded_pt[p] = fm->n_pt[p] = f = 0;
+        }
+        for (int64_t k = 0; k < reps; k++) {
+            int64_t r = p * reps + k;
+            int8_t want = k >= f ? ST_PENDING
+                          : fm->status[r] != ST_PENDING ? fm->status[r]
+                          : kept[r] != -1 ? ST_DONE
+                                          : ST_FAILED;
+            if (want != fm->status[r]) {
+                fm->status[r] = want;
+                fm->redo[r] = 1;
+            }
+        }
+    }
+    if (bad > 20)
+        fprintf(stderr, "marketsim: %s: %lld points in all did not match "
+                "their checksums and are folded again\n", path,
+                (long long)bad);
+    ms_free(check);
+    ms_free(kept);
+    ms_free(sums);
+    ms_free(all);
+    return st;
+}
+
 /* ---- the file ---- */
 
 /* `date` over time beside the calendar years, as in run files (a CF time
@@ -574,6 +839,8 @@ static ms_status write_layout(farm *fm)
     MS_CALL(ms_h5_attr_i64(h, "/", "runs_failed", 0));
     static const char *designs[] = {"grid", "lhs", "sobol", "table"};
     MS_CALL(ms_h5_attr_str(h, "/", "design", designs[s->design]));
+    MS_CALL(ms_h5_attr_str(h, "/", "outputs",
+                           s->summary_only ? "summary" : "runs"));
     MS_CALL(ms_h5_attr_i64(h, "/", "points", s->n_points));
     MS_CALL(ms_h5_attr_i64(h, "/", "replications", s->replications));
     if (fm->o->shard_n > 1)
@@ -677,8 +944,15 @@ static ms_status write_layout(farm *fm)
     ms_free(uv);
     ms_free(dv);
     MS_CALL(st);
-    MS_CALL(ms_h5_var_indexed(h, "/runs", "status", MS_H5_I8, 1, rd, "1",
-                              "0 pending, 1 done, 2 failed", &fm->v_status));
+    /* A summary-only sweep rewrites these at every fold: in place, so
+     * that the file does not grow with the runs (but by these few bytes a
+     * run; messages are written for failed runs only). */
+    ms_status (*runvar)(ms_h5 *, const char *, const char *, ms_h5type, int,
+                        const char *const *, const char *, const char *,
+                        ms_h5var **) = s->summary_only ? ms_h5_var_inplace
+                                                       : ms_h5_var_indexed;
+    MS_CALL(runvar(h, "/runs", "status", MS_H5_I8, 1, rd, "1",
+                   "0 pending, 1 done, 2 failed", &fm->v_status));
     MS_CALL(ms_h5_attr_str(h, "/runs/status", "flag_meanings",
                            "pending done failed"));
     MS_CALL(ms_h5_attr_i64(h, "/runs/status", "sweep_run_axis", 0));
@@ -688,16 +962,16 @@ static ms_status write_layout(farm *fm)
     st = ms_h5_write(fm->v_status, zero);
     ms_free(zero);
     MS_CALL(st);
-    MS_CALL(ms_h5_var_indexed(h, "/runs", "wall_seconds", MS_H5_F64, 1, rd,
-                              "s", "wall time of the run", &fm->v_wall));
+    MS_CALL(runvar(h, "/runs", "wall_seconds", MS_H5_F64, 1, rd, "s",
+                   "wall time of the run", &fm->v_wall));
     MS_CALL(ms_h5_attr_i64(h, "/runs/wall_seconds", "sweep_run_axis", 0));
     MS_CALL(ms_h5_var_fixstr(h, "/runs", "message", MSG_LEN, 1, rd,
                              "why the run failed (empty unless failed)",
                              &fm->v_msg));
     MS_CALL(ms_h5_attr_i64(h, "/runs/message", "sweep_run_axis", 0));
-    MS_CALL(ms_h5_var_indexed(h, "/runs", "checksum", MS_H5_I64, 1, rd, "1",
-                              "checksum of the run's data (64-bit FNV-1a, "
-                              "as int64)", &fm->v_sum));
+    MS_CALL(runvar(h, "/runs", "checksum", MS_H5_I64, 1, rd, "1",
+                   "checksum of the run's data (64-bit FNV-1a, as int64)",
+                   &fm->v_sum));
     MS_CALL(ms_h5_attr_str(h, "/runs/checksum", "description",
                            "FNV-1a hash of the run's slab of every /firm, "
                            "/market and /startups dataset with "
@@ -720,7 +994,7 @@ static ms_status write_layout(farm *fm)
     const char *groups[2] = {"/market", "/firm"};
     for (int g = 0; g < 2 && st == MS_OK; g++) {
         st = ms_h5_group(h, groups[g]);
-        if (st == MS_OK)
+        if (st == MS_OK && !s->summary_only)
             st = ms_h5_dim_index(h, groups[g], "run", (int)R, "run index");
         if (st == MS_OK)
             st = ms_h5_dim_values(h, groups[g], "time", times, L->T, "year",
@@ -762,7 +1036,8 @@ static ms_status write_layout(farm *fm)
     MS_CALL(ms_h5_dim_names(h, "/firm", "strategy", ms_strategy_names,
                             MS_N_STRATEGIES, "strategy"));
     MS_CALL(ms_h5_group(h, "/startups"));
-    MS_CALL(ms_h5_dim_index(h, "/startups", "run", (int)R, "run index"));
+    if (!s->summary_only)
+        MS_CALL(ms_h5_dim_index(h, "/startups", "run", (int)R, "run index"));
     {
         double *tt = ms_calloc((size_t)L->T, sizeof *tt);
         if (!tt)
@@ -780,6 +1055,8 @@ static ms_status write_layout(farm *fm)
                             "category"));
     MS_CALL(ms_h5_dim_names(h, "/startups", "market", mnames, L->M,
                             "market"));
+    if (s->summary_only)
+        return summary_layout(fm);
     for (int k = 0; k < N_SU; k++) {
         const char *sd[4] = {"run", "time", k == SU_MARKET_USERS ? "market"
                                                                  : "home",
@@ -885,9 +1162,118 @@ static ms_status store(farm *fm, int64_t r, const char *buf)
     return MS_OK;
 }
 
+/* Fold the finished runs r0 .. r1 - 1 (replicates of one point, the next
+ * ones to fold; bufs[i] the result of r0 + i) into their point, durably:
+ * room first, the runs' message, wall time and checksum, the point's
+ * accumulators, counts and checksum, synced; only then their statuses. */
+static ms_status fold_runs(farm *fm, int64_t r0, int64_t r1,
+                           const char *const *bufs)
+{
+    const int64_t reps = fm->s->replications, p = r0 / reps;
+    MS_CALL(ms_h5_reserve(fm->h5, fm->reserve));
+    for (int64_t r = r0; r < r1; r++) {
+        const result_head *hd = (const result_head *)bufs[r - r0];
+        if (hd->status == ST_DONE) {
+            int64_t sum = (int64_t)run_checksum(fm, bufs[r - r0]);
+            MS_CALL(ms_h5_write_index(fm->v_sum, r, &sum));
+        }
+        char msg[MSG_LEN];
+        memset(msg, 0, sizeof msg);
+        snprintf(msg, sizeof msg, "%s", hd->msg);
+        if (msg[0]) /* the fill is empty */
+            MS_CALL(ms_h5_write_index(fm->v_msg, r, msg));
+        MS_CALL(ms_h5_write_index(fm->v_wall, r, &hd->wall));
+        kill_point(fm);
+    }
+    int64_t n = fm->n_pt[p];
+    for (int j = 0; j < fm->n_sv && n > 0; j++)
+        for (int k = 0; k < 3; k += 2)
+            MS_CALL(ms_h5_read_index(fm->acc[3 * j + k], p,
+                                     fm->work + fm->woff[3 * j + k]));
+    if (n == 0)
+        work_empty(fm);
+    for (int64_t r = r0; r < r1; r++) {
+        const char *buf = bufs[r - r0];
+        if (((const result_head *)buf)->status != ST_DONE)
+            continue;
+        for (int j = 0; j < fm->n_sv; j++)
+            ms_sweep_fold(fm->work + fm->woff[3 * j],
+                          fm->work + fm->woff[3 * j + 2], n,
+                          (const double *)(buf + fm->sv_off[j]),
+                          fm->sv_len[j]);
+        n++;
+    }
+    for (int j = 0; j < fm->n_sv; j++)
+        ms_sweep_fold_sd(fm->work + fm->woff[3 * j + 2], n,
+                         fm->work + fm->woff[3 * j + 1], fm->sv_len[j]);
+    int64_t folded = fm->folded_pt[p] + (r1 - r0);
+    MS_CALL(write_point(fm, p, n, folded));
+    kill_point(fm);
+    MS_CALL(ms_h5_flush_durable(fm->h5));
+    kill_point(fm);
+    fm->n_pt[p] = n;
+    fm->folded_pt[p] = folded;
+    MS_CALL(ms_h5_reserve(fm->h5, fm->reserve));
+    for (int64_t r = r0; r < r1; r++) {
+        const result_head *hd = (const result_head *)bufs[r - r0];
+        MS_CALL(ms_h5_write_index(fm->v_status, r, &hd->status));
+    }
+    kill_point(fm);
+    MS_CALL(ms_h5_flush(fm->h5));
+    kill_point(fm);
+    for (int64_t r = r0; r < r1; r++) {
+        const result_head *hd = (const result_head *)bufs[r - r0];
+        fm->status[r] = hd->status;
+        if (hd->status == ST_DONE)
+            fm->done++;
+        else
+            fm->failed++;
+        fm->delivered++;
+        if (fm->o->progress)
+            fm->o->progress(fm->o->progress_ctx, fm->delivered, fm->todo);
+    }
+    return MS_OK;
+}
+
+/* A finished run of a summary-only sweep: folded now if it is the next
+ * replicate of its point to fold (with the ones after it that already
+ * wait), else kept in memory until its turn. */
+static ms_status store_summary(farm *fm, int64_t r, const char *buf)
+{
+    const result_head *hd = (const result_head *)buf;
+    if (hd->status == ST_PENDING)
+        return MS_OK; /* abandoned on a stop */
+    const int64_t reps = fm->s->replications, p = r / reps;
+    if (r % reps != fm->folded_pt[p]) {
+        if (!fm->waiting[r] && !(fm->waiting[r] = ms_malloc(fm->L.total)))
+            return MS_ERROR(MS_ENOMEM, "out of memory for a run waiting to "
+                            "be folded");
+        memcpy(fm->waiting[r], buf, fm->L.total);
+        return MS_OK;
+    }
+    int64_t r1 = r + 1;
+    while (r1 < (p + 1) * reps && fm->waiting[r1])
+        r1++;
+    const char **bufs = ms_malloc((size_t)(r1 - r) * sizeof *bufs);
+    if (!bufs)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    bufs[0] = buf;
+    for (int64_t q = r + 1; q < r1; q++)
+        bufs[q - r] = fm->waiting[q];
+    ms_status st = fold_runs(fm, r, r1, bufs);
+    ms_free(bufs);
+    for (int64_t q = r + 1; st == MS_OK && q < r1; q++) {
+        ms_free(fm->waiting[q]);
+        fm->waiting[q] = NULL;
+    }
+    return st;
+}
+
 static ms_status deliver_cb(void *ctx, int64_t task, const void *result)
 {
-    return store(ctx, task, result);
+    farm *fm = ctx;
+    return fm->s->summary_only ? store_summary(fm, task, result)
+                               : store(fm, task, result);
 }
 
 static ms_status work_cb(void *ctx, int64_t task, void *result)
@@ -905,6 +1291,20 @@ static ms_status open_vars(farm *fm)
     MS_CALL(ms_h5_var_open(h, "/runs/wall_seconds", MS_H5_F64, &fm->v_wall));
     MS_CALL(ms_h5_var_open(h, "/runs/message", MS_H5_STR, &fm->v_msg));
     MS_CALL(ms_h5_var_open(h, "/runs/checksum", MS_H5_I64, &fm->v_sum));
+    if (s->summary_only) {
+        ms_h5var *const fixed[] = {fm->v_status, fm->v_wall, fm->v_msg,
+                                   fm->v_sum};
+        for (int k = 0; k < 4; k++) {
+            int64_t d[8];
+            if (ms_h5_var_shape(fixed[k], d) != 1 ||
+                d[0] != ms_sweep_run_count(s))
+                return MS_ERROR(MS_EINPUT, "%s: error: --resume: /runs does "
+                                "not hold %lld runs; make the sweep again "
+                                "into a new file", fm->o->out_path,
+                                (long long)ms_sweep_run_count(s));
+        }
+        return open_summary_vars(fm);
+    }
     for (int k = 0; k < N_SU; k++) {
         char path[128];
         snprintf(path, sizeof path, "/startups/%s", su_vars[k].name);
@@ -1047,7 +1447,7 @@ static ms_status reopen(farm *fm)
     if (st == MS_OK)
         st = ms_h5_read_all(fm->v_status, fm->status);
     if (st == MS_OK)
-        st = verify_done(fm);
+        st = fm->s->summary_only ? verify_summary(fm) : verify_done(fm);
     return st;
 }
 
@@ -1136,9 +1536,10 @@ static ms_status finish(farm *fm, int interrupted)
         st = ms_h5_attr_str(fm->h5, "/", "status",
                             pending_scope || interrupted ? "interrupted"
                                                          : "complete");
-    if (st == MS_OK)
+    /* A summary-only sweep's /summary is complete as it is. */
+    if (st == MS_OK && !fm->s->summary_only)
         st = ms_h5_unlink(fm->h5, "/summary"); /* of an earlier finish */
-    if (st == MS_OK)
+    if (st == MS_OK && !fm->s->summary_only)
         st = ms_sweep_write_summary(fm->h5);
     if (st == MS_OK)
         st = ms_h5_flush_durable(fm->h5);
@@ -1162,9 +1563,21 @@ static void reserve_size(farm *fm)
 {
     size_t n = 64 * 1024;
     ms_h5var *const one[] = {fm->v_status, fm->v_wall, fm->v_msg, fm->v_sum,
-                             fm->v_pop, fm->v_pot};
-    for (int k = 0; k < 6; k++)
-        n += ms_h5_var_chunk_bytes(one[k]) * 101 / 100 + 1024;
+                             fm->v_pop, fm->v_pot, fm->v_n, fm->v_folded,
+                             fm->v_check};
+    for (int k = 0; k < 9; k++)
+        if (one[k])
+            n += ms_h5_var_chunk_bytes(one[k]) * 101 / 100 + 1024;
+    if (fm->s->summary_only) {
+        /* A fold writes one point of every accumulator, and the message,
+         * wall time and checksum of up to all the replicates of a point
+         * (counted for up to 64 runs: their chunks are shared). */
+        for (int k = 0; k < 3 * fm->n_sv; k++)
+            n += ms_h5_var_chunk_bytes(fm->acc[k]) * 101 / 100 + 1024;
+        n += 3 * 64 * 1024;
+        fm->reserve = n;
+        return;
+    }
     for (int k = 0; k < N_SU; k++)
         n += ms_h5_var_chunk_bytes(fm->v_su[k]) * 101 / 100 + 1024;
     for (int k = 0; k < fm->s->n_outputs; k++)
@@ -1193,6 +1606,8 @@ static ms_status execute(farm *fm, ms_sweep_result *res)
     fm->redo = ms_calloc((size_t)R, 1);
     if (!fm->out || !fm->status || !fm->redo)
         return MS_ERROR(MS_ENOMEM, "out of memory");
+    if (s->summary_only && rank == 0)
+        MS_CALL(summary_plan(fm));
 
     /* Rank 0 prepares the file; the others learn whether it worked. */
     ms_status st = MS_OK;
@@ -1239,13 +1654,19 @@ static ms_status execute(farm *fm, ms_sweep_result *res)
         if (st == MS_OK && o->resume)
             st = ms_h5_start_swmr(fm->h5);
         /* Runs that did not match their checksums: pending in the file
-         * too, so that a merge before they run again does not take them. */
+         * too, so that a merge before they run again does not take them
+         * (and, in a summary-only sweep, runs folded whose status was not
+         * yet written; points cut short, empty again). */
         int any = 0;
-        for (int64_t r = 0; st == MS_OK && o->resume && r < R; r++) {
-            int8_t pending = ST_PENDING;
+        for (int64_t r = 0; st == MS_OK && o->resume && r < R; r++)
             if (fm->redo[r] && (any = 1))
-                st = ms_h5_write_index(fm->v_status, r, &pending);
-        }
+                st = ms_h5_write_index(fm->v_status, r, &fm->status[r]);
+        for (int64_t p = 0; st == MS_OK && o->resume && s->summary_only &&
+                            p < s->n_points; p++)
+            if (fm->reset[p] && (any = 1)) {
+                work_empty(fm);
+                st = write_point(fm, p, 0, 0);
+            }
         if (st == MS_OK && any)
             st = ms_h5_flush_durable(fm->h5);
         if (st == MS_OK) {
@@ -1256,7 +1677,10 @@ static ms_status execute(farm *fm, ms_sweep_result *res)
         if (st == MS_OK)
             for (int64_t r = 0; r < R; r++)
                 if (fm->status[r] != ST_DONE &&
-                    ms_sweep_in_shard(r, o->shard_i, o->shard_n))
+                    ms_sweep_in_shard(r, o->shard_i, o->shard_n) &&
+                    !(s->summary_only &&
+                      r % s->replications <
+                          fm->folded_pt[r / s->replications]))
                     tasks[fm->todo++] = r;
     }
     int ok = ms_par_bcast_int(st == MS_OK);
@@ -1292,7 +1716,7 @@ static ms_status execute(farm *fm, ms_sweep_result *res)
                 run_one(s, &fm->L, tasks[i], 1, o->stop, buf);
 #pragma omp critical(ms_sweep_file)
                 {
-                    if (!io_failed && store(fm, tasks[i], buf) != MS_OK)
+                    if (!io_failed && deliver_cb(fm, tasks[i], buf) != MS_OK)
                         io_failed = 1;
                 }
             }
@@ -1303,7 +1727,7 @@ static ms_status execute(farm *fm, ms_sweep_result *res)
                 if (o->stop && *o->stop)
                     break;
                 run_one(s, &fm->L, tasks[i], T, o->stop, bufs[0]);
-                st = store(fm, tasks[i], bufs[0]);
+                st = deliver_cb(fm, tasks[i], bufs[0]);
             }
         }
         for (int b = 0; bufs && b < nbuf; b++)
@@ -1325,6 +1749,21 @@ static ms_status execute(farm *fm, ms_sweep_result *res)
     return finish(fm, res->interrupted);
 }
 
+/* Summary-only sweeps are not sharded (merge could not join them bit for
+ * bit). */
+static ms_status no_summary_shards(const ms_sweep *s, int shard_n)
+{
+    if (shard_n > 1 && s->summary_only)
+        return MS_ERROR(MS_EINPUT, "%s: error: --shard: a summary-only "
+                        "sweep (outputs: summary) cannot be split into "
+                        "shards: each shard would fold only its own runs, "
+                        "and shards' summaries cannot be joined bit for bit; "
+                        "run it as one sweep (threads, or mpirun ranks: "
+                        "docs/CLUSTER.md), or keep the runs (outputs: [...]) "
+                        "to shard and merge", s->path);
+    return MS_OK;
+}
+
 ms_status ms_sweep_execute(ms_sweep *s, const ms_sweep_opts *o,
                            ms_sweep_result *res)
 {
@@ -1332,6 +1771,7 @@ ms_status ms_sweep_execute(ms_sweep *s, const ms_sweep_opts *o,
     if (o->shard_n > 1 && (o->shard_i < 1 || o->shard_i > o->shard_n))
         return MS_ERROR(MS_EUSAGE, "--shard %d/%d: I must be in 1..%d",
                         o->shard_i, o->shard_n, o->shard_n);
+    MS_CALL(no_summary_shards(s, o->shard_n));
     farm fm;
     memset(&fm, 0, sizeof fm);
     fm.s = s;
@@ -1345,6 +1785,19 @@ ms_status ms_sweep_execute(ms_sweep *s, const ms_sweep_opts *o,
     ms_free(fm.ck);
     ms_free(fm.layout_text);
     ms_free(fm.L.rec_step);
+    for (int64_t r = 0; fm.waiting && r < ms_sweep_run_count(s); r++)
+        ms_free(fm.waiting[r]);
+    ms_free(fm.waiting);
+    ms_free(fm.sv);
+    ms_free(fm.sv_off);
+    ms_free(fm.sv_len);
+    ms_free(fm.acc);
+    ms_free(fm.n_pt);
+    ms_free(fm.folded_pt);
+    ms_free(fm.work);
+    ms_free(fm.woff);
+    ms_free(fm.hord);
+    ms_free(fm.reset);
     return st;
 }
 
@@ -1352,6 +1805,7 @@ ms_status ms_sweep_execute(ms_sweep *s, const ms_sweep_opts *o,
 
 ms_status ms_sweep_describe(ms_sweep *s, int shard_i, int shard_n, FILE *out)
 {
+    MS_CALL(no_summary_shards(s, shard_n));
     layout L;
     memset(&L, 0, sizeof L);
     MS_CALL(make_layout(s, &L));
@@ -1407,9 +1861,31 @@ ms_status ms_sweep_describe(ms_sweep *s, int shard_i, int shard_n, FILE *out)
         ms_outvar_get(s->outputs[k], &m);
         fprintf(out, "%s%s", k ? ", " : "", m.name);
     }
-    fprintf(out, " (%d records: every %lld steps)\n", L.T,
-            (long long)s->every);
+    fprintf(out, " (%d records: every %lld steps)%s\n", L.T,
+            (long long)s->every,
+            s->summary_only ? ", summaries only (outputs: summary)" : "");
     double data = (double)(L.total - sizeof(result_head)) * (double)R;
+    if (s->summary_only) {
+        /* Mean, sd and m2 of the floating-point outputs and the start-up
+         * aggregates, per point; /runs keeps a few numbers per run. */
+        double per = (double)N_SU * L.T * L.M * L.C;
+        for (int k = 0; k < s->n_outputs; k++) {
+            ms_outvar_meta m;
+            ms_outvar_get(s->outputs[k], &m);
+            if (m.type == MS_H5_F64)
+                per += (double)L.T * (double)L.elems[k];
+        }
+        fprintf(out, "output size    %.3g MB of summaries (mean, sd and m2 "
+                "per point) + %.3g MB of run records (/runs), before "
+                "compression; no run's arrays\n",
+                3 * per * 8 * (double)s->n_points / 1e6,
+                (double)R * (MSG_LEN + 40 + 8 * s->n_params) / 1e6);
+        fprintf(out, "memory per run %.3g MB (world) + %.3g MB (its outputs, "
+                "until folded into its point)\n", (double)world / 1e6,
+                (double)L.total / 1e6);
+        ms_free(L.rec_step);
+        return MS_OK;
+    }
     fprintf(out, "output size    %.3g MB of data before compression (at "
             "most; unfinished runs take no space)\n", data / 1e6);
     fprintf(out, "memory per run %.3g MB (world) + %.3g MB (kept outputs)\n",

@@ -7,6 +7,8 @@
  * file, and recomputes the summary: the data equal those of the unsharded
  * sweep. Shards left by a killed job are accepted (their finished runs are
  * merged, the rest stay pending for a --resume of the merged file).
+ * Summary-only sweeps (outputs: summary) are refused: they keep no runs,
+ * and cannot be sharded.
  *
  * Shards are read as files that may be damaged or crafted: the run count
  * is bounded, and every dataset copied must have the same type and shape
@@ -250,6 +252,22 @@ ms_status ms_sweep_merge(const char *const *inputs, int n, const char *out,
         ms_status cs = ms_h5_close(&h, 1); /* read-only: nothing moves */
         if (st == MS_OK)
             st = cs;
+    }
+    /* Summary-only sweeps keep no runs to merge (and are not sharded). */
+    for (int i = 0; i < n && st == MS_OK; i++) {
+        char kept[32];
+        if ((st = ms_h5_open_ro(inputs[i], &h)) != MS_OK)
+            break;
+        if (ms_h5_attr_read(h, "/", "outputs", kept, sizeof kept) != MS_OK)
+            ms_error_clear(); /* older files keep their runs */
+        else if (!strcmp(kept, "summary"))
+            st = MS_ERROR(MS_EINPUT, "%s: error: a summary-only sweep "
+                          "(outputs: summary) keeps no runs to merge, and "
+                          "summaries of shards cannot be joined bit for bit; "
+                          "run such a sweep as one (threads or mpirun "
+                          "ranks), or keep the runs (outputs: [...]) to "
+                          "shard and merge", inputs[i]);
+        ms_h5_close(&h, 1);
     }
     /* Every shard must come from the same sweep file, resolved scenario and
      * layout as the first: checked read-only, before anything is written. */

@@ -12,7 +12,9 @@
  *     firms.Alibaba.beta: {low: 0.05, high: 0.5}   # a range (n: points in
  *                                                  # a grid; log: true)
  *     firms.Alibaba.strategy: [{acquire: 1}, {localize: 1}]
- *   outputs: [adopters, users, cash] # datasets kept (docs/OUTPUT.md)
+ *   outputs: [adopters, users, cash] # datasets kept (docs/OUTPUT.md);
+ *                                    # `summary` or {summary: [...]}:
+ *                                    # only their per-point summaries
  *   every: 12                        # steps between kept records
  *   set: {run.steps: 60}             # settings for every run
  *
@@ -1101,10 +1103,45 @@ static ms_status load(const char *path, ms_sweep *s)
     static const char *const def_out[] = {"adopters", "users", "revenue",
                                           "cash"};
     n = ms_ynode_get(root, "outputs");
+    /* `outputs: summary` or `outputs: {summary: [...]}`: the per-point
+     * summaries only, of the default datasets or of those listed. */
+    const char *const out_forms = "give a list of dataset names like "
+        "[adopters, users] (every run kept), `summary` (only the per-point "
+        "summaries of the default datasets) or {summary: [adopters, "
+        "revenue]} (only the summaries of those; docs/SWEEPS.md)";
+    if (n && n->kind == MS_YNODE_SCALAR) {
+        if (!strcmp(n->value, "summary"))
+            s->summary_only = 1;
+        else
+            NOTE(where_err(n, "outputs: expected a list or summary, found "
+                           "'%s'; %s", n->value, out_forms));
+        n = NULL;
+    } else if (n && n->kind == MS_YNODE_MAP) {
+        const ms_ynode *m = n;
+        n = NULL;
+        for (size_t k = 0; k < m->n; k++) {
+            if (strcmp(m->keys[k], "summary") != 0) {
+                NOTE(where_err(m->key_nodes[k], "outputs: unknown key '%s' "
+                               "(the only key is summary); %s", m->keys[k],
+                               out_forms));
+                continue;
+            }
+            s->summary_only = 1;
+            if (m->items[k]->kind == MS_YNODE_SEQ && m->items[k]->n > 0)
+                n = m->items[k];
+            else
+                NOTE(where_err(m->items[k], "outputs.summary: expected a "
+                               "list of dataset names like [adopters, "
+                               "revenue]; %s", out_forms));
+        }
+        if (!s->summary_only)
+            n = m; /* reported above; nothing is kept */
+    }
     int no = n ? (n->kind == MS_YNODE_SEQ ? (int)n->n : -1) : 4;
     if (no < 1) {
-        NOTE(where_err(n, "outputs: expected a list of dataset names like "
-                       "[adopters, users]"));
+        if (n && (n->kind != MS_YNODE_MAP || n->n == 0))
+            NOTE(where_err(n, "outputs: expected a list of dataset names "
+                           "like [adopters, users]; %s", out_forms));
         no = 0;
     }
     s->outputs = ms_calloc(no ? (size_t)no : 1, sizeof *s->outputs);

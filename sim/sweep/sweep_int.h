@@ -35,6 +35,8 @@ struct ms_sweep {
     ms_sweep_param *params;
     int n_outputs;
     int *outputs;          /* indices into the output table */
+    int summary_only;      /* outputs: summary: the file keeps the
+                              per-point summaries, not the runs' arrays */
     int64_t every;         /* steps between kept records */
     int n_fixed;
     char **fixed;          /* "key=value" applied to every run */
@@ -79,5 +81,45 @@ void ms_sweep_ident_free(ms_sweep_ident *id);
 ms_status ms_sweep_ident_compare(const ms_sweep_ident *a, const char *apath,
                                  const ms_sweep_ident *b, const char *an,
                                  const char *bn, const char *fix);
+
+/* ---- summaries (summary.c) ---- */
+
+/* One summarized output: /summary/NAME_mean, NAME_sd, NAME_m2 over
+ * [point, time, dims...]. */
+struct ms_h5var;
+typedef struct ms_sweep_sumvar {
+    char name[128];        /* X, or startups_X for /startups/X */
+    char units[64];
+    char long_name[256];
+    int ndims;             /* dimensions after point and time */
+    char dims[6][16];
+} ms_sweep_sumvar;
+
+/* Fold x (len values) into mean and m2 as the (n+1)-th value of each
+ * (Welford's update; n = 0 starts them). The one formula of every sweep
+ * summary: folding the same values in the same order gives the same bits. */
+void ms_sweep_fold(double *mean, double *m2, int64_t n, const double *x,
+                   size_t len);
+/* The sample sd from m2 after n values (NaN where n < 2). */
+void ms_sweep_fold_sd(const double *m2, int64_t n, double *sd, size_t len);
+/* Whether the per-run dataset GROUP/NAME is summarized, and as what
+ * (units and long_name are used for /startups, whose meta is not in the
+ * output table). */
+int ms_sweep_sumvar_of(const char *group, const char *name,
+                       const char *units, const char *long_name,
+                       ms_sweep_sumvar *v);
+/* Lay out /summary (replacing any): coordinates, varied parameters (from
+ * /runs), for each of vars X_mean, X_sd, X_m2 (acc[3j .. 3j+2]), n,
+ * folded and checksum, all over `point`; `inplace` (a summary-only sweep,
+ * which rewrites them at every fold): stored uncompressed and allocated
+ * whole, so that the file does not grow with the folds. */
+ms_status ms_sweep_summary_layout(struct ms_h5 *h, int64_t P, int64_t reps,
+                                  int n_vars, const ms_sweep_sumvar *vars,
+                                  int inplace, struct ms_h5var **acc,
+                                  struct ms_h5var **v_n,
+                                  struct ms_h5var **v_folded,
+                                  struct ms_h5var **v_check);
+/* /summary computed from the runs of a file with full outputs. */
+ms_status ms_sweep_write_summary(struct ms_h5 *h);
 
 #endif
