@@ -424,6 +424,50 @@ static ms_status read_values(ctx *c, double *mean, double *sd)
     return st;
 }
 
+/* Without a selection, leave out the scalars that are the same (or NaN)
+ * at every point at every chosen time: no index can be computed for
+ * them. Compacts c->sc, mean and sd; returns how many were left out and
+ * names the first three in `names`. */
+static int64_t drop_constant(ctx *c, double *mean, double *sd, char *names,
+                             size_t size)
+{
+    const int64_t W = c->nat * c->P;
+    int64_t kept = 0, dropped = 0;
+    size_t len = 0;
+    for (int64_t s = 0; s < c->nsc; s++) {
+        const double *f = mean + s * W;
+        double lo = INFINITY, hi = -INFINITY;
+        int varies = 0;
+        for (int a = 0; a < c->nat && !varies; a++) {
+            lo = INFINITY;
+            hi = -INFINITY;
+            for (int64_t p = 0; p < c->P; p++) {
+                double x = f[a * c->P + p];
+                if (c->n[p] > 0 && isfinite(x)) {
+                    lo = x < lo ? x : lo;
+                    hi = x > hi ? x : hi;
+                }
+            }
+            varies = hi > lo;
+        }
+        if (!varies) {
+            if (dropped < 3 && len < size)
+                len += (size_t)snprintf(names + len, size - len, "%s%s",
+                                        dropped ? ", " : "", c->sc[s].name);
+            dropped++;
+            continue;
+        }
+        if (kept != s) {
+            c->sc[kept] = c->sc[s];
+            memmove(mean + kept * W, mean + s * W, (size_t)W * sizeof *mean);
+            memmove(sd + kept * W, sd + s * W, (size_t)W * sizeof *sd);
+        }
+        kept++;
+    }
+    c->nsc = kept;
+    return dropped;
+}
+
 /* Within-point variance pooled over points, over the variance of all the
  * runs (from the points' means, sds and counts). NaN without
  * replications. */
@@ -851,6 +895,15 @@ static ms_status analyze(ctx *c, const ms_analyze_opts *o, FILE *table)
                                                  "for %zu values", cells);
     if (st == MS_OK)
         st = read_values(c, mean, sd);
+    int64_t dropped = 0;
+    char dropped_names[160] = "";
+    if (st == MS_OK && !o->n_select)
+        dropped = drop_constant(c, mean, sd, dropped_names,
+                                sizeof dropped_names);
+    if (st == MS_OK && !c->nsc)
+        st = MS_ERROR(MS_EINPUT, "%s: error: no output varies across the "
+                      "design's points (all %lld are constant or NaN)",
+                      c->path, (long long)dropped);
     if (st == MS_OK)
         st = compute(c, o, mean, sd, &res);
     ms_free(mean);
@@ -888,8 +941,14 @@ static ms_status analyze(ctx *c, const ms_analyze_opts *o, FILE *table)
         if (st != MS_OK && tmp)
             remove(tmp);
     }
-    if (st == MS_OK && !o->quiet && table)
+    if (st == MS_OK && !o->quiet && table) {
         print_table(c, o, &res, table);
+        if (dropped)
+            fprintf(table, "left out: %lld outputs that are the same at "
+                    "every point (%s%s); name them with --output to keep "
+                    "them\n", (long long)dropped, dropped_names,
+                    dropped > 3 ? ", ..." : "");
+    }
     if (st == MS_OK && !o->quiet && table && o->write)
         fprintf(table, "written: /sensitivity of %s\n", final);
     ms_free(tmp);

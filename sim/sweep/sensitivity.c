@@ -6,7 +6,10 @@
  * matrix AB_j, A with column j from B. First-order indices use the
  * estimator of Saltelli et al. (2010, Comput. Phys. Commun. 181, table 2,
  * (b)), total indices Jansen's (1999); both are divided by the variance
- * of the outputs of A and B together. Morris's elementary effects come
+ * of the outputs of A and B together. The first-order estimator is applied
+ * to the output less the mean of f_A and f_B: a shift that leaves every
+ * index as it is (E[f_ABj - f_A] = 0) but keeps an output with a large
+ * mean from swamping the estimate with noise. Morris's elementary effects come
  * from one-at-a-time trajectories on a grid of `levels` values (Morris
  * 1991), summarized by mu, mu* (Campolongo et al. 2007) and sigma.
  *
@@ -153,7 +156,7 @@ static void sobol_once(int64_t n, int k, const double *fa, const double *fb,
         double a = 0, b = 0;
         for (int64_t i = 0; i < n; i++) {
             int64_t r = idx ? idx[i] : i;
-            a += fb[r] * (fj[r] - fa[r]);
+            a += (fb[r] - mean) * (fj[r] - fa[r]);
             b += (fa[r] - fj[r]) * (fa[r] - fj[r]);
         }
         s1[j] = var > 0 ? a / (double)n / var : NAN;

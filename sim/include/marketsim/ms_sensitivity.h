@@ -55,7 +55,9 @@ typedef struct ms_sens_sobol {
 /* Sobol indices of k parameters from n base rows: fa[i], fb[i] the output
  * at rows i of A and B, fab[j * n + i] at row i of AB_j. With V the
  * variance of fa and fb together (2n values, divided by 2n):
- *   S1_j = mean_i(fb (fab_j - fa)) / V,  ST_j = mean_i((fa - fab_j)^2) / 2V.
+ *   S1_j = mean_i((fb - m) (fab_j - fa)) / V,  ST_j = mean_i((fa - fab_j)^2) / 2V,
+ * m the mean of fa and fb (Saltelli 2010 on the output less m: the same
+ * index in expectation, with less variance).
  * Intervals: `resamples` bootstrap resamples of the base rows (the same
  * rows for every j), drawn from `seed` with Philox (resample b its own
  * stream), percentile intervals at `conf` (e.g. 0.95). resamples 0: no
