@@ -189,6 +189,7 @@ static ms_status find_vars(ctx *c)
             snprintf(o->units, sizeof o->units, "-");
         }
         o->combos = 1;
+        c->nvars++; /* counted now, so that free_vars frees what is read */
         for (int d = 0; d < o->ndims && st == MS_OK; d++) {
             snprintf(p, sizeof p, "/summary/%s", o->dimname[d]);
             st = ms_h5_names_read(c->h, p, &o->coord[d], &o->ncoord[d]);
@@ -204,7 +205,6 @@ static ms_status find_vars(ctx *c)
             st = ms_h5_var_open(c->h, p, MS_H5_F64, &v);
         if (st == MS_OK)
             st = ms_h5_var_expect(v, 2 + o->ndims, want);
-        c->nvars++;
     }
     ms_h5_names_free(names, nn);
     return st;
