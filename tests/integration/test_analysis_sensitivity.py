@@ -12,7 +12,8 @@ replications: 160 short runs) must give:
   interval that holds 0, and that of categories.shop.p an interval away
   from 0 (95% bootstrap intervals, 500 resamples, bootstrap seed 1);
 - a noise share in (0, 1) (the runs of a point differ);
-- the same bits from a second analyze, and /sensitivity with its dims,
+- the same bits from a second analyze, and from a copy of the file that
+  keeps only /summary; /sensitivity with its dims,
   units and attributes, read by marketsim.sensitivity and drawn by
   marketsim.plot.sensitivity_figure;
 - the runs an index compares sharing their seeds (/runs/seed).
@@ -164,6 +165,23 @@ class Analyze(unittest.TestCase):
                                            equal_nan=True))
             self.assertFalse(np.array_equal(f["sensitivity/ST_low"][...],
                                             g["sensitivity/ST_low"][...], equal_nan=True))
+
+    def test_summary_alone(self):
+        """A file that keeps only /summary (and the root attributes) gives
+        the same indices, bit for bit."""
+        only = os.path.join(self.dir, "summary_only.h5")
+        shutil.copy(self.salt, only)
+        with h5py.File(only, "a") as f:
+            for g in ("runs", "market", "firm", "startups", "sensitivity"):
+                if g in f:
+                    del f[g]
+        sim("analyze", only, "--resamples", "500", "-q")
+        with h5py.File(self.salt) as f, h5py.File(only) as g:
+            self.assertNotIn("runs", g)
+            for name in ("S1", "ST", "ST_low", "noise_share"):
+                self.assertTrue(np.array_equal(f["sensitivity"][name][...],
+                                               g["sensitivity"][name][...],
+                                               equal_nan=True), name)
 
     def test_selection_and_times(self):
         c = os.path.join(self.dir, "sel.h5")
