@@ -15,6 +15,8 @@
 #                generated world (scripts/firm_dynamics.py)
 #   make strategies  docs/STRATEGIES.md: which strategy mix wins where, from
 #                the sweep scenarios/sweeps/strategies.yaml
+#   make exploring  docs/EXPLORING.md: which parameters matter (and how sure a
+#                fit is), worked on a seed scenario (scripts/exploring.py)
 #
 # BUILD=dir chooses the build folder; JOBS=n the parallel build jobs.
 # scripts/install-deps.sh --help says which dependency is needed for what.
@@ -25,7 +27,7 @@ CMAKE_FLAGS ?=
 PREFIX ?= $(HOME)/.local
 
 .PHONY: all deps deps-python deps-test configure build run test test-asan bench docs \
-        clean scenarios-report firm-dynamics strategies install
+        clean scenarios-report firm-dynamics strategies exploring install
 
 all: build
 
@@ -92,6 +94,12 @@ firm-dynamics: deps-python build
 # 10 strategy mixes x 20 replications (200 runs); about a minute on 2 cores.
 strategies: deps-python build
 	@MARKETSIM=$${MARKETSIM:-$(BUILD)/marketsim} /usr/bin/python3 scripts/strategies_report.py
+
+# A Morris screening and a Saltelli sweep of scenarios/sea_expansion.yaml
+# (84 + 384 short runs); a couple of minutes on 2 cores. MARKETSIM=path as
+# above.
+exploring: deps-python build
+	@MARKETSIM=$${MARKETSIM:-$(BUILD)/marketsim} /usr/bin/python3 scripts/exploring.py
 
 install: build
 	@cmake --install $(BUILD) --prefix "$(PREFIX)"

@@ -11,8 +11,10 @@ adoption (adopters / potential per market and category), shares (user
 shares by owner group over time in each market, main category),
 concentration (HHI and foreign share), weights (strategy mix of the most
 valuable firms), money (cash and value of the most valuable firms) and
-events (what firms did, on a timeline). For a sweep file it writes one
-(`SWEEP_FIGURES`): adoption per point, mean and spread over replications.
+events (what firms did, on a timeline). For a sweep file (`SWEEP_FIGURES`)
+it writes adoption per point, mean and spread over replications, and, once
+`marketsim analyze` has written /sensitivity, the sensitivity indices of
+its first outputs (bars with bootstrap intervals).
 It prints the paths written, one a line; a figure whose variables the
 scenario's `output.datasets` left out is skipped with a note on stderr.
 Exit status 0, or 2 for a file that is not a marketsim result.
@@ -34,7 +36,7 @@ import numpy as np
 from . import reader as ms
 
 RUN_FIGURES = ("adoption", "shares", "concentration", "weights", "money", "events")
-SWEEP_FIGURES = ("sweep_adoption",)
+SWEEP_FIGURES = ("sweep_adoption", "sensitivity")
 TOP = 6          # firms or groups shown by name; the rest are summed as "others"
 
 
@@ -234,6 +236,56 @@ def sweep_adoption_figure(sw):
     return fig
 
 
+def sensitivity_figure(sens, outputs=None, time=None):
+    """Which parameters matter: one panel per output, a bar per parameter.
+
+    `sens` is `marketsim.sensitivity(path)`. For Sobol indices (saltelli)
+    the bars are S1 and ST with their bootstrap intervals as error bars;
+    for Morris the bars are mu* with its interval and sigma beside it.
+    `outputs`: names from `sens.output` (default: the first six);
+    `time`: a year of `sens.time` (default: the last).
+    """
+    names = list(sens.output.values) if outputs is None else list(outputs)
+    if outputs is None:
+        names = names[:6]
+    missing = [n for n in names if n not in set(sens.output.values)]
+    if missing:
+        raise ValueError(f"no output {missing[0]!r} in /sensitivity; it has "
+                         f"{', '.join(map(str, sens.output.values))}")
+    t = sens.time.values[-1] if time is None else time
+    s = sens.sel(time=t, method="nearest")
+    params = [str(p) for p in sens.parameter.values]
+    sobol = "S1" in sens
+    fig, axes = _figure(len(names), 1, height=2.6 * len(names) + 1.0)
+    x = np.arange(len(params))
+    for r, name in enumerate(names):
+        ax = axes[r, 0]
+        o = s.sel(output=name)
+        pairs = ((("S1", "first order S1"), ("ST", "total ST")) if sobol else
+                 (("mu_star", "mu*"), ("sigma", "sigma")))
+        for i, (var, label) in enumerate(pairs):
+            v = o[var].values
+            lo = o[f"{var}_low"].values if f"{var}_low" in o else None
+            hi = o[f"{var}_high"].values if f"{var}_high" in o else None
+            err = None
+            if lo is not None:
+                err = np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
+            ax.bar(x + (i - 0.5) * 0.38, v, 0.38, yerr=err, capsize=3, label=label)
+        ax.set_xticks(x, params, fontsize="small")
+        units = "1" if sobol else str(o["output_units"].values)
+        ax.set_ylabel(f"index ({units})")
+        noise = float(o["noise_share"].values)
+        ax.set_title(f"{name}" + (f" (noise share {noise:.2f})" if np.isfinite(noise) else ""))
+        if sobol:
+            ax.axhline(0, color="black", lw=0.8)
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize="small")
+    conf = sens.attrs.get("confidence", 0.95)
+    fig.suptitle(("Sobol indices" if sobol else "Morris elementary effects")
+                 + f" at {float(t):.2f}, {100 * float(conf):g}% bootstrap intervals")
+    return fig
+
+
 def write_overview(path, outdir=None):
     """Write the overview PNGs of a run or sweep file; returns their paths.
 
@@ -259,6 +311,9 @@ def write_overview(path, outdir=None):
     else:
         ds = ms.open_sweep(path)
         figs = {"sweep_adoption": (lambda: sweep_adoption_figure(ds), ("adopters", "potential"))}
+        if ms._has(path, "sensitivity"):
+            sens = ms.sensitivity(path)
+            figs["sensitivity"] = (lambda: sensitivity_figure(sens), ())
     written = []
     for name, (draw, needs) in figs.items():
         missing = [v for v in needs if v not in ds]

@@ -370,6 +370,46 @@ def sweep_summary(path):
     return _value_labels(s, "point")
 
 
+def sensitivity(path):
+    """The /sensitivity group `marketsim analyze` writes, as an xarray.Dataset.
+
+    Dims `output` (scalar outputs named like ``adopters[CN,ecommerce]``:
+    the dataset, then its coordinates in the order of its dimensions),
+    `parameter` (the varied scenario keys) and `time` (year). For a
+    saltelli sweep: `S1`, `ST` and their bootstrap intervals `S1_low`,
+    `S1_high`, `ST_low`, `ST_high` (units 1) over (output, parameter,
+    time); for a morris sweep: `mu`, `mu_star`, `mu_star_low`,
+    `mu_star_high` and `sigma`, in the output's units (`output_units`)
+    per whole range of the parameter. Both have `noise_share` over
+    (output, time): the share of the variance of single runs that lies
+    between replications of a point (NaN without replications).
+    `ds.attrs` holds the group's attributes (method, confidence,
+    resamples, bootstrap_seed, ...) and `design` ("saltelli" or "morris").
+
+    Raises ValueError for a file that is not a sweep or has no
+    /sensitivity (with the command that computes it).
+    """
+    path = os.fspath(path)
+    if check_schema(path) != "sweep":
+        raise ValueError(f"{path}: a run file has no sensitivity indices; "
+                         f"they come from a sweep with design: saltelli or "
+                         f"morris")
+    if not _has(path, "sensitivity"):
+        raise ValueError(
+            f"{path}: no /sensitivity yet: compute it with `marketsim "
+            f"analyze {path}` (the sweep's design must be saltelli or "
+            f"morris)")
+    s = _read_group(path, "sensitivity")
+    f, _ = _h5open(path)
+    with f:
+        s.attrs.update({k: _plain(v) for k, v in f["sensitivity"].attrs.items()})
+        s.attrs["design"] = _text(f.attrs["design"])
+    for name in ("output", "parameter", "output_units"):
+        if name in s.variables and s[name].dtype == object:
+            s[name] = s[name].astype(str)
+    return s
+
+
 def _value_labels(ds, dim):
     """For each varied parameter whose values are not numbers (stored as
     the index of the value in its `values` attribute), a coordinate

@@ -17,6 +17,7 @@
 #include "marketsim/ms_paths.h"
 #include "marketsim/ms_run.h"
 #include "marketsim/ms_scenario.h"
+#include "marketsim/ms_sensitivity.h"
 #include "marketsim/ms_sweep.h"
 #include "par/par.h"
 
@@ -166,6 +167,8 @@ static const char *main_help =
     "  validate SCENARIO.. check scenario files and print them resolved\n"
     "  sweep SWEEP         run many variants of a scenario into one file\n"
     "  merge SHARD... -o F join the shard files of a sweep\n"
+    "  analyze SWEEP.h5    which parameters matter: Sobol indices or Morris\n"
+    "                      effects of a saltelli or morris sweep\n"
     "  calibrate SCENARIO  fit free parameters to the scenario's targets\n"
     "  info FILE           what a result file holds, with key figures\n"
     "  export FILE --csv D the file's tables as tidy CSV files in folder D\n"
@@ -261,9 +264,12 @@ static const char *sweep_help =
     "only /summary, each run folded into its point as it finishes, in\n"
     "replicate order (the same bits as a full sweep's /summary); such a\n"
     "sweep cannot be sharded (docs/SWEEPS.md).\n"
-    "Run r's seed is derived from the sweep's `seed` and r (/runs/seed), so a\n"
-    "sweep file neither sets nor varies run.seed; no key may be given twice\n"
-    "or inside another (markets.CN and markets.CN.population).\n"
+    "Run r's seed is derived from the sweep's `seed` and r (/runs/seed; the\n"
+    "saltelli and morris designs give the runs an index compares one seed),\n"
+    "so a sweep file neither sets nor varies run.seed; no key may be given\n"
+    "twice or inside another (markets.CN and markets.CN.population).\n"
+    "Designs: grid, lhs, sobol, table, and saltelli or morris for\n"
+    "`marketsim analyze` (docs/SWEEPS.md).\n"
     "\n"
     "  -o, --output FILE   sweep file (default: results/NAME.h5)\n"
     "  --resume            continue FILE: run only runs not done (refused\n"
@@ -281,6 +287,44 @@ static const char *sweep_help =
     "ranks, shards or order. docs/CLUSTER.md explains the cluster paths\n"
     "(with mpirun -n 1 or 2, add --bind-to none: Open MPI binds a rank to\n"
     "one core by default).\n";
+
+static const char *analyze_help =
+    "usage: marketsim analyze SWEEP.h5 [options]\n"
+    "\n"
+    "Which parameters matter: sensitivity indices of a sweep made with\n"
+    "design: saltelli (first-order S1 and total ST Sobol indices) or design:\n"
+    "morris (elementary effects: mu*, mu, sigma), each with a bootstrap\n"
+    "confidence interval, for every kept floating-point output at the chosen\n"
+    "times. The values are the per-point means over replications of\n"
+    "/summary, so the indices are those of the replication mean; with\n"
+    "replications the table also gives the noise share (variance between\n"
+    "replications of a point over the variance of single runs).\n"
+    "\n"
+    "An output over markets, categories or firms is one scalar output per\n"
+    "combination of its coordinates, named like adopters[CN,ecommerce]\n"
+    "(coordinates in the order of the dataset's dimensions, docs/OUTPUT.md).\n"
+    "The results are printed as a table and written into the sweep file as\n"
+    "/sensitivity (dims output, parameter, time): into a copy that replaces\n"
+    "the file only when complete, so the file is never left half-written.\n"
+    "\n"
+    "  --output SEL        analyze only these outputs (repeat, or separate by\n"
+    "                      spaces): a dataset (adopters: every coordinate),\n"
+    "                      or one with coordinates, * for any\n"
+    "                      (adopters[CN,*]); default: every output\n"
+    "  --at YEAR[,YEAR]    times in years (the nearest kept record, which\n"
+    "                      must be within half a record); default: the last\n"
+    "  --resamples N       bootstrap resamples (default 1000; 0: no intervals)\n"
+    "  --confidence C      confidence level of the intervals (default 0.95)\n"
+    "  --seed S            bootstrap seed (default 1): the same file and seed\n"
+    "                      give the same bits\n"
+    "  -o, --write-to FILE write the analyzed copy to FILE, leaving SWEEP.h5\n"
+    "                      as it is\n"
+    "  --no-write          print the table only\n"
+    "  -q, --quiet         no table\n"
+    "\n"
+    "Exit status 2 for a file that is not a sweep, a sweep of another design,\n"
+    "an unknown output or a time without a record. docs/EXPLORING.md has a\n"
+    "worked example; docs/SWEEPS.md the designs.\n";
 
 static const char *merge_help =
     "usage: marketsim merge SHARD.h5... -o OUT.h5\n"
@@ -1182,6 +1226,107 @@ static int cmd_merge(int argc, char **argv)
     return 0;
 }
 
+static int cmd_analyze(int argc, char **argv)
+{
+    if (want_help(argc, argv)) {
+        fputs(analyze_help, stdout);
+        return 0;
+    }
+    ms_analyze_opts o;
+    ms_analyze_defaults(&o);
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--output")) {
+            if (!val)
+                return usage_error("%s needs an output name, e.g. adopters or "
+                                   "adopters[CN,*]", a);
+            if (o.n_select >= MS_ANALYZE_MAX_SEL)
+                return usage_error("too many %s options", a);
+            o.select[o.n_select++] = argv[++i];
+        } else if (!strcmp(a, "--at")) {
+            if (!val)
+                return usage_error("%s needs years, e.g. --at 2030,2035", a);
+            char buf[4096];
+            snprintf(buf, sizeof buf, "%s", argv[++i]);
+            char *save = NULL;
+            for (char *t = strtok_r(buf, ",", &save); t;
+                 t = strtok_r(NULL, ",", &save)) {
+                char *end;
+                errno = 0;
+                double y = strtod(t, &end);
+                if (end == t || *end || errno || !(y > -1e6 && y < 1e6))
+                    return usage_error("--at needs years like 2030 or "
+                                       "2030.5, separated by commas; got %s",
+                                       argv[i]);
+                if (o.n_at >= MS_ANALYZE_MAX_AT)
+                    return usage_error("--at: at most 64 times (got %s)",
+                                       argv[i]);
+                o.at[o.n_at++] = y;
+            }
+        } else if (!strcmp(a, "--resamples")) {
+            long n;
+            if (!take_int(a, val, &n))
+                return 2;
+            if (n > 1000000)
+                return usage_error("%s needs a whole number in [0, 1000000]",
+                                   a);
+            o.resamples = (int)n;
+            i++;
+        } else if (!strcmp(a, "--confidence")) {
+            char *end;
+            double c = val ? strtod(val, &end) : 0;
+            if (!val || *end || !(c > 0 && c < 1))
+                return usage_error("%s needs a level in (0, 1), e.g. 0.95", a);
+            o.conf = c;
+            i++;
+        } else if (!strcmp(a, "--seed")) {
+            char *end;
+            errno = 0;
+            unsigned long long v = val ? strtoull(val, &end, 10) : 0;
+            if (!val || !isdigit((unsigned char)val[0]) || *end || errno)
+                return usage_error("%s needs a whole number in [0, 2^64-1]", a);
+            o.seed = v;
+            i++;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--write-to")) {
+            if (!val)
+                return usage_error("%s needs a file name", a);
+            o.out_path = argv[++i];
+        } else if (!strcmp(a, "--no-write")) {
+            o.write = 0;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            o.quiet = 1;
+        } else if (positional("analyze", "sweep file", a, &path)) {
+            return 2;
+        }
+    }
+    if (!path)
+        return usage_error("%s", "analyze: which sweep file? e.g. marketsim "
+                           "analyze results/study.h5");
+    if (regular_input(path))
+        return 2;
+    /* One writer at a time: a sweep still running (or another analyze)
+     * holds the lock of the file. */
+    ms_path_lock *lock = NULL, *lock2 = NULL;
+    ms_status st = MS_OK;
+    if (o.write)
+        st = ms_path_lock_take("SWEEP.h5", path, &lock);
+    if (st == MS_OK && o.write && o.out_path) {
+        static const char *const files[] = {"", ".analyze.partial", ".lock",
+                                            NULL};
+        const char *in[2] = {path, NULL};
+        st = ms_path_check_output("-o", o.out_path, files, in);
+        if (st == MS_OK)
+            st = ms_path_lock_take("-o", o.out_path, &lock2);
+    }
+    if (st == MS_OK)
+        st = ms_analyze(path, &o, stdout);
+    ms_path_lock_release(&lock2);
+    ms_path_lock_release(&lock);
+    return st == MS_OK ? 0 : fail(st);
+}
+
 static int cmd_calibrate(int argc, char **argv)
 {
     if (want_help(argc, argv)) {
@@ -1322,6 +1467,8 @@ static int dispatch(int argc, char **argv)
         return cmd_sweep(argc - 2, argv + 2, argc, argv);
     if (!strcmp(cmd, "merge"))
         return cmd_merge(argc - 2, argv + 2);
+    if (!strcmp(cmd, "analyze"))
+        return cmd_analyze(argc - 2, argv + 2);
     if (!strcmp(cmd, "calibrate"))
         return cmd_calibrate(argc - 2, argv + 2);
     if (!strcmp(cmd, "params"))

@@ -837,8 +837,9 @@ static ms_status write_layout(farm *fm)
     MS_CALL(ms_h5_attr_i64(h, "/", "runs", R));
     MS_CALL(ms_h5_attr_i64(h, "/", "runs_done", 0));
     MS_CALL(ms_h5_attr_i64(h, "/", "runs_failed", 0));
-    static const char *designs[] = {"grid", "lhs", "sobol", "table"};
-    MS_CALL(ms_h5_attr_str(h, "/", "design", designs[s->design]));
+    MS_CALL(ms_h5_attr_str(h, "/", "design",
+                           ms_sweep_design_names[s->design]));
+    MS_CALL(ms_sweep_write_design(s, h));
     MS_CALL(ms_h5_attr_str(h, "/", "outputs",
                            s->summary_only ? "summary" : "runs"));
     MS_CALL(ms_h5_attr_i64(h, "/", "points", s->n_points));
@@ -1825,7 +1826,7 @@ ms_status ms_sweep_describe(ms_sweep *s, int shard_i, int shard_n, FILE *out)
         ms_free(L.rec_step);
         return st;
     }
-    static const char *designs[] = {"grid", "lhs", "sobol", "table"};
+    const char *const *designs = ms_sweep_design_names;
     fprintf(out, "sweep          %s\n", s->path);
     fprintf(out, "scenario       %s (%llu consumer agents, %lld steps)\n",
             s->scenario_path, (unsigned long long)agents,

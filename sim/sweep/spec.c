@@ -4,8 +4,12 @@
  *   scenario: ../default.yaml        # relative to this file
  *   seed: 42                         # the sweep seed
  *   replications: 4                  # runs per point
- *   design: grid                     # grid, lhs, sobol or table
- *   samples: 64                      # points of lhs and sobol designs
+ *   design: grid                     # grid, lhs, sobol, table, saltelli
+ *                                    # or morris
+ *   samples: 64                      # points of lhs and sobol designs;
+ *                                    # saltelli: base samples N (2^m)
+ *   trajectories: 10                 # morris: trajectories r
+ *   levels: 4                        # morris: levels of its grid
  *   table: points.csv                # a table's points (no parameters)
  *   parameters:
  *     markets.CN.openness: [0.1, 0.5, 1.0]         # values (grid)
@@ -22,7 +26,13 @@
  * parameter varying slowest. A Latin hypercube puts one point in each of
  * `samples` equal slices of every range (slices paired by a random
  * permutation per parameter, drawn from the sweep seed). Sobol points come
- * from gsl_qrng_sobol, skipping the origin. A table's points are the rows
+ * from gsl_qrng_sobol, skipping the origin. A saltelli design has N (k + 2)
+ * points for k parameters (the A, AB_1 .. AB_k and B rows of each base
+ * sample, from one Sobol sequence of dimension 2k), a morris design r (k +
+ * 1) (r one-at-a-time trajectories on a grid of `levels` values, drawn
+ * from the sweep seed); sweep/sensitivity.c lays both out, and
+ * ms_sweep_write_design records what `marketsim analyze` needs. A table's
+ * points are the rows
  * of a CSV file whose header names the parameters (docs/SWEEPS.md has the
  * whole format). All problems of one file are reported together, each at
  * its own line: every parameter and setting is first tried alone with the
@@ -44,7 +54,9 @@
 
 #include "base/ms_text.h"
 #include "core/ms_output.h"
+#include "io/ms_h5.h"
 #include "marketsim/ms_alloc.h"
+#include "marketsim/ms_sensitivity.h"
 #include "rng/ms_rng.h"
 
 #include <ctype.h>
@@ -74,7 +86,27 @@
 static const char *const sweep_keys[] = {"scenario", "seed", "replications",
                                          "design", "samples", "parameters",
                                          "outputs", "every", "set",
-                                         "description", "table", NULL};
+                                         "description", "table",
+                                         "trajectories", "levels", NULL};
+
+const char *const ms_sweep_design_names[] = {"grid", "lhs", "sobol", "table",
+                                             "saltelli", "morris"};
+
+/* Points of the design, from its counts. */
+static double design_points(const ms_sweep *s)
+{
+    double np = 1;
+    if (s->design == MS_DESIGN_GRID)
+        for (int j = 0; j < s->n_params; j++)
+            np *= s->params[j].n_values;
+    else if (s->design == MS_DESIGN_SALTELLI)
+        np = (double)s->samples * (s->n_params + 2);
+    else if (s->design == MS_DESIGN_MORRIS)
+        np = (double)s->trajectories * (s->n_params + 1);
+    else
+        np = (double)s->samples; /* lhs, sobol: samples; table: rows */
+    return np;
+}
 
 static ms_status where_err(const ms_ynode *n, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -166,8 +198,23 @@ const char *ms_sweep_scenario_file(const ms_sweep *s)
     return s->scenario_path;
 }
 
+/* Common random numbers in sensitivity designs: the runs that an index
+ * compares share their seeds, so that a parameter that cannot change an
+ * output gets a total index of exactly 0, not the noise of two seeds.
+ * Saltelli: replicate q of A_i and of every AB_i_j share one seed (the
+ * noise is one more input, kept from A like the unswapped columns), B_i
+ * has its own; Morris: every point of a trajectory shares one. Other
+ * designs: run r's seed is ms_rng_derive_seed(seed, r). */
 uint64_t ms_sweep_run_seed(const ms_sweep *s, int64_t r)
 {
+    const int64_t q = r % s->replications, p = r / s->replications;
+    const int64_t k = s->n_params;
+    if (s->design == MS_DESIGN_SALTELLI) {
+        int64_t group = 2 * (p / (k + 2)) + (p % (k + 2) == k + 1);
+        r = group * s->replications + q;
+    } else if (s->design == MS_DESIGN_MORRIS) {
+        r = (p / (k + 1)) * s->replications + q;
+    }
     return ms_rng_derive_seed(s->seed, (uint64_t)r);
 }
 
@@ -406,12 +453,7 @@ static ms_status check_overlaps(const ms_ynode *set, const ms_ynode *par)
  * or the memory of their tables are beyond what a sweep can hold. */
 static ms_status size_design(ms_sweep *s, const ms_ynode *at)
 {
-    double np = 1;
-    if (s->design == MS_DESIGN_GRID)
-        for (int j = 0; j < s->n_params; j++)
-            np *= s->params[j].n_values;
-    else
-        np = (double)s->samples; /* lhs, sobol: samples; table: rows */
+    double np = design_points(s);
     double runs = np * (double)s->replications;
     double bytes = np * (s->n_params ? s->n_params : 1) * CELL_BYTES +
                    runs * RUN_BYTES;
@@ -427,17 +469,14 @@ static ms_status size_design(ms_sweep *s, const ms_ynode *at)
                      "files", np,
                      (long long)s->replications, runs, bytes / 1e9,
                      MAX_POINTS, MAX_RUNS, mem / 1e9,
-                     s->design == MS_DESIGN_GRID ? "values" : "samples");
+                     s->design == MS_DESIGN_GRID ? "values"
+                     : s->design == MS_DESIGN_MORRIS ? "trajectories"
+                                                     : "samples");
 }
 
 static ms_status make_points(ms_sweep *s, const ms_ynode *at)
 {
-    int64_t np = 1;
-    if (s->design == MS_DESIGN_GRID)
-        for (int j = 0; j < s->n_params; j++)
-            np *= s->params[j].n_values;
-    else
-        np = s->samples;
+    int64_t np = (int64_t)design_points(s);
     s->n_points = np;
     size_t cells = (size_t)np * (size_t)(s->n_params ? s->n_params : 1);
     s->point_value = ms_calloc(cells, sizeof *s->point_value);
@@ -502,6 +541,27 @@ static ms_status make_points(ms_sweep *s, const ms_ynode *at)
         ms_free(perm);
         ms_rng_gsl_free(r);
         return MS_OK;
+    }
+    if (s->design == MS_DESIGN_SALTELLI || s->design == MS_DESIGN_MORRIS) {
+        double *u = ms_malloc(cells * sizeof *u);
+        if (!u)
+            return MS_ERROR(MS_ENOMEM, "out of memory");
+        ms_status st = s->design == MS_DESIGN_SALTELLI
+                           ? ms_sens_saltelli_design(s->samples, J, u)
+                           : ms_sens_morris_design(s->seed, (int)s->trajectories,
+                                                   J, s->levels, u);
+        for (size_t c = 0; st == MS_OK && c < cells; c++) {
+            s->point_value[c] = scale(&s->params[c % (size_t)J], u[c]);
+            s->point_choice[c] = -1;
+        }
+        ms_free(u);
+        if (st == MS_EINPUT) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", ms_error_message());
+            ms_error_clear();
+            return where_err(at, "%s", msg);
+        }
+        return st;
     }
     /* Sobol */
     if (J > 40)
@@ -1001,7 +1061,8 @@ static ms_status load(const char *path, ms_sweep *s)
         if (!ok)
             NOTE(where_err(root->key_nodes[k], "unknown key '%s' (allowed: "
                            "scenario, seed, replications, design, samples, "
-                           "parameters, outputs, every, set, description; "
+                           "trajectories, levels, table, parameters, "
+                           "outputs, every, set, description; "
                            "docs/SWEEPS.md)", root->keys[k]));
     }
     const ms_ynode *n = ms_ynode_get(root, "scenario");
@@ -1053,18 +1114,32 @@ static ms_status load(const char *path, ms_sweep *s)
         else if (!strcmp(v, "lhs")) s->design = MS_DESIGN_LHS;
         else if (!strcmp(v, "sobol")) s->design = MS_DESIGN_SOBOL;
         else if (!strcmp(v, "table")) s->design = MS_DESIGN_TABLE;
-        else NOTE(where_err(n, "design: expected grid, lhs, sobol or table"));
+        else if (!strcmp(v, "saltelli")) s->design = MS_DESIGN_SALTELLI;
+        else if (!strcmp(v, "morris")) s->design = MS_DESIGN_MORRIS;
+        else NOTE(where_err(n, "design: expected grid, lhs, sobol, table, "
+                            "saltelli or morris"));
     }
     if ((n = ms_ynode_get(root, "samples"))) {
         ms_status r = scalar_number(n, "samples", 1, MAX_POINTS, &d);
         if (r == MS_OK && d != floor(d))
             r = where_err(n, "samples: expected a whole number");
         if (r == MS_OK && s->design == MS_DESIGN_GRID)
-            r = where_err(n, "samples: only for lhs and sobol designs (a "
-                          "grid has the product of its values)");
+            r = where_err(n, "samples: only for lhs, sobol and saltelli "
+                          "designs (a grid has the product of its values)");
         if (r == MS_OK && s->design == MS_DESIGN_TABLE)
-            r = where_err(n, "samples: only for lhs and sobol designs (a "
-                          "table has one point per row)");
+            r = where_err(n, "samples: only for lhs, sobol and saltelli "
+                          "designs (a table has one point per row)");
+        if (r == MS_OK && s->design == MS_DESIGN_MORRIS)
+            r = where_err(n, "samples: a morris design takes trajectories "
+                          "(and levels), not samples");
+        if (r == MS_OK && s->design == MS_DESIGN_SALTELLI &&
+            ((int64_t)d & ((int64_t)d - 1)))
+            r = where_err(n, "samples: a saltelli design needs a power of 2 "
+                          "base samples N (e.g. %lld or %lld), so that its "
+                          "Sobol points stay balanced; got %s",
+                          1LL << (63 - __builtin_clzll((unsigned long long)d)),
+                          2LL << (63 - __builtin_clzll((unsigned long long)d)),
+                          n->value);
         if (r == MS_OK)
             s->samples = (int64_t)d;
         NOTE(r);
@@ -1072,6 +1147,37 @@ static ms_status load(const char *path, ms_sweep *s)
         NOTE(where_err(ms_ynode_get(root, "design"), "samples: an lhs or "
                        "sobol design needs the number of points, e.g. "
                        "samples: 64 (docs/SWEEPS.md)"));
+    } else if (s->design == MS_DESIGN_SALTELLI) {
+        NOTE(where_err(ms_ynode_get(root, "design"), "samples: a saltelli "
+                       "design needs its base samples N, a power of 2, e.g. "
+                       "samples: 64 (N (k + 2) points; docs/SWEEPS.md)"));
+    }
+    s->levels = 4;
+    if ((n = ms_ynode_get(root, "trajectories"))) {
+        ms_status r = scalar_number(n, "trajectories", 2, 1e6, &d);
+        if (r == MS_OK && d != floor(d))
+            r = where_err(n, "trajectories: expected a whole number");
+        if (r == MS_OK && s->design != MS_DESIGN_MORRIS)
+            r = where_err(n, "trajectories: only for design: morris");
+        if (r == MS_OK)
+            s->trajectories = (int64_t)d;
+        NOTE(r);
+    } else if (s->design == MS_DESIGN_MORRIS) {
+        NOTE(where_err(ms_ynode_get(root, "design"), "trajectories: a morris "
+                       "design needs the number of trajectories r, e.g. "
+                       "trajectories: 10 (r (k + 1) points; docs/SWEEPS.md)"));
+    }
+    if ((n = ms_ynode_get(root, "levels"))) {
+        ms_status r = scalar_number(n, "levels", 2, 1000, &d);
+        if (r == MS_OK && (d != floor(d) || fmod(d, 2) != 0))
+            r = where_err(n, "levels: expected an even whole number (4, 6, "
+                          "8, ...), so that every step of the grid is the "
+                          "same size");
+        if (r == MS_OK && s->design != MS_DESIGN_MORRIS)
+            r = where_err(n, "levels: only for design: morris");
+        if (r == MS_OK)
+            s->levels = (int)d;
+        NOTE(r);
     }
     if ((n = ms_ynode_get(root, "every"))) {
         ms_status r = scalar_number(n, "every", 1, 1e7, &d);
@@ -1262,8 +1368,14 @@ static ms_status load(const char *path, ms_sweep *s)
         ms_status r = read_param(s, &s->params[j], n->keys[j], n->items[j]);
         if (r == MS_OK && s->design != MS_DESIGN_GRID && !s->params[j].range)
             r = where_err(n->items[j], "parameters.%s: %s designs need "
-                          "ranges {low, high}, not lists", n->keys[j],
-                          s->design == MS_DESIGN_LHS ? "lhs" : "sobol");
+                          "ranges {low, high}, not lists%s", n->keys[j],
+                          ms_sweep_design_names[s->design],
+                          s->design == MS_DESIGN_SALTELLI ||
+                                  s->design == MS_DESIGN_MORRIS
+                              ? " (sensitivity indices are defined over a "
+                                "numeric range; vary a list of choices with "
+                                "a grid and compare)"
+                              : "");
         pbad[j] = r != MS_OK;
         NOTE(r);
     }
@@ -1401,4 +1513,44 @@ ms_status ms_sweep_load(const char *path, ms_sweep **out)
     ms_status st = load_text(text, path, out);
     ms_free(text);
     return st;
+}
+
+ms_status ms_sweep_write_design(const ms_sweep *s, struct ms_h5 *h)
+{
+    if (s->design != MS_DESIGN_SALTELLI && s->design != MS_DESIGN_MORRIS)
+        return MS_OK;
+    /* The parameters, one line each: KEY<tab>LOW<tab>HIGH<tab>LOG. */
+    size_t len = 1;
+    for (int j = 0; j < s->n_params; j++)
+        len += strlen(s->params[j].key) + 80;
+    char *text = ms_malloc(len);
+    if (!text)
+        return MS_ERROR(MS_ENOMEM, "out of memory");
+    size_t at = 0;
+    text[0] = '\0';
+    for (int j = 0; j < s->n_params; j++)
+        at += (size_t)snprintf(text + at, len - at, "%s\t%.17g\t%.17g\t%d\n",
+                               s->params[j].key, s->params[j].low,
+                               s->params[j].high, s->params[j].log);
+    ms_status st = ms_h5_attr_str(h, "/", "sensitivity_parameters", text);
+    ms_free(text);
+    MS_CALL(st);
+    MS_CALL(ms_h5_attr_i64(h, "/", "sensitivity_k", s->n_params));
+    if (s->design == MS_DESIGN_SALTELLI) {
+        MS_CALL(ms_h5_attr_i64(h, "/", "saltelli_samples", s->samples));
+        return ms_h5_attr_str(h, "/", "sensitivity_layout",
+                              "point = i * (k + 2) + b for base row i: b = 0 "
+                              "the row of A, b = 1 .. k the row of AB_b (A "
+                              "with column b - 1 from B), b = k + 1 the row "
+                              "of B");
+    }
+    MS_CALL(ms_h5_attr_i64(h, "/", "morris_trajectories", s->trajectories));
+    MS_CALL(ms_h5_attr_i64(h, "/", "morris_levels", s->levels));
+    MS_CALL(ms_h5_attr_f64(h, "/", "morris_delta",
+                           ms_sens_morris_delta(s->levels)));
+    return ms_h5_attr_str(h, "/", "sensitivity_layout",
+                          "point = t * (k + 1) + s for trajectory t: s = 0 "
+                          "its start, each later step moves one parameter "
+                          "by morris_delta of its range (unit scale; log "
+                          "scale for log ranges)");
 }

@@ -7,7 +7,11 @@
 #include "marketsim/ms_sweep.h"
 #include "scenario/scenario_int.h"
 
-enum { MS_DESIGN_GRID, MS_DESIGN_LHS, MS_DESIGN_SOBOL, MS_DESIGN_TABLE };
+enum { MS_DESIGN_GRID, MS_DESIGN_LHS, MS_DESIGN_SOBOL, MS_DESIGN_TABLE,
+       MS_DESIGN_SALTELLI, MS_DESIGN_MORRIS };
+/* Names of the designs, as the sweep file and the output's `design`
+ * attribute spell them, indexed by MS_DESIGN_*. */
+extern const char *const ms_sweep_design_names[];
 
 typedef struct ms_sweep_param {
     char *key;             /* scenario key, as for --set */
@@ -28,7 +32,10 @@ struct ms_sweep {
     uint64_t seed;
     int64_t replications;
     int design;
-    int64_t samples;       /* lhs, sobol; table: its rows */
+    int64_t samples;       /* lhs, sobol; table: its rows; saltelli: the
+                              base samples N (a power of 2) */
+    int64_t trajectories;  /* morris: r */
+    int levels;            /* morris: levels of its grid (even) */
     int *table_choice;     /* table: [rows * n_params], the value of each
                               cell as an index into its column's values */
     int n_params;
@@ -67,6 +74,9 @@ int ms_sweep_in_shard(int64_t r, int shard_i, int shard_n);
  * scenario_hash, sweep_hash, layout_hash, and the texts to say where two
  * differ. */
 struct ms_h5;
+/* What `marketsim analyze` needs of a saltelli or morris design, as root
+ * attributes of the sweep file (docs/OUTPUT.md); nothing for the others. */
+ms_status ms_sweep_write_design(const ms_sweep *s, struct ms_h5 *h);
 typedef struct ms_sweep_ident {
     char scenario[17], sweep[17], layout[17];
     char *scenario_text, *sweep_text, *layout_text;

@@ -48,6 +48,7 @@ PUBLIC = {
     "ms_info.h": "io", "ms_export.h": "io",
     "ms_world.h": "core", "ms_run.h": "core",
     "ms_sweep.h": "sweep", "ms_calibrate.h": "sweep",
+    "ms_sensitivity.h": "sweep",
 }
 
 

@@ -15,7 +15,8 @@ import tempfile
 SRC = os.environ["MS_SOURCE_DIR"]
 MS = os.environ["MARKETSIM"]
 KEYS = ["scenario", "seed", "replications", "design", "samples",
-        "parameters", "outputs", "every", "set", "description", "table"]
+        "parameters", "outputs", "every", "set", "description", "table",
+        "trajectories", "levels"]
 
 
 def blocks(text):
