@@ -82,7 +82,7 @@ def section(marketsim_path: str, workdir: str) -> str:
             if h.startswith(key + " = "):
                 vals[key] = float(h.split(" = ")[1].split()[0])
     p_val = vals[P]
-    diag_args = ["--no-fit", "--intervals", "wald", "--reps", "8",
+    diag_args = ["--no-fit", "--intervals", "wald", "--reps", "4",
                  "--free", f"{P}=0.002:0.1", "--free", f"{Q}=0.3:2.5", "-q"]
     diag, diag_err = _run(marketsim_path, diag_args, os.path.join(workdir, "diag.json"))
     fixed = os.path.join(workdir, "pinduoduo_p_fixed.yaml")
@@ -128,13 +128,24 @@ def section(marketsim_path: str, workdir: str) -> str:
             f"moments, {fit['replications']} replications, {fit['evaluations']} "
             f"evaluations): {_fmt(fit['objective_start'])} at the start, "
             f"{_fmt(fit['objective_fit'])} at the fit.", "",
-            f"Now q is pinned down: {_fmt(qrec['fitted'])} per year, with a "
-            f"{100 * fit['level']:g}% profile interval [{_fmt(qrec['interval'][0])}, "
-            f"{_fmt(qrec['interval'][1])}] (the values of q at which the objective "
-            "rises by the chi-square(1) quantile, 3.84, above its minimum). The "
-            "interval is wide because the target's tolerance is wide: the objective "
-            "adds the figure's tolerance squared to the variance across replications, "
-            "so a figure known to within 100 million buyers cannot fix q more "
-            "tightly than that allows. This interval is conditional on p: with p "
-            "free, step 1 shows there is no interval to give.", ""]
+            ]
+    lo, hi = qrec["interval"]
+    blo, bhi = qrec["interval_at_bound"]
+    ends = (f"[{_fmt(lo)}, {_fmt(hi)}]" +
+            (", its upper end at the range's bound" if bhi else "") +
+            (", its lower end at the range's bound" if blo else ""))
+    tol = fit["targets"][0]["tolerance"]
+    out[-1] = (f"{'Now q is pinned down' if qrec['identified'] else 'q is still not pinned down'}"
+               f": {_fmt(qrec['fitted'])} per year, with a {100 * fit['level']:g}% profile "
+               f"interval {ends} (the values of q at which the objective, the method of "
+               "simulated moments, rises by the chi-square(1) quantile above its "
+               f"minimum at the {100 * fit['level']:g}% level). The target's tolerance, "
+               f"{_fmt(tol)} {fit['targets'][0]['unit']}, makes up "
+               f"{100 * tol ** 2 / fit['targets'][0]['weight_sd'] ** 2:.0f}% of the variance "
+               "the objective divides its miss by; the rest is the model's own noise "
+               "across replications (times 1 + 1/R). Both widen the interval: a figure "
+               "known only that well, from a model that noisy, cannot fix q more "
+               "tightly. The interval is conditional on p: with p "
+               "free, step 1 shows there is no interval to give.")
+    out.append("")
     return "\n".join(out)

@@ -138,7 +138,8 @@ def calibrated_frees(calibrated):
             frees.append((m.group(1), m.group(3), m.group(4)))
         elif c.startswith("by marketsim calibrate"):
             r = CAL_REPS_RE.search(c)
-            reps = max(2, int(r.group(1))) if r else reps
+            # at most 4 (calibrate's default): the diagnosis costs (1 + 2n) R runs
+            reps = min(4, max(2, int(r.group(1)))) if r else reps
     return frees, reps
 
 

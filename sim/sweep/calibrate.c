@@ -562,7 +562,8 @@ static ms_status profile_at(cal *c, int j, double v, double *xw, double *q)
     c->fixed_v = v;
     int it;
     int iters = c->o->max_iter < 25 ? c->o->max_iter : 25;
-    ms_status st = nelder_mead(c, xw, iters, 0.5, NULL, q, &it);
+    /* Warm-started next to the previous point: a small first simplex. */
+    ms_status st = nelder_mead(c, xw, iters, 0.25, NULL, q, &it);
     c->fixed = -1;
     return st;
 }
