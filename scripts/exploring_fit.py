@@ -135,7 +135,7 @@ def section(marketsim_path: str, workdir: str) -> str:
             (", its upper end at the range's bound" if bhi else "") +
             (", its lower end at the range's bound" if blo else ""))
     tol = fit["targets"][0]["tolerance"]
-    out[-1] = (f"{'Now q is pinned down' if qrec['identified'] else 'q is still not pinned down'}"
+    out.append(f"{'Now q is pinned down' if qrec['identified'] else 'q is still not pinned down'}"
                f": {_fmt(qrec['fitted'])} per year, with a {100 * fit['level']:g}% profile "
                f"interval {ends} (the values of q at which the objective, the method of "
                "simulated moments, rises by the chi-square(1) quantile above its "
