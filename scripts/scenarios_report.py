@@ -10,7 +10,11 @@ files given), run N replications (default 20) with seeds 1..N
 page with, per scenario: the question it asks (the `Question:` paragraph
 of its header comment), the seed figures it cites (value, unit and source
 document from seeds/figures.yaml), the calibrated parameters (its
-`# calibrated:` lines), a table of its targets (expected, mean, sd,
+`# calibrated:` lines), each calibrated parameter with its 95% interval
+and identification diagnostics (`marketsim calibrate SCENARIO --no-fit
+--intervals wald` over the ranges and with the replications of those
+lines: the Jacobian of the targets at the calibrated values), a table of
+its targets (expected, mean, sd,
 min-max and tolerance over the replications, and whether the mean is
 within the tolerance), and the firms' group revenue and abroad share at
 the end. `make scenarios-report` runs it.
@@ -24,6 +28,7 @@ is the check).
 import argparse
 import concurrent.futures as cf
 import datetime
+import json
 import math
 import os
 import re
@@ -40,6 +45,9 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9_])seed:([A-Za-z_][A-Za-z0-9_]*)")
 FIGURE_KEY_RE = re.compile(r"^\s*(?:-\s+)?figure:\s*([A-Za-z0-9_]+)")
+# `# calibrated: KEY = VALUE [UNIT] ([...; ]fitted in [LO, HI], ...)`
+CAL_FREE_RE = re.compile(r"^(\S+) = (\S+)(?: [^(]*)? \((?:.*; )?fitted in \[([^,\]]+), ([^\]]+)\]")
+CAL_REPS_RE = re.compile(r"(\d+) replications")
 
 
 def text(v):
@@ -121,6 +129,73 @@ def run_one(exe, scenario, seed, out):
     return tg, dict(zip(firms, zip(rev, abroad))), end, info
 
 
+def calibrated_frees(calibrated):
+    """The free parameters of `# calibrated:` lines: ([(key, lo, hi)], replications)."""
+    frees, reps = [], 4
+    for c in calibrated:
+        m = CAL_FREE_RE.match(c)
+        if m:
+            frees.append((m.group(1), m.group(3), m.group(4)))
+        elif c.startswith("by marketsim calibrate"):
+            r = CAL_REPS_RE.search(c)
+            # at most 4 (calibrate's default): the diagnosis costs (1 + 2n) R runs
+            reps = min(4, max(2, int(r.group(1)))) if r else reps
+    return frees, reps
+
+
+def fit_diagnostics(exe, scenario, out):
+    """Intervals and identification of the calibrated values: the record of
+    `marketsim calibrate --no-fit --intervals wald` (None: not calibrated)."""
+    frees, reps = calibrated_frees(header(scenario)[0])
+    if not frees:
+        return None
+    cmd = [exe, "calibrate", scenario, "--no-fit", "--intervals", "wald", "--reps",
+           str(reps), "--json", out, "-q", "--threads", "1"]
+    for key, lo, hi in frees:
+        cmd += ["--free", f"{key}={lo}:{hi}"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stderr}")
+    with open(out, encoding="utf-8") as f:
+        rec = json.load(f)
+    os.unlink(out)
+    return rec
+
+
+def fit_table(rec):
+    """Markdown lines: each calibrated parameter with its interval."""
+    if rec is None:
+        return []
+    lvl = f"{100 * rec['level']:g}%"
+    out = ["", f"**How sure** (`marketsim calibrate --no-fit --intervals wald --reps "
+           f"{rec['replications']}` at the calibrated values: {lvl} Wald intervals, "
+           "value -+ z sd with sd from the Jacobian of the targets by the parameters, "
+           "weights 1 / (variance across replications x (1 + 1/R) + tolerance^2); "
+           "an end at the range's bound is marked ≤ / ≥; docs/CALIBRATION.md):", "",
+           f"| parameter | unit | value | {lvl} interval | sd | range | pinned down |",
+           "|---|---|---|---|---|---|---|"]
+    for p in rec["parameters"]:
+        lo, hi = p["interval"]
+        blo, bhi = p["interval_at_bound"]
+        sd = "∞" if p["sd"] is None else fmt(p["sd"])
+        out.append(f"| `{p['key']}` | {p['unit']} | {fmt(p['fitted'])} | "
+                   f"[{'≤ ' if blo else ''}{fmt(lo)}, {'≥ ' if bhi else ''}{fmt(hi)}] | "
+                   f"{sd} | [{fmt(p['lo'])}, {fmt(p['hi'])}] | "
+                   f"{'yes' if p['identified'] else '**no**'} |")
+    idf = rec["identification"]
+    cond = "∞" if idf["condition_number"] is None else f"{idf['condition_number']:.3g}"
+    n = len(rec["parameters"])
+    line = (f"Identification: the Jacobian of the {len(rec['targets'])} targets by the "
+            f"{n} parameters has rank {idf['rank']} of {n}, condition number {cond}")
+    if idf["not_pinned_down"]:
+        line += ("; not pinned down by the targets: " +
+                 ", ".join(f"`{k}`" for k in idf["not_pinned_down"]) +
+                 " (moving it across its range moves the targets by less than one "
+                 "standard deviation, or it trades off against another parameter)")
+    out += ["", line + "."]
+    return out
+
+
 def fmt(v):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "NaN"
@@ -136,7 +211,7 @@ def year(x):
     return f"{x:.4f}".rstrip("0").rstrip(".")
 
 
-def scenario_section(path, results, figures, reps, scenario_firms, spec_targets):
+def scenario_section(path, results, figures, reps, scenario_firms, spec_targets, fit=None):
     name = os.path.splitext(os.path.basename(path))[0]
     calibrated, question, title = header(path)
     question = question[:1].upper() + question[1:]
@@ -163,6 +238,7 @@ def scenario_section(path, results, figures, reps, scenario_firms, spec_targets)
     out += ["", "**Calibrated** (`# calibrated:` lines of the file, written by "
             "`marketsim calibrate`):", ""]
     out += [f"- {c}" for c in calibrated] or ["- (not calibrated)"]
+    out += fit_table(fit)
     out += ["", f"**Targets** over {reps} replications (seeds 1..{reps}); within = "
             "|mean - expected| <= tolerance, or the mean inside the bound of a "
             "figure stated as one:", ""]
@@ -313,13 +389,15 @@ def main(argv=None):
                 name = os.path.splitext(os.path.basename(sc))[0]
                 futs = [ex.submit(run_one, exe, sc, k, os.path.join(tmp, f"{name}_{k}.h5"))
                         for k in range(1, a.reps + 1)]
+                fit_fut = ex.submit(fit_diagnostics, exe, sc, os.path.join(tmp, f"{name}.json"))
                 results = [fu.result() for fu in futs]
+                fit = fit_fut.result()
                 info = info or results[0][3]
                 with open(sc, encoding="utf-8") as f:
                     spec = yaml.safe_load(f)
                 firms = list((spec.get("firms") or {}).keys())
                 sec, passes = scenario_section(sc, results, figures, a.reps, firms,
-                                               spec.get("targets") or [])
+                                               spec.get("targets") or [], fit)
                 sections += sec
                 walls = [r[3]["wall"] for r in results]
                 summary.append((name, passes, float(np.mean(walls)), results[0][3]["consumers"]))

@@ -339,24 +339,45 @@ static const char *calibrate_help =
     "                           [options]\n"
     "\n"
     "Fit the free parameters so the scenario reproduces its targets (the\n"
-    "seed figures in its `targets` list): minimize the mean over targets of\n"
-    "((simulated - expected) / tolerance)^2 (for a bound target, min: or\n"
-    "max:, the distance outside the bound over half its size, 0 inside),\n"
-    "the simulated value averaged\n"
-    "over replications with fixed seeds (so the objective is deterministic),\n"
-    "with GSL's Nelder-Mead simplex inside the box [LO, HI] of each key.\n"
-    "The result is the scenario file with the fitted values written over\n"
-    "the old ones (comments kept) and a `# calibrated:` header saying what\n"
-    "was fitted. Every KEY must appear in the file as a plain number.\n"
+    "seed figures in its `targets` list) by the method of simulated\n"
+    "moments: minimize Q = sum over targets of (simulated - expected)^2 /\n"
+    "(variance x (1 + 1/R) + tolerance^2), the simulated value the mean of R\n"
+    "replications with fixed seeds (so Q is deterministic), its variance\n"
+    "across them, the tolerance read as one standard deviation of the figure\n"
+    "(for a bound target, min: or max:, the distance outside the bound, 0\n"
+    "inside, and half the bound's size). The weights come from the variances\n"
+    "at the start and are held during the search, then estimated again at\n"
+    "the fit. Search: Sobol starting points in the box [LO, HI] of each key,\n"
+    "then GSL's Nelder-Mead simplex from the best few.\n"
+    "\n"
+    "At the fit: a confidence interval for every parameter (the profile of\n"
+    "Q, or the Wald interval from the Jacobian), the Jacobian of the targets\n"
+    "by the parameters (central differences, common random numbers), its\n"
+    "rank and condition number, and a warning naming the parameters the\n"
+    "targets do not pin down. The result is printed as a table, written with\n"
+    "--json, and into the scenario file: the fitted values over the old ones\n"
+    "(comments kept) and a `# calibrated:` header with the intervals. Every\n"
+    "KEY must appear in the file as a plain number. docs/CALIBRATION.md\n"
+    "explains the method and the output.\n"
     "\n"
     "  --free KEY=LO:HI    a parameter to fit, e.g.\n"
     "                      --free categories.live_commerce.q=0.1:1.5\n"
-    "  --reps N            replications per evaluation (default 4)\n"
-    "  --iters N           simplex iterations at most (default 60)\n"
+    "  --reps N            replications per evaluation, 2 or more (default 4)\n"
+    "  --starts N          Sobol starting points (default 4 per free\n"
+    "                      parameter, 8 at least)\n"
+    "  --refine N          Nelder-Mead runs from the best starts (default 3)\n"
+    "  --iters N           simplex iterations of each run at most (default 60)\n"
+    "  --intervals M       profile (default), wald (cheaper: 2 evaluations per\n"
+    "                      parameter) or none\n"
+    "  --level P           confidence level of the intervals (default 0.95)\n"
+    "  --no-fit            no search: diagnose the values in the file (they\n"
+    "                      must lie in the ranges); writes no scenario\n"
+    "  --json FILE         the result as JSON (parameters, intervals, targets,\n"
+    "                      Jacobian, rank, condition number)\n"
     "  -o, --output FILE   the calibrated scenario (default: SCENARIO with\n"
     "                      .calibrated.yaml; --in-place overwrites SCENARIO)\n"
     "  --threads N         threads inside each run (1 to 1024)\n"
-    "  -q, --quiet         no progress\n";
+    "  -q, --quiet         no progress on stderr (warnings still)\n";
 
 static const char *info_help =
     "usage: marketsim info FILE.h5\n"
@@ -1333,10 +1354,12 @@ static int cmd_calibrate(int argc, char **argv)
         fputs(calibrate_help, stdout);
         return 0;
     }
-    const char *path = NULL;
+    const char *path = NULL, *json = NULL;
     ms_cal_free frees[MS_CAL_MAX_FREE];
-    int n = 0, in_place = 0;
-    long reps = 4, iters = 60;
+    int n = 0, in_place = 0, no_fit = 0;
+    long reps = 4, iters = 60, starts = 0, refine = 3;
+    double level = 0.95;
+    ms_cal_interval interval = MS_CAL_PROFILE;
     common_opts co = {0};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1355,13 +1378,52 @@ static int cmd_calibrate(int argc, char **argv)
                 return fail(st);
             i++;
         } else if (!strcmp(a, "--reps")) {
-            if (!take_int(a, next, &reps) || reps < 1)
+            if (!take_int(a, next, &reps))
                 return 2;
+            if (reps < 2)
+                return usage_error("%s: give 2 or more (each target is "
+                                   "weighted by its variance across the "
+                                   "replications)", a);
             i++;
         } else if (!strcmp(a, "--iters")) {
             if (!take_int(a, next, &iters))
                 return 2;
             i++;
+        } else if (!strcmp(a, "--starts") || !strcmp(a, "--refine")) {
+            long *v = a[2] == 's' ? &starts : &refine;
+            if (!take_int(a, next, v))
+                return 2;
+            if (*v < 1 || *v > 1000)
+                return usage_error("%s: give 1 to 1000", a);
+            i++;
+        } else if (!strcmp(a, "--intervals")) {
+            if (!next)
+                return usage_error("%s needs profile, wald or none", a);
+            if (!strcmp(next, "profile"))
+                interval = MS_CAL_PROFILE;
+            else if (!strcmp(next, "wald"))
+                interval = MS_CAL_WALD;
+            else if (!strcmp(next, "none"))
+                interval = MS_CAL_NONE;
+            else
+                return usage_error("--intervals %s: give profile, wald or "
+                                   "none", next);
+            i++;
+        } else if (!strcmp(a, "--level")) {
+            char *end;
+            if (next)
+                level = strtod(next, &end);
+            if (!next || end == next || *end || !(level > 0 && level < 1))
+                return usage_error("%s: give a confidence level between 0 "
+                                   "and 1, e.g. --level 0.95", a);
+            i++;
+        } else if (!strcmp(a, "--json")) {
+            if (!next)
+                return usage_error("%s needs a file name", a);
+            json = next;
+            i++;
+        } else if (!strcmp(a, "--no-fit")) {
+            no_fit = 1;
         } else if (!strcmp(a, "--in-place")) {
             in_place = 1;
         } else if (positional("calibrate", "scenario", a, &path)) {
@@ -1374,6 +1436,9 @@ static int cmd_calibrate(int argc, char **argv)
     if (!path || !n)
         return usage_error("%s", "calibrate: give a scenario and at least one "
                                  "--free KEY=LO:HI");
+    if (no_fit && (out || in_place))
+        return usage_error("%s", "calibrate --no-fit writes no scenario: drop "
+                                 "-o and --in-place (use --json FILE)");
     char outbuf[4096];
     if (in_place) {
         out = path;
@@ -1386,26 +1451,40 @@ static int cmd_calibrate(int argc, char **argv)
         out = outbuf;
     }
     const char *cal_inputs[] = {in_place ? NULL : path, NULL};
-    ms_status pst = ms_path_check_output(in_place ? "--in-place" : "-o", out,
-                                         NULL, cal_inputs);
-    if (pst != MS_OK)
-        return fail(pst);
-    ms_cal_opts o = {(int)reps, (int)iters, 0.01, (int)threads, quiet, stderr};
+    if (!no_fit) {
+        ms_status pst = ms_path_check_output(in_place ? "--in-place" : "-o",
+                                             out, NULL, cal_inputs);
+        if (pst != MS_OK)
+            return fail(pst);
+    }
+    if (json) {
+        const char *json_inputs[] = {path, NULL};
+        ms_status pst = ms_path_check_output("--json", json, NULL, json_inputs);
+        if (pst != MS_OK)
+            return fail(pst);
+    }
+    ms_cal_opts o = {.reps = (int)reps, .max_iter = (int)iters,
+                     .size_tol = 0.01, .threads = (int)threads, .quiet = quiet,
+                     .log = stderr, .starts = (int)starts,
+                     .refine = (int)refine, .interval = interval,
+                     .level = level, .no_fit = no_fit};
     ms_cal_result res;
     install_signals();
     ms_status st = ms_calibrate(path, frees, n, &o, &res);
     if (st != MS_OK)
         return fail(st);
-    for (int j = 0; j < n; j++)
-        printf("%s = %.6g   (in [%g, %g], started at %.6g)\n", frees[j].key,
-               frees[j].fitted, frees[j].lo, frees[j].hi, frees[j].start);
-    printf("objective %.4g -> %.4g after %d iterations (%d evaluations of %ld "
-           "replications)\n", res.start_obj, res.fitted_obj, res.iterations,
-           res.evaluations, reps);
-    st = ms_cal_write(path, frees, n, &res, &o, out);
+    ms_cal_print(stdout, frees, n, &res, &o);
+    if (json)
+        st = ms_cal_write_json(path, frees, n, &res, &o, json);
+    if (st == MS_OK && !no_fit)
+        st = ms_cal_write(path, frees, n, &res, &o, out);
+    ms_cal_result_free(&res);
     if (st != MS_OK)
         return fail(st);
-    printf("calibrated scenario: %s\n", out);
+    if (json)
+        printf("calibration record: %s\n", json);
+    if (!no_fit)
+        printf("calibrated scenario: %s\n", out);
     return 0;
 }
 
