@@ -619,7 +619,7 @@ static ms_status check_consumers(const ms_world *w, const char *file)
         for (int c = 0; c < C; c++) {
             int64_t *t = tally + ((size_t)m * C + c) * per;
             for (size_t i = lo; i < hi; i++) {
-                unsigned v = ms_choice_get(w, c, (uint32_t)i);
+                unsigned v = ms_choice_get(w, c, i);
                 if (v == MS_NOPOT)
                     continue;
                 t[F + 1]++;

@@ -107,7 +107,7 @@ ms_status ms_world_check(const ms_world *w)
         for (int c = 0; c < C; c++) {
             int64_t adopters = 0;
             for (size_t i = lo; i < hi; i++) {
-                unsigned s = ms_choice_get(w, c, (uint32_t)i);
+                unsigned s = ms_choice_get(w, c, i);
                 adopters += s != MS_NOPOT && s != 0;
             }
             count[(size_t)m * C + c] = adopters;

@@ -219,7 +219,7 @@ static void select_exact(ms_world *w, int m, int c, int64_t k, int64_t pool,
     size_t lo, hi;
     ms_world_local(w, m, &lo, &hi);
     int64_t need = w->ranks > 1 ? ms_par_chain_take(k) : k;
-    for (uint32_t i = (uint32_t)lo; i < hi && need > 0; i++) {
+    for (size_t i = lo; i < hi && need > 0; i++) {
         if (ms_choice_get(w, c, i) != from)
             continue;
         double u = ms_rng_uniform(w->key, i, MS_RNG_SETUP_STEP, phase, draw);
@@ -268,7 +268,7 @@ static ms_status init_consumers(ms_world *w)
         for (int c = 0; c < C; c++) {
             int64_t n = 0;
             for (size_t i = lo; i < hi; i++)
-                n += ms_choice_get(w, c, (uint32_t)i) == 0;
+                n += ms_choice_get(w, c, i) == 0;
             pool[(size_t)m * C + c] = before[(size_t)m * C + c] = n;
         }
     }
@@ -297,7 +297,7 @@ static ms_status init_consumers(ms_world *w)
                 ms_world_local(w, m, &lo, &hi);
                 select_exact(w, m, c, k, pool[mc], before[mc], MS_PH_INITIAL,
                              (uint32_t)(2 * c), 0, MS_NOPOT - 1);
-                for (uint32_t i = (uint32_t)lo; i < hi; i++) {
+                for (size_t i = lo; i < hi; i++) {
                     if (ms_choice_get(w, c, i) != MS_NOPOT - 1)
                         continue;
                     int hostslot = -1;
