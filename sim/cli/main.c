@@ -75,14 +75,23 @@ static void put_safe(FILE *f, const char *s)
 }
 
 /* This process's rank under mpirun (0 otherwise): in one run over ranks
- * every rank meets the same errors, and rank 0 alone reports them. */
+ * every rank meets the same input errors, and rank 0 alone reports them;
+ * a failure of this rank's own (its checkpoint slice, its memory) it
+ * reports itself, naming the rank. */
 static int g_rank;
 
 static int fail(ms_status st)
 {
-    if (g_rank != 0)
-        return ms_status_exit_code(st);
     const char *msg = ms_error_message();
+    if (g_rank != 0) {
+        if (st != MS_EINPUT && st != MS_EUSAGE && st != MS_EINTERRUPT &&
+            !strstr(msg, "another rank")) {
+            fprintf(stderr, "marketsim: rank %d: error: ", g_rank);
+            put_safe(stderr, msg);
+            fputc('\n', stderr);
+        }
+        return ms_status_exit_code(st);
+    }
     if (st == MS_EINPUT) {
         put_safe(stderr, msg);
         fputc('\n', stderr);
@@ -901,8 +910,8 @@ static int run_body(int argc, char **argv, int full_argc, char **full_argv)
                     "(--check-targets)\n", res.n_missed, res.n_targets);
         return 1;
     }
-    if (rank != 0) /* rank 0 reports */
-        return st == MS_OK ? 0 : ms_status_exit_code(st);
+    if (rank != 0) /* rank 0 reports, but for this rank's own failures */
+        return st == MS_OK ? 0 : fail(st);
     if (st == MS_EINTERRUPT && res.kept_partial) {
         fprintf(stderr, "marketsim: interrupted after %lld steps; %s.partial "
                 "holds them (status 'interrupted'), beside the earlier %s, "

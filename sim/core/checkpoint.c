@@ -52,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* 3: every dataset carries its FNV-1a checksum. */
 #define CKPT_VERSION 3
@@ -230,6 +231,9 @@ static ms_status read_slices(ms_h5 *h, const char *file, const ms_world *w,
 
 void ms_checkpoint_remove_slices(const char *path)
 {
+    struct stat sb;
+    if (stat(path, &sb) != 0) /* no checkpoint: nothing to open */
+        return;
     ms_h5 *h;
     if (ms_h5_open_ro(path, &h) != MS_OK) {
         ms_error_clear();

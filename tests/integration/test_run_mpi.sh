@@ -125,6 +125,17 @@ rc=$?
 $MPI -n 2 $MS run --restart "$T/t.h5.ckpt" -q || bad "restart after SIGTERM on 2 ranks"
 check "after SIGTERM at 3 ranks, restarted at 2 = uninterrupted" "$T/mid.h5" "$T/t.h5"
 
+# One rank cannot write its checkpoint slice (a folder where its file
+# goes): every rank stops at that step with status 1, the rank says why.
+rm -rf "$T"/w.h5*
+mkdir -p "$T/w.h5.ckpt.step3.slice2of3.partial"
+$MPI -n 3 $MS run $MID -q --checkpoint-every 3 -o "$T/w.h5" 2>"$T/w.err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "rank 1: error: .*slice2of3" "$T/w.err" &&
+  grep -q "another rank could not write its checkpoint slice" "$T/w.err" &&
+  ok "a rank's failed slice stops the run with status 1, saying which" ||
+  { bad "a rank's failed slice stops the run with status 1, saying which (got $rc)"; cat "$T/w.err"; }
+
 # A one-process checkpoint continued on 3 ranks.
 $MS run $MID -q --threads 1 --checkpoint-every 3 -o "$T/s.h5" &
 sp=$!

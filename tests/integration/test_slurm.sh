@@ -173,15 +173,14 @@ $PY "$SRC/tests/integration/sweepcmp.py" "$D/plain.h5" "$OUT/merged.h5" \
 echo "ok   merged job-array output = uninterrupted sweep (total $(( $(date +%s) - t0 )) s)"
 
 # One run over 2 ranks with scripts/slurm/run-mpi.sbatch (nodes x tasks x
-# threads): the same file as one process.
+# threads, its default mpirun binding): the same file as one process.
 if command -v mpirun >/dev/null 2>&1 && "$MS" --version | grep -q "MPI sweeps: yes"; then
   RUN=$SRC/scenarios/default.yaml
   "$MS" run "$RUN" --set run.people_per_agent=20000 --set run.steps=48 -q \
     -o "$D/run1.h5" || { echo "FAIL: one-process run"; exit 1; }
   t3=$(date +%s)
   (cd "$D" && OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
-     OMP_NUM_THREADS=1 MARKETSIM=$MS \
-     MS_MPIRUN_OPTS="-n 2 --bind-to none --mca btl self,vader" \
+     OMPI_MCA_btl=self,vader MARKETSIM=$MS \
      sbatch --nodes=1 --ntasks=2 --cpus-per-task=1 --mem=500M --time=10 \
        "$SRC/scripts/slurm/run-mpi.sbatch" "$RUN" "$D/mpi/run.h5" \
        --set run.people_per_agent=20000 --set run.steps=48 -q >/dev/null) ||
