@@ -604,7 +604,7 @@ static ms_status profile(cal *c, int j, const double *xhat, double qmin,
             }
             if (!isnan(xout)) {
                 at_bound = 0;
-                for (int b = 0; b < 5; b++) {
+                for (int b = 0; b < 4; b++) {
                     double mid = 0.5 * (xin + xout), q;
                     MS_CALL(profile_at(c, j, mid, xw, &q));
                     if (q < thr) {
@@ -974,8 +974,12 @@ void ms_cal_print(FILE *f, const ms_cal_free *frees, int n,
     for (int j = 0; j < n; j++)
         if (frees[j].weak)
             fprintf(f, "not pinned down: %s (moves the targets by %.3g "
-                    "standard deviations across its range)\n", frees[j].key,
-                    frees[j].sensitivity);
+                    "standard deviations across its range%s%s)\n",
+                    frees[j].key, frees[j].sensitivity,
+                    frees[j].weak & 2 ? "; trades off against other free "
+                    "parameters" : "",
+                    frees[j].weak & 4 ? "; its interval is the whole range"
+                    : "");
 }
 
 static void json_str(FILE *f, const char *s)
