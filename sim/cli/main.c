@@ -665,9 +665,9 @@ static int dry_run(const char *scenario, const char **sets, int n_sets,
     fprintf(o, "agents         %.0f consumer agents; %d ranks, %.0f agents "
             "on the largest (slices of whole blocks of %d)\n", e.consumers,
             e.ranks, e.consumers_per_rank, e.block_size);
-    if (e.consumers > 4294967294.0)
-        fprintf(o, "               (this build holds at most 2^32 - 2 "
-                "agents: raise run.people_per_agent)\n");
+    if (e.consumers > 281474976710656.0) /* 2^48 consumer ids */
+        fprintf(o, "               (a run holds at most 2^48 agents: raise "
+                "run.people_per_agent)\n");
     fprintf(o, "memory/rank    ");
     put_bytes_h(o, e.bytes_per_rank);
     fprintf(o, " = %.3g B per agent of the slice x %.0f + ", e.bytes_per_consumer,
