@@ -25,11 +25,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __linux__
+#include <linux/fs.h> /* FICLONE */
+#endif
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -246,4 +250,52 @@ void ms_path_lock_release(ms_path_lock **lkp)
     ms_free(lk->path);
     ms_free(lk);
     *lkp = NULL;
+}
+
+ms_status ms_path_copy(const char *from, const char *to, const char *if_full)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return MS_ERROR(MS_EIO, "%s: cannot open: %s", from, strerror(errno));
+    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (out < 0) {
+        int e = errno;
+        close(in);
+        return MS_ERROR(MS_EIO, "%s: cannot create: %s", to, strerror(e));
+    }
+    int bad = 0;
+#ifdef FICLONE
+    if (ioctl(out, FICLONE, in) != 0)
+#endif
+    {
+        char buf[1 << 16];
+        ssize_t n;
+        while (!bad && (n = read(in, buf, sizeof buf)) != 0) {
+            if (n < 0) {
+                bad = errno != EINTR;
+                continue;
+            }
+            for (ssize_t at = 0; !bad && at < n;) {
+                ssize_t w = write(out, buf + at, (size_t)(n - at));
+                if (w < 0)
+                    bad = errno != EINTR;
+                else
+                    at += w;
+            }
+        }
+    }
+    int e = errno;
+    bad |= fsync(out) != 0;
+    bad |= close(out) != 0;
+    close(in);
+    if (bad) {
+        remove(to);
+        int full = e == ENOSPC;
+        return MS_ERROR(MS_EIO, "%s: cannot write a copy of %s: %s%s%s%s", to,
+                        from, strerror(e ? e : errno),
+                        full ? " (the disk is full)" : "",
+                        full && if_full ? "; " : "",
+                        full && if_full ? if_full : "");
+    }
+    return MS_OK;
 }

@@ -29,6 +29,7 @@
 #include "core/ms_output.h"
 #include "io/ms_h5.h"
 #include "marketsim/ms_alloc.h"
+#include "marketsim/ms_paths.h"
 
 #include <errno.h>
 #include <math.h>
@@ -497,33 +498,6 @@ static double noise_share(const ctx *c, const double *m, const double *sd)
     return total > 0 ? (within / dfw) / total : NAN;
 }
 
-static ms_status copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb");
-    if (!in)
-        return MS_ERROR(MS_EINPUT, "%s: error: cannot open: %s", from,
-                        strerror(errno));
-    FILE *out = fopen(to, "wb");
-    if (!out) {
-        fclose(in);
-        return MS_ERROR(MS_EIO, "%s: cannot create: %s", to, strerror(errno));
-    }
-    static char buf[1 << 16];
-    size_t n;
-    int bad = 0;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        bad |= fwrite(buf, 1, n, out) != n;
-    bad |= ferror(in);
-    fclose(in);
-    bad |= fclose(out) != 0;
-    if (bad) {
-        remove(to);
-        return MS_ERROR(MS_EIO, "%s: cannot write a copy of %s: %s", to, from,
-                        strerror(errno));
-    }
-    return MS_OK;
-}
-
 /* Results: [s][j][a] for output s, parameter j, time a. */
 typedef struct {
     double *v[6];     /* S1, S1_low, S1_high, ST, ST_low, ST_high, or mu,
@@ -924,7 +898,7 @@ static ms_status analyze(ctx *c, const ms_analyze_opts *o, FILE *table)
         else
             snprintf(tmp, len, "%s.analyze.partial", final);
         if (st == MS_OK)
-            st = copy_file(c->path, tmp);
+            st = ms_path_copy(c->path, tmp, NULL);
         ms_h5 *w = NULL;
         if (st == MS_OK)
             st = ms_h5_open_rw(tmp, 0, &w);

@@ -38,6 +38,7 @@
 #include "core/world_int.h"
 #include "io/ms_h5.h"
 #include "marketsim/ms_alloc.h"
+#include "marketsim/ms_paths.h"
 #include "par/par.h"
 
 #include <math.h>
@@ -48,10 +49,6 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
-#ifdef __linux__
-#include <linux/fs.h> /* FICLONE */
-#endif
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1456,54 +1453,6 @@ static ms_status reopen(farm *fm)
 
 ms_status ms_sweep_write_summary(ms_h5 *h);
 
-/* Copy a file and put the copy on the disk: a clone where the file
- * system shares blocks (btrfs, XFS), else bytes. */
-static ms_status copy_durable(const char *from, const char *to)
-{
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
-        return MS_ERROR(MS_EIO, "%s: cannot open: %s", from, strerror(errno));
-    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (out < 0) {
-        int e = errno;
-        close(in);
-        return MS_ERROR(MS_EIO, "%s: cannot create: %s", to, strerror(e));
-    }
-    int bad = 0;
-#ifdef FICLONE
-    if (ioctl(out, FICLONE, in) != 0)
-#endif
-    {
-        static char buf[1 << 16];
-        ssize_t n;
-        while (!bad && (n = read(in, buf, sizeof buf)) != 0) {
-            if (n < 0) {
-                bad = errno != EINTR;
-                continue;
-            }
-            for (ssize_t at = 0; !bad && at < n;) {
-                ssize_t w = write(out, buf + at, (size_t)(n - at));
-                if (w < 0)
-                    bad = errno != EINTR;
-                else
-                    at += w;
-            }
-        }
-    }
-    int e = errno;
-    bad |= fsync(out) != 0;
-    bad |= close(out) != 0;
-    close(in);
-    if (bad) {
-        remove(to);
-        return MS_ERROR(MS_EIO, "%s: cannot write a copy of %s: %s%s", to,
-                        from, strerror(e ? e : errno),
-                        e == ENOSPC ? " (the disk is full); the sweep file "
-                        "keeps every run: free space, then --resume" : "");
-    }
-    return MS_OK;
-}
-
 /* Leave single-writer mode and write what that mode does not allow (the
  * counts and status attributes, the summary). The file written so far
  * is crash-safe only in that mode, so this is done on a copy,
@@ -1518,7 +1467,8 @@ static ms_status finish(farm *fm, int interrupted)
     if (!tmp)
         return MS_ERROR(MS_ENOMEM, "out of memory");
     snprintf(tmp, len, "%s.partial", path);
-    ms_status st = copy_durable(path, tmp);
+    ms_status st = ms_path_copy(path, tmp, "the sweep file keeps every "
+                                "run: free space, then --resume");
     if (st == MS_OK)
         st = ms_h5_open_rw(tmp, 0, &fm->h5);
     const int64_t R = ms_sweep_run_count(fm->s);

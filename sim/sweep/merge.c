@@ -20,6 +20,7 @@
 #include "io/ms_h5.h"
 #include "io/ms_h5read.h"
 #include "marketsim/ms_alloc.h"
+#include "marketsim/ms_paths.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,33 +29,6 @@
 #include <sys/stat.h>
 
 ms_status ms_sweep_write_summary(ms_h5 *h);
-
-static ms_status copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb");
-    if (!in)
-        return MS_ERROR(MS_EINPUT, "%s: error: cannot open: %s", from,
-                        strerror(errno));
-    FILE *out = fopen(to, "wb");
-    if (!out) {
-        fclose(in);
-        return MS_ERROR(MS_EIO, "%s: cannot create: %s", to, strerror(errno));
-    }
-    char buf[1 << 16];
-    size_t n;
-    int bad = 0;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        bad |= fwrite(buf, 1, n, out) != n;
-    bad |= ferror(in);
-    fclose(in);
-    bad |= fclose(out) != 0;
-    if (bad) {
-        remove(to);
-        return MS_ERROR(MS_EIO, "%s: cannot write a copy of %s: %s", to, from,
-                        strerror(errno));
-    }
-    return MS_OK;
-}
 
 /* Every per-run dataset of a group (marked sweep_run_axis), except the
  * ones that are the same in every shard. */
@@ -296,7 +270,7 @@ ms_status ms_sweep_merge(const char *const *inputs, int n, const char *out,
     }
     ms_sweep_ident_free(&first);
     if (st == MS_OK)
-        st = copy_file(inputs[0], tmp);
+        st = ms_path_copy(inputs[0], tmp, NULL);
     if (st == MS_OK)
         st = ms_h5_open_rw(tmp, 1, &h);
     if (st == MS_OK)

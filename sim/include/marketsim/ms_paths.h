@@ -37,4 +37,10 @@ ms_status ms_path_lock_take(const char *opt, const char *path,
 /* Release the lock and remove PATH.lock; accepts NULL, sets *lk = NULL. */
 void ms_path_lock_release(ms_path_lock **lk);
 
+/* Copy the file `from` to `to` (created or truncated) and put the copy on
+ * the disk (fsync): a clone where the file system shares blocks (btrfs,
+ * XFS), else bytes. On failure `to` is removed: MS_EIO, with `if_full`
+ * (may be NULL) added to the message when the disk is full. */
+ms_status ms_path_copy(const char *from, const char *to, const char *if_full);
+
 #endif
