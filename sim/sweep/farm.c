@@ -1112,6 +1112,19 @@ static void kill_point(farm *fm)
  * disk; only then the status, flushed. A stop at any moment leaves either
  * the run pending or its data complete, and --resume checks the data of
  * every run marked done against its checksum. */
+/* Run r has its status in the file: count it and report progress. */
+static void count_delivered(farm *fm, int64_t r, int8_t status)
+{
+    fm->status[r] = status;
+    if (status == ST_DONE)
+        fm->done++;
+    else
+        fm->failed++;
+    fm->delivered++;
+    if (fm->o->progress)
+        fm->o->progress(fm->o->progress_ctx, fm->delivered, fm->todo);
+}
+
 static ms_status store(farm *fm, int64_t r, const char *buf)
 {
     const result_head *hd = (const result_head *)buf;
@@ -1149,14 +1162,7 @@ static ms_status store(farm *fm, int64_t r, const char *buf)
     kill_point(fm);
     MS_CALL(ms_h5_flush(fm->h5));
     kill_point(fm);
-    fm->status[r] = hd->status;
-    if (hd->status == ST_DONE)
-        fm->done++;
-    else
-        fm->failed++;
-    fm->delivered++;
-    if (fm->o->progress)
-        fm->o->progress(fm->o->progress_ctx, fm->delivered, fm->todo);
+    count_delivered(fm, r, hd->status);
     return MS_OK;
 }
 
@@ -1219,17 +1225,8 @@ static ms_status fold_runs(farm *fm, int64_t r0, int64_t r1,
     kill_point(fm);
     MS_CALL(ms_h5_flush(fm->h5));
     kill_point(fm);
-    for (int64_t r = r0; r < r1; r++) {
-        const result_head *hd = (const result_head *)bufs[r - r0];
-        fm->status[r] = hd->status;
-        if (hd->status == ST_DONE)
-            fm->done++;
-        else
-            fm->failed++;
-        fm->delivered++;
-        if (fm->o->progress)
-            fm->o->progress(fm->o->progress_ctx, fm->delivered, fm->todo);
-    }
+    for (int64_t r = r0; r < r1; r++)
+        count_delivered(fm, r, ((const result_head *)bufs[r - r0])->status);
     return MS_OK;
 }
 
