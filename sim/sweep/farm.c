@@ -1286,20 +1286,20 @@ static ms_status open_vars(farm *fm)
     MS_CALL(ms_h5_var_open(h, "/runs/wall_seconds", MS_H5_F64, &fm->v_wall));
     MS_CALL(ms_h5_var_open(h, "/runs/message", MS_H5_STR, &fm->v_msg));
     MS_CALL(ms_h5_var_open(h, "/runs/checksum", MS_H5_I64, &fm->v_sum));
-    if (s->summary_only) {
-        ms_h5var *const fixed[] = {fm->v_status, fm->v_wall, fm->v_msg,
-                                   fm->v_sum};
-        for (int k = 0; k < 4; k++) {
-            int64_t d[8];
-            if (ms_h5_var_shape(fixed[k], d) != 1 ||
-                d[0] != ms_sweep_run_count(s))
-                return MS_ERROR(MS_EINPUT, "%s: error: --resume: /runs does "
-                                "not hold %lld runs; make the sweep again "
-                                "into a new file", fm->o->out_path,
-                                (long long)ms_sweep_run_count(s));
-        }
-        return open_summary_vars(fm);
+    /* The layout hash matched; still, no write may go past a dataset. */
+    ms_h5var *const fixed[] = {fm->v_status, fm->v_wall, fm->v_msg,
+                               fm->v_sum};
+    for (int k = 0; k < 4; k++) {
+        int64_t d[8];
+        if (ms_h5_var_shape(fixed[k], d) != 1 ||
+            d[0] != ms_sweep_run_count(s))
+            return MS_ERROR(MS_EINPUT, "%s: error: --resume: /runs does not "
+                            "hold %lld runs; make the sweep again into a new "
+                            "file", fm->o->out_path,
+                            (long long)ms_sweep_run_count(s));
     }
+    if (s->summary_only)
+        return open_summary_vars(fm);
     for (int k = 0; k < N_SU; k++) {
         char path[128];
         snprintf(path, sizeof path, "/startups/%s", su_vars[k].name);
@@ -1313,18 +1313,6 @@ static ms_status open_vars(farm *fm)
         char path[256];
         snprintf(path, sizeof path, "%s/%s", m.group, m.name);
         MS_CALL(ms_h5_var_open(h, path, m.type, &fm->out[k]));
-    }
-    /* The layout hash matched; still, no write may go past a dataset. */
-    ms_h5var *const fixed[] = {fm->v_status, fm->v_wall, fm->v_msg,
-                               fm->v_sum};
-    for (int k = 0; k < 4; k++) {
-        int64_t d[8];
-        if (ms_h5_var_shape(fixed[k], d) != 1 ||
-            d[0] != ms_sweep_run_count(s))
-            return MS_ERROR(MS_EINPUT, "%s: error: --resume: /runs does not "
-                            "hold %lld runs; make the sweep again into a new "
-                            "file", fm->o->out_path,
-                            (long long)ms_sweep_run_count(s));
     }
     for (int j = 0; j < fm->n_ck; j++) {
         ms_h5var *v = NULL;
