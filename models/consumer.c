@@ -246,18 +246,6 @@ static int choose_fast(const ms_ctab *t, double uc, double phi,
     return pick_in_group(t, g, y);
 }
 
-/* What a block's candidates of one category share: the bounds of the
- * non-adopters' hazard over the block (MODEL.md section 2, step 2). With
- * h_i = nu_i pdt + qterm + x_i, h_lo <= h_i <= h_hi for every member
- * (rounding is monotone), so a non-adopter's uniform v decides without
- * reading nu_i when v >= h_hi (no event: the first test of
- * ms_hazard_event) or v < h_lo - h_lo^2/2 (event: below 1 - exp(-h_lo) <=
- * 1 - exp(-h_i)). */
-typedef struct {
-    double h_hi;          /* nu_max pdt + qterm + xfeat_max */
-    double sure;          /* h_lo - h_lo^2 / 2, h_lo = nu_min pdt + qterm */
-} cand_bounds;
-
 /* The bound P on the event probability of every consumer of block b in
  * category c this step (MODEL.md section 2, step 2):
  *   non-adopter: 1 - exp(-h_i) <= 1 - exp(-(nu_max pdt + qterm + xfeat_max))
@@ -279,38 +267,219 @@ double ms_block_bound(const ms_world *w, const ms_ctab *t, int64_t b)
 
 enum { LANES = MS_CAND_BATCH };
 
-/* A candidate that has its event this step, waiting for its choice. */
-typedef struct {
-    uint64_t i;           /* state index */
-    double uc;            /* choice uniform */
-    unsigned s;           /* its choice value at the start of the step */
-    int cur, hostslot;    /* slot of its firm and of its host app, or -1 */
-    int fast;             /* no extra weight: the choice by groups applies */
-} chooser;
+/* A candidate's stored choice value, as an index of the table's per-value
+ * arrays: 0, f + 1, or F + 1 for MS_NOPOT (rv[F + 1] = -1: never an
+ * event). */
+static inline __attribute__((always_inline)) unsigned
+state_at(const uint8_t *ch, uint32_t k, int one_byte, unsigned nopot)
+{
+    if (one_byte) {
+        unsigned v = ch[k];
+        return v == 0xFFu ? nopot : v;
+    }
+    uint16_t v;
+    memcpy(&v, ch + 2 * (size_t)k, 2);
+    return v == MS_NOPOT ? nopot : v;
+}
 
-/* The new choice value of a chooser: the logit (MODEL.md section 2, step
- * 2), with its phi when its firms differ in foreignness (phi is not read
- * when G == 1 or when the group is settled without phi; ex as in
- * choose_fast). */
-static unsigned choose(const ms_ctab *t, const chooser *h, double phi,
-                       const double *ex, double *scratch)
+static inline __attribute__((always_inline)) void
+state_put(uint8_t *ch, uint32_t k, unsigned v, int one_byte)
+{
+    if (one_byte) {
+        ch[k] = (uint8_t)v;
+        return;
+    }
+    uint16_t v16 = (uint16_t)v;
+    memcpy(ch + 2 * (size_t)k, &v16, 2);
+}
+
+/* The general choice of one chooser (any weights), as ms_choose_slot:
+ * its current firm and host app may carry extra weight. */
+static inline unsigned choose_general(const ms_ctab *t, double phi,
+                                      unsigned s, unsigned hs, double uc,
+                                      double *scratch)
 {
     if (t->K == 0)
         return 0;
-    int k2 = h->fast ? choose_fast(t, h->uc, phi, ex, scratch) : -1;
-    if (k2 < 0)
-        k2 = ms_choose_slot(t, t->G > 1 ? phi : 0, h->cur, h->hostslot,
-                            h->uc, scratch);
-    return (unsigned)t->fid[k2] + 1;
+    int cur = s ? t->slot[s] : -1; /* -1: firm gone from c here */
+    int hostslot = hs ? t->slot[hs] : -1;
+    int k = ms_choose_slot(t, t->G > 1 ? phi : 0, cur, hostslot, uc, scratch);
+    return (unsigned)t->fid[k] + 1;
 }
 
-static inline void apply(const ms_world *w, int c, const chooser *h,
-                         unsigned nv, int64_t *restrict row)
+/* Whether chooser (s, hs) has no extra weight, so the choice by groups
+ * applies: stay * own = 1 for its current firm, host bonus 1 for its host
+ * app. */
+static inline int plain_chooser(const ms_ctab *t, unsigned s, unsigned hs)
 {
-    if (nv != h->s) {
-        ms_choice_set(w, c, h->i, nv);
-        row[h->s]--;
-        row[nv]++;
+    int cur = s ? t->slot[s] : -1, hostslot = hs ? t->slot[hs] : -1;
+    return (cur < 0 || t->stay * t->own[cur] == 1.0) &&
+           (hostslot < 0 || t->host_bonus == 1.0);
+}
+
+/* The candidates of block b in category c (one table), in batches of up
+ * to LANES draws. Specialized by the width of a choice value and by
+ * whether c is hosted (its consumers' host choices are read), so the
+ * common case runs without either test. */
+static inline __attribute__((always_inline)) void
+move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
+         int64_t *restrict row, double *scratch, int tid, const int one_byte,
+         const int hosted)
+{
+    const ms_block *bk = &w->blocks[b];
+    uint32_t rnd[4][LANES], pr[4][LANES], kk[LANES];
+    double lg[LANES], ph[LANES];
+    double *ex = scratch + 2 * w->F + 2; /* [LANES * F] group weights */
+    /* Events of a batch (structure of arrays), and those waiting for phi. */
+    uint32_t ek[LANES], el[LANES], wk[LANES];
+    unsigned es[LANES], ehs[LANES], ws[LANES], whs[LANES];
+    double wuc[LANES];
+    uint64_t ent[LANES];
+    const uint64_t i0 = bk->start, bid = ms_block_id(w, b);
+    const uint32_t n = bk->n, bw3 = (uint32_t)bid;
+    const unsigned nopot = (unsigned)w->F + 1;
+    (void)tid;
+    const double P = ms_block_bound(w, t, b);
+    if (!(P > 0))
+        return;
+    /* The bounds of the non-adopters' hazard over the block (MODEL.md
+     * section 2, step 2). With h_i = nu_i pdt + qterm + x_i, h_lo <= h_i
+     * <= h_hi for every member (rounding is monotone), so a non-adopter's
+     * uniform v decides without reading nu_i when v >= h_hi (no event: the
+     * first test of ms_hazard_event) or v < sure = h_lo - h_lo^2/2 (an
+     * event: below 1 - exp(-h_lo) <= 1 - exp(-h_i)). */
+    double sure = 0, h_hi = 0;
+    if (t->K > 0) {
+        double lo = (double)w->nu_min[b] * t->pdt + t->qterm;
+        h_hi = (double)w->nu_max[b] * t->pdt + t->qterm + t->xfeat_max;
+        sure = lo - 0.5 * lo * lo;
+    }
+    uint8_t *ch = ms_choice_at(w, c, i0);
+    const uint8_t *hch = hosted ? ms_choice_at(w, t->host, i0) : NULL;
+    const int plain = t->plain, G = t->G, K = t->K;
+    /* 1 / log(1 - P) < 0; with P = 1 every consumer is a candidate. */
+    const double inv = P < 1 ? 1.0 / log1p(-P) : 0.0;
+    uint32_t pos = 0, j = 0;
+    int nb = LANES; /* draws in this batch: 8 when few candidates remain */
+    for (;;) {
+        ms_rng_lanes4(w->key, ms_rng_event_w0(j, bid), (uint32_t)w->step,
+                      MS_PH_EVENT, (uint32_t)c, bw3, nb, &rnd[0][0], LANES);
+        ms_rng_log_u01(rnd[0], lg, nb);
+        int nl = 0;
+        for (; nl < nb; nl++) {
+            double g = floor(lg[nl] * inv);
+            if (!(g < (double)(n - pos)))
+                break;
+            uint32_t k = pos + (uint32_t)g;
+            pos = k + 1;
+            kk[nl] = k;
+            /* The candidate's state is read below: start the loads. */
+            __builtin_prefetch(ch + (size_t)k * (one_byte ? 1 : 2), 1);
+            if (hosted)
+                __builtin_prefetch(hch + (size_t)k * (one_byte ? 1 : 2));
+        }
+        /* Events: an adopter when v < rv[s], a non-adopter when its
+         * hazard test says so (settled by the block's bounds but for a
+         * few), nobody outside the ceiling (rv[F + 1] = -1). */
+        int ne = 0;
+        for (int l = 0; l < nl; l++) {
+            const uint32_t k = kk[l];
+            const unsigned s = state_at(ch, k, one_byte, nopot);
+            unsigned hs = 0; /* choice value in the host (still old) */
+            if (hosted) {
+                hs = state_at(hch, k, one_byte, nopot);
+                hs = hs == nopot ? 0 : hs;
+            }
+            const double v = ms_u01(rnd[1][l]) * P;
+            const double thr = s ? t->rv[s] : sure;
+            int e = v < thr;
+            if (__builtin_expect(s == 0 && !e && v < h_hi, 0))
+                e = ms_hazard_event(v, (double)ms_nu(w, i0 + k) * t->pdt +
+                                           t->qterm + t->xfeat[hs]);
+            ek[ne] = k;
+            el[ne] = (uint32_t)l;
+            es[ne] = s;
+            ehs[ne] = hs;
+            ne += e;
+        }
+        /* Choices without phi: one foreignness coefficient, or settled in
+         * the nearest group (uc < p0min); the others wait for phi. */
+        int nw = 0;
+        for (int q = 0; q < ne; q++) {
+            const uint32_t k = ek[q];
+            const int l = (int)el[q];
+            const unsigned s = es[q], hs = hosted ? ehs[q] : 0;
+            const double uc = ms_u01_52(rnd[2][l], rnd[3][l]);
+            unsigned nv;
+            const int fast = plain || plain_chooser(t, s, hs);
+            if (K == 0)
+                nv = 0;
+            else if (fast && G == 1)
+                nv = (unsigned)t->fid[pick_in_group(t, 0, uc * t->gsum[0])] + 1;
+            else if (fast && uc < t->p0min)
+                nv = (unsigned)t->fid[pick_in_group(t, 0, uc / t->p0min *
+                                                              t->gsum[0])] +
+                     1;
+            else if (G == 1)
+                nv = choose_general(t, 0.0, s, hs, uc, scratch);
+            else {
+                ent[nw] = ms_consumer_id(w, i0 + k);
+                wk[nw] = k;
+                ws[nw] = s;
+                whs[nw] = hs;
+                wuc[nw++] = uc;
+                continue;
+            }
+            state_put(ch, k, nv, one_byte);
+            row[s]--;
+            row[nv]++;
+        }
+        if (nw > 0) {
+            /* A multiple of 8 lanes (the vector width), the last
+             * repeated. */
+            const int n8 = (nw + 7) & ~7;
+            for (int l = nw; l < n8; l++)
+                ent[l] = ent[nw - 1];
+            ms_rng_gather(w->key, ent, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1, n8,
+                          &pr[0][0], LANES);
+            /* phi = -log(uphi) (ms_phi) and the group weights
+             * exp(-phi (D_g - D_0)), g >= 1, of every chooser,
+             * vectorized: ex[q * (G - 1) + g - 1]. */
+            for (int q = 0; q < n8; q++)
+                ph[q] = ms_u01_52(pr[0][q], pr[1][q]);
+            ms_rng_log01(ph, ph, n8);
+            const int G1 = G - 1;
+            if (G1 == 1) {
+                const double d1 = t->D[1] - t->D[0];
+                for (int q = 0; q < n8; q++) {
+                    ph[q] = -ph[q];
+                    ex[q] = -ph[q] * d1;
+                }
+            } else
+                for (int q = 0; q < n8; q++) {
+                    ph[q] = -ph[q];
+                    for (int g = 1; g <= G1; g++)
+                        ex[q * G1 + g - 1] = -ph[q] * (t->D[g] - t->D[0]);
+                }
+            ms_rng_expneg(ex, ex, nw * G1);
+            for (int q = 0; q < nw; q++) {
+                const unsigned s = ws[q], hs = whs[q];
+                int k2 = plain || plain_chooser(t, s, hs)
+                             ? choose_fast(t, wuc[q], ph[q], ex + q * G1,
+                                           scratch)
+                             : -1;
+                unsigned nv = k2 >= 0 ? (unsigned)t->fid[k2] + 1
+                                      : choose_general(t, ph[q], s, hs,
+                                                       wuc[q], scratch);
+                state_put(ch, wk[q], nv, one_byte);
+                row[s]--;
+                row[nv]++;
+            }
+        }
+        if (nl < nb || pos >= n)
+            break;
+        j += (uint32_t)nb;
+        nb = (double)(n - pos) * P < 6 ? 8 : LANES;
     }
 }
 
@@ -322,11 +491,11 @@ static inline void apply(const ms_world *w, int c, const chooser *h,
  * a candidate independently with probability P (ms_block_bound), so the
  * gaps between candidates are geometric, floor(log u / log(1 - P))
  * (ms_rng_log_u01: log to 1 ulp). A candidate's event happens with
- * probability p_i / P (its acceptance
- * uniform v, uniform on (0, P), below p_i), so every consumer's event has
- * probability exactly p_i, and the consumers that are not candidates are
- * never touched. Draw j of the block (gap before candidate j, its
- * acceptance uniform, its 52-bit choice uniform) is the Philox block at
+ * probability p_i / P (its acceptance uniform v, uniform on (0, P), below
+ * p_i), so every consumer's event has probability exactly p_i, and the
+ * consumers that are not candidates are never touched. Draw j of the block
+ * (gap before candidate j, its acceptance uniform, its 52-bit choice
+ * uniform) is the Philox block at
  * {j | (b >> 32) << 16, step, MS_PH_EVENT << 24 | c, b mod 2^32}, b the
  * block's id (ms_block_id; ms_rng.h): a function of the block, not of the
  * thread that runs it.
@@ -338,129 +507,24 @@ static inline void apply(const ms_world *w, int c, const chooser *h,
  * candidate at most once per category and step and changes only its own
  * state, so the stages give what one pass would. */
 static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
-                       double *scratch)
+                       double *scratch, int tid)
 {
-    const ms_block *bk = &w->blocks[b];
-    uint32_t rnd[4][LANES], pr[4][LANES], kk[LANES];
-    double lg[LANES], ph[LANES];
-    double *ex = scratch + 2 * w->F + 2; /* [LANES * F] group weights */
-    uint64_t ent[LANES];
-    chooser ev[LANES], wait[LANES];
-    const int C = w->C, m = bk->m;
-    const uint64_t i0 = bk->start, bid = ms_block_id(w, b);
-    const uint32_t n = bk->n, bw3 = (uint32_t)bid;
+    const int C = w->C, m = w->blocks[b].m;
     const ms_ctab *tabs = &w->ctab[(size_t)m * C];
     for (int oi = 0; oi < C; oi++) {
         const int c = w->cat_order[oi];
         const ms_ctab *t = &tabs[c];
-        const double P = ms_block_bound(w, t, b);
-        if (!(P > 0))
-            continue;
-        cand_bounds cb = {0, 0};
-        if (t->K > 0) {
-            double lo = (double)w->nu_min[b] * t->pdt + t->qterm;
-            cb.h_hi = (double)w->nu_max[b] * t->pdt + t->qterm + t->xfeat_max;
-            cb.sure = lo - 0.5 * lo * lo;
-        }
         int64_t *row = dl + ((size_t)m * C + c) * (w->F + 1);
-        const uint8_t *ch = ms_choice_at(w, c, i0);
-        const uint8_t *hch = t->host >= 0 ? ms_choice_at(w, t->host, i0) : NULL;
-        /* 1 / log(1 - P) < 0; with P = 1 every consumer is a candidate. */
-        const double inv = P < 1 ? 1.0 / log1p(-P) : 0.0;
-        uint32_t pos = 0, j = 0;
-        int nb = LANES; /* draws in this batch: 8 when few candidates remain */
-        for (;;) {
-            ms_rng_lanes4(w->key, ms_rng_event_w0(j, bid), (uint32_t)w->step,
-                          MS_PH_EVENT, (uint32_t)c, bw3, nb, &rnd[0][0],
-                          LANES);
-            ms_rng_log_u01(rnd[0], lg, nb);
-            int nl = 0;
-            for (; nl < nb; nl++) {
-                double g = floor(lg[nl] * inv);
-                if (!(g < (double)(n - pos)))
-                    break;
-                uint32_t k = pos + (uint32_t)g;
-                pos = k + 1;
-                kk[nl] = k;
-                /* The candidate's state is read below: start the loads. */
-                __builtin_prefetch(ch + (size_t)k * w->cw, 1);
-                if (hch)
-                    __builtin_prefetch(hch + (size_t)k * w->cw);
-                __builtin_prefetch(&w->nu[i0 + k - w->c_lo]);
-            }
-            /* Events. */
-            int ne = 0;
-            for (int l = 0; l < nl; l++) {
-                const uint64_t i = i0 + kk[l];
-                const unsigned s = ms_choice_get(w, c, i);
-                if (s == MS_NOPOT)
-                    continue;
-                unsigned hs = 0; /* choice value in the host (still old) */
-                if (hch) {
-                    hs = ms_choice_get(w, t->host, i);
-                    hs = hs == MS_NOPOT ? 0 : hs;
-                }
-                const double v = ms_u01(rnd[1][l]) * P;
-                int e;
-                if (s == 0) {
-                    e = t->K > 0 && v < cb.sure;
-                    if (!e && t->K > 0 && v < cb.h_hi)
-                        e = ms_hazard_event(v, (double)ms_nu(w, i) * t->pdt +
-                                                   t->qterm + t->xfeat[hs]);
-                } else {
-                    e = v < t->rv[s];
-                }
-                chooser *h = &ev[ne];
-                h->i = i;
-                h->s = s;
-                h->uc = ms_u01_52(rnd[2][l], rnd[3][l]);
-                h->cur = s ? t->slot[s] : -1; /* -1: firm gone from c here */
-                h->hostslot = hs ? t->slot[hs] : -1;
-                ne += e;
-            }
-            /* Choices without phi; the others wait for it. */
-            int nw = 0;
-            for (int q = 0; q < ne; q++) {
-                chooser *h = &ev[q];
-                h->fast = (h->cur < 0 || t->stay * t->own[h->cur] == 1.0) &&
-                          (h->hostslot < 0 || t->host_bonus == 1.0);
-                if (t->K > 0 && t->G > 1 && !(h->fast && h->uc < t->p0min)) {
-                    ent[nw] = ms_consumer_id(w, h->i);
-                    wait[nw++] = *h;
-                    continue;
-                }
-                apply(w, c, h, choose(t, h, 0.0, NULL, scratch), row);
-            }
-            if (nw > 0) {
-                /* A multiple of 8 lanes (the vector width), the last
-                 * repeated. */
-                const int n8 = (nw + 7) & ~7;
-                for (int l = nw; l < n8; l++)
-                    ent[l] = ent[nw - 1];
-                ms_rng_gather(w->key, ent, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1,
-                              n8, &pr[0][0], LANES);
-                /* phi = -log(uphi) (ms_phi) and the group weights
-                 * exp(-phi (D_g - D_0)), g >= 1, of every chooser,
-                 * vectorized: ex[q * (G - 1) + g - 1]. */
-                for (int q = 0; q < n8; q++)
-                    ph[q] = ms_u01_52(pr[0][q], pr[1][q]);
-                ms_rng_log01(ph, ph, n8);
-                const int G1 = t->G - 1;
-                for (int q = 0; q < n8; q++) {
-                    ph[q] = -ph[q];
-                    for (int g = 1; g <= G1; g++)
-                        ex[q * G1 + g - 1] = -ph[q] * (t->D[g] - t->D[0]);
-                }
-                ms_rng_expneg(ex, ex, nw * G1);
-                for (int q = 0; q < nw; q++)
-                    apply(w, c, &wait[q],
-                          choose(t, &wait[q], ph[q], ex + q * G1, scratch),
-                          row);
-            }
-            if (nl < nb || pos >= n)
-                break;
-            j += (uint32_t)nb;
-            nb = (double)(n - pos) * P < 6 ? 8 : LANES;
+        if (w->cw == 1) {
+            if (t->host >= 0)
+                move_cat(w, b, c, t, row, scratch, tid, 1, 1);
+            else
+                move_cat(w, b, c, t, row, scratch, tid, 1, 0);
+        } else {
+            if (t->host >= 0)
+                move_cat(w, b, c, t, row, scratch, tid, 0, 1);
+            else
+                move_cat(w, b, c, t, row, scratch, tid, 0, 0);
         }
     }
 }
@@ -492,6 +556,11 @@ ms_status ms_consumers_move(ms_world *w)
         }
         t->gstart[t->G] = j;
         t->p0min = t->G > 0 && all > 0 ? t->gsum[0] / all : 0;
+        /* No chooser carries extra weight: no switching cost, no failing
+         * experiment, no host bonus (or no host). */
+        t->plain = t->stay == 1.0 && (t->host < 0 || t->host_bonus == 1.0);
+        for (int k = 0; k < t->K; k++)
+            t->plain &= t->own[k] == 1.0;
         for (int s = 1; s <= F; s++) {
             /* Only states some consumer holds: the firms with users. */
             if (w->users[mc * F + s - 1] > 0 && t->rv[s] > t->rv_max)
@@ -507,7 +576,7 @@ ms_status ms_consumers_move(ms_world *w)
         memset(dl, 0, rows * sizeof *dl);
 #pragma omp for schedule(dynamic, 16)
         for (int64_t b = w->b_lo; b < w->b_hi; b++) /* this rank's blocks */
-            move_block(w, b, dl, w->tl_scratch[tid]);
+            move_block(w, b, dl, w->tl_scratch[tid], tid);
     }
     /* Integer sums: the same in any order, over threads and then over
      * the ranks of a distributed run (M * C * (F + 1) integers). */

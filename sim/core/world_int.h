@@ -60,6 +60,8 @@ typedef struct ms_ctab {
     int *gstart;          /* [F+1] group g is gord[gstart[g] .. gstart[g+1]) */
     double p0min;         /* gsum[0] / sum of gsum: least chance of group 0 */
     double xfeat_max;     /* max of xfeat (set each step) */
+    int plain;            /* no chooser's weights differ from E: stay = 1,
+                             own = 1, host bonus 1 (set each step) */
     double stay;          /* exp(k_sw): weight factor of the current firm */
     double host_bonus;    /* exp(eta) */
     uint16_t *fid;        /* [F] firm of slot k */
