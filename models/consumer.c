@@ -31,6 +31,9 @@
 
 #include <float.h>
 #include <math.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,14 +197,25 @@ int ms_choose_slot(const ms_ctab *t, double phi, int cur, int hostslot,
 /* Slot of group g holding the point y of [0, gsum[g]): the first entry j
  * with y < gcum[j], else the group's last. gcum never decreases inside a
  * group, so that entry is the group's start plus the number of entries
- * before the last with !(y < gcum): counted without branches. */
-static int pick_in_group(const ms_ctab *t, int g, double y)
+ * before the last with !(y < gcum): counted without branches, four at a
+ * time from gpad (those entries, padded with +inf to a multiple of 4; the
+ * count is capped at the entries, so padding never counts). */
+static inline int pick_in_group(const ms_ctab *t, int g, double y)
 {
     const int j0 = t->gstart[g], end = t->gstart[g + 1] - 1;
+#if defined(__AVX2__)
+    const __m256d yy = _mm256_set1_pd(y);
+    int cnt = 0;
+    for (int o = t->gpstart[g]; o < t->gpstart[g + 1]; o += 4)
+        cnt += __builtin_popcount((unsigned)_mm256_movemask_pd(
+            _mm256_cmp_pd(yy, _mm256_loadu_pd(t->gpad + o), _CMP_NLT_UQ)));
+    return t->gord[j0 + (cnt < end - j0 ? cnt : end - j0)];
+#else
     int j = j0;
     for (int k = j0; k < end; k++)
         j += !(y < t->gcum[k]);
     return t->gord[j];
+#endif
 }
 
 /* The logit choice by groups, for a chooser whose current firm and host
@@ -317,6 +331,71 @@ static inline int plain_chooser(const ms_ctab *t, unsigned s, unsigned hs)
            (hostslot < 0 || t->host_bonus == 1.0);
 }
 
+enum { WAITS = 64 }; /* choosers waiting for phi, at most */
+
+/* Choosers whose choice needs their phi (the firms differ in foreignness
+ * and uc >= p0min, or their weights are not plain), with what they chose
+ * from: their offset in the block, choice value, host choice value and
+ * choice uniform, and their random-stream id. */
+typedef struct {
+    uint64_t ent[WAITS];
+    uint32_t k[WAITS];
+    unsigned s[WAITS], hs[WAITS];
+    double uc[WAITS];
+} waiting;
+
+/* The choices of nw waiting choosers: their phi uniforms (ms_phi) drawn
+ * together, vectorized, then -log, the group weights and the choice. */
+static inline __attribute__((always_inline)) void
+choose_waiting(const ms_world *w, const ms_ctab *t, waiting *wl, int nw,
+               uint8_t *ch, int64_t *restrict row, double *scratch,
+               const int one_byte)
+{
+    uint32_t pr[4][WAITS];
+    double ph[WAITS];
+    double *ex = scratch + 2 * w->F + 2; /* [LANES * F] group weights */
+    /* A multiple of 8 lanes (the vector width), the last
+     * repeated. */
+    const int n8 = (nw + 7) & ~7;
+    for (int l = nw; l < n8; l++)
+        wl->ent[l] = wl->ent[nw - 1];
+    ms_rng_gather(w->key, wl->ent, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1, n8,
+                  &pr[0][0], WAITS);
+    /* phi = -log(uphi) (ms_phi) and the group weights
+     * exp(-phi (D_g - D_0)), g >= 1, of every chooser,
+     * vectorized: ex[q * (G - 1) + g - 1]. */
+    for (int q = 0; q < n8; q++)
+        ph[q] = ms_u01_52(pr[0][q], pr[1][q]);
+    ms_rng_log01(ph, ph, n8);
+    const int G1 = t->G - 1;
+    if (G1 == 1) {
+        const double d1 = t->D[1] - t->D[0];
+        for (int q = 0; q < n8; q++) {
+            ph[q] = -ph[q];
+            ex[q] = -ph[q] * d1;
+        }
+    } else
+        for (int q = 0; q < n8; q++) {
+            ph[q] = -ph[q];
+            for (int g = 1; g <= G1; g++)
+                ex[q * G1 + g - 1] = -ph[q] * (t->D[g] - t->D[0]);
+        }
+    ms_rng_expneg(ex, ex, nw * G1);
+    for (int q = 0; q < nw; q++) {
+        const unsigned s = wl->s[q], hs = wl->hs[q];
+        int k2 = t->plain || plain_chooser(t, s, hs)
+                     ? choose_fast(t, wl->uc[q], ph[q], ex + q * G1,
+                                   scratch)
+                     : -1;
+        unsigned nv = k2 >= 0 ? (unsigned)t->fid[k2] + 1
+                              : choose_general(t, ph[q], s, hs,
+                                               wl->uc[q], scratch);
+        state_put(ch, wl->k[q], nv, one_byte);
+        row[s]--;
+        row[nv]++;
+    }
+}
+
 /* The candidates of block b in category c (one table), in batches of up
  * to LANES draws. Specialized by the width of a choice value and by
  * whether c is hosted (its consumers' host choices are read), so the
@@ -327,14 +406,12 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
          const int hosted)
 {
     const ms_block *bk = &w->blocks[b];
-    uint32_t rnd[4][LANES], pr[4][LANES], kk[LANES];
-    double lg[LANES], ph[LANES];
-    double *ex = scratch + 2 * w->F + 2; /* [LANES * F] group weights */
+    uint32_t rnd[4][LANES], kk[LANES];
+    double lg[LANES];
     /* Events of a batch (structure of arrays), and those waiting for phi. */
-    uint32_t ek[LANES], el[LANES], wk[LANES];
-    unsigned es[LANES], ehs[LANES], ws[LANES], whs[LANES];
-    double wuc[LANES];
-    uint64_t ent[LANES];
+    uint32_t ek[LANES], el[LANES];
+    unsigned es[LANES], ehs[LANES];
+    waiting wl;
     const uint64_t i0 = bk->start, bid = ms_block_id(w, b);
     const uint32_t n = bk->n, bw3 = (uint32_t)bid;
     const unsigned nopot = (unsigned)w->F + 1;
@@ -361,6 +438,11 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
     const double inv = P < 1 ? 1.0 / log1p(-P) : 0.0;
     uint32_t pos = 0, j = 0;
     int nb = LANES; /* draws in this batch: 8 when few candidates remain */
+    int nw = 0;     /* choosers waiting for phi */
+    /* At most WAITS of them, and their group weights must fit the
+     * scratch's LANES * F (G - 1 each). */
+    int wcap = G > 1 ? LANES * w->F / (G - 1) : WAITS;
+    wcap = wcap < WAITS ? wcap & ~7 : WAITS;
     for (;;) {
         ms_rng_lanes4(w->key, ms_rng_event_w0(j, bid), (uint32_t)w->step,
                       MS_PH_EVENT, (uint32_t)c, bw3, nb, &rnd[0][0], LANES);
@@ -404,7 +486,6 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
         }
         /* Choices without phi: one foreignness coefficient, or settled in
          * the nearest group (uc < p0min); the others wait for phi. */
-        int nw = 0;
         for (int q = 0; q < ne; q++) {
             const uint32_t k = ek[q];
             const int l = (int)el[q];
@@ -423,64 +504,30 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
             else if (G == 1)
                 nv = choose_general(t, 0.0, s, hs, uc, scratch);
             else {
-                ent[nw] = ms_consumer_id(w, i0 + k);
-                wk[nw] = k;
-                ws[nw] = s;
-                whs[nw] = hs;
-                wuc[nw++] = uc;
+                wl.ent[nw] = ms_consumer_id(w, i0 + k);
+                wl.k[nw] = k;
+                wl.s[nw] = s;
+                wl.hs[nw] = hs;
+                wl.uc[nw++] = uc;
                 continue;
             }
             state_put(ch, k, nv, one_byte);
             row[s]--;
             row[nv]++;
         }
-        if (nw > 0) {
-            /* A multiple of 8 lanes (the vector width), the last
-             * repeated. */
-            const int n8 = (nw + 7) & ~7;
-            for (int l = nw; l < n8; l++)
-                ent[l] = ent[nw - 1];
-            ms_rng_gather(w->key, ent, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 1, n8,
-                          &pr[0][0], LANES);
-            /* phi = -log(uphi) (ms_phi) and the group weights
-             * exp(-phi (D_g - D_0)), g >= 1, of every chooser,
-             * vectorized: ex[q * (G - 1) + g - 1]. */
-            for (int q = 0; q < n8; q++)
-                ph[q] = ms_u01_52(pr[0][q], pr[1][q]);
-            ms_rng_log01(ph, ph, n8);
-            const int G1 = G - 1;
-            if (G1 == 1) {
-                const double d1 = t->D[1] - t->D[0];
-                for (int q = 0; q < n8; q++) {
-                    ph[q] = -ph[q];
-                    ex[q] = -ph[q] * d1;
-                }
-            } else
-                for (int q = 0; q < n8; q++) {
-                    ph[q] = -ph[q];
-                    for (int g = 1; g <= G1; g++)
-                        ex[q * G1 + g - 1] = -ph[q] * (t->D[g] - t->D[0]);
-                }
-            ms_rng_expneg(ex, ex, nw * G1);
-            for (int q = 0; q < nw; q++) {
-                const unsigned s = ws[q], hs = whs[q];
-                int k2 = plain || plain_chooser(t, s, hs)
-                             ? choose_fast(t, wuc[q], ph[q], ex + q * G1,
-                                           scratch)
-                             : -1;
-                unsigned nv = k2 >= 0 ? (unsigned)t->fid[k2] + 1
-                                      : choose_general(t, ph[q], s, hs,
-                                                       wuc[q], scratch);
-                state_put(ch, wk[q], nv, one_byte);
-                row[s]--;
-                row[nv]++;
-            }
+        /* The choosers waiting for phi go in groups of up to WAITS:
+         * fuller vectors, fewer calls. */
+        if (nw > wcap - LANES) {
+            choose_waiting(w, t, &wl, nw, ch, row, scratch, one_byte);
+            nw = 0;
         }
         if (nl < nb || pos >= n)
             break;
         j += (uint32_t)nb;
         nb = (double)(n - pos) * P < 6 ? 8 : LANES;
     }
+    if (nw > 0)
+        choose_waiting(w, t, &wl, nw, ch, row, scratch, one_byte);
 }
 
 /* One block of consumers of market m. Categories are visited hosted ones
@@ -555,6 +602,18 @@ ms_status ms_consumers_move(ms_world *w)
             all += acc;
         }
         t->gstart[t->G] = j;
+        /* For pick_in_group: the entries of each group but its last,
+         * padded with +inf to a multiple of 4. */
+        int o = 0;
+        for (int g = 0; g < t->G; g++) {
+            t->gpstart[g] = o;
+            const int a = t->gstart[g], e = t->gstart[g + 1] - 1;
+            for (int k = a; k < e; k++)
+                t->gpad[o++] = t->gcum[k];
+            while (o & 3)
+                t->gpad[o++] = HUGE_VAL;
+        }
+        t->gpstart[t->G] = o;
         t->p0min = t->G > 0 && all > 0 ? t->gsum[0] / all : 0;
         /* No chooser carries extra weight: no switching cost, no failing
          * experiment, no host bonus (or no host). */

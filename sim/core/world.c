@@ -119,6 +119,8 @@ static ms_status alloc_state(ms_world *w)
         ALLOC(t->gcum, F);
         ALLOC(t->gord, F);
         ALLOC(t->gstart, F + 1);
+        ALLOC(t->gpad, 4 * F);
+        ALLOC(t->gpstart, F + 1);
     }
     ALLOC(w->tl_delta, w->n_threads);
     ALLOC(w->tl_scratch, w->n_threads);
@@ -150,6 +152,8 @@ void ms_world_destroy(ms_world **wp)
             ms_free(t->gcum);
             ms_free(t->gord);
             ms_free(t->gstart);
+            ms_free(t->gpad);
+            ms_free(t->gpstart);
         }
     ms_rng_gsl_free(w->frng);
     for (int t = 0; t < w->n_threads; t++) {
