@@ -307,6 +307,19 @@ state_put(uint8_t *ch, uint32_t k, unsigned v, int one_byte)
     memcpy(ch + 2 * (size_t)k, &v16, 2);
 }
 
+/* c ? a : b, without a branch (compilers tend to branch on a double
+ * ternary; this one depends on random data). */
+static inline double select_double(int c, double a, double b)
+{
+    uint64_t x, y, mask = (uint64_t)0 - (uint64_t)(c != 0);
+    memcpy(&x, &a, sizeof x);
+    memcpy(&y, &b, sizeof y);
+    x = (x & mask) | (y & ~mask);
+    double r;
+    memcpy(&r, &x, sizeof r);
+    return r;
+}
+
 /* The general choice of one chooser (any weights), as ms_choose_slot:
  * its current firm and host app may carry extra weight. */
 static inline unsigned choose_general(const ms_ctab *t, double phi,
@@ -459,6 +472,7 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
             __builtin_prefetch(ch + (size_t)k * (one_byte ? 1 : 2), 1);
             if (hosted)
                 __builtin_prefetch(hch + (size_t)k * (one_byte ? 1 : 2));
+            __builtin_prefetch(&w->nu[i0 + k - w->c_lo]);
         }
         /* Events: an adopter when v < rv[s], a non-adopter when its
          * hazard test says so (settled by the block's bounds but for a
@@ -473,9 +487,9 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
                 hs = hs == nopot ? 0 : hs;
             }
             const double v = ms_u01(rnd[1][l]) * P;
-            const double thr = s ? t->rv[s] : sure;
+            const double thr = select_double(s == 0, sure, t->rv[s]);
             int e = v < thr;
-            if (__builtin_expect(s == 0 && !e && v < h_hi, 0))
+            if (__builtin_expect((s == 0) & !e & (v < h_hi), 0))
                 e = ms_hazard_event(v, (double)ms_nu(w, i0 + k) * t->pdt +
                                            t->qterm + t->xfeat[hs]);
             ek[ne] = k;
@@ -486,35 +500,61 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
         }
         /* Choices without phi: one foreignness coefficient, or settled in
          * the nearest group (uc < p0min); the others wait for phi. */
-        for (int q = 0; q < ne; q++) {
-            const uint32_t k = ek[q];
-            const int l = (int)el[q];
-            const unsigned s = es[q], hs = hosted ? ehs[q] : 0;
-            const double uc = ms_u01_52(rnd[2][l], rnd[3][l]);
-            unsigned nv;
-            const int fast = plain || plain_chooser(t, s, hs);
-            if (K == 0)
-                nv = 0;
-            else if (fast && G == 1)
-                nv = (unsigned)t->fid[pick_in_group(t, 0, uc * t->gsum[0])] + 1;
-            else if (fast && uc < t->p0min)
-                nv = (unsigned)t->fid[pick_in_group(t, 0, uc / t->p0min *
-                                                              t->gsum[0])] +
-                     1;
-            else if (G == 1)
-                nv = choose_general(t, 0.0, s, hs, uc, scratch);
-            else {
+        if (plain && K > 0) {
+            /* Without branches: every chooser is written (those that wait
+             * keep their value for now) and is put on the waiting list
+             * (those that do not wait are overwritten). With one group
+             * p0min = gsum[0] / gsum[0] = 1, so uc / p0min * gsum[0] =
+             * uc * gsum[0] and nobody waits. */
+            const double p0min = t->p0min, g0 = t->gsum[0];
+            for (int q = 0; q < ne; q++) {
+                const uint32_t k = ek[q];
+                const int l = (int)el[q];
+                const unsigned s = es[q];
+                const double uc = ms_u01_52(rnd[2][l], rnd[3][l]);
+                const int now = uc < p0min;
+                const unsigned nv =
+                    (unsigned)t->fid[pick_in_group(t, 0, uc / p0min * g0)] + 1;
+                state_put(ch, k, now ? nv : s, one_byte);
+                row[s] -= now;
+                row[nv] += now;
                 wl.ent[nw] = ms_consumer_id(w, i0 + k);
                 wl.k[nw] = k;
                 wl.s[nw] = s;
-                wl.hs[nw] = hs;
-                wl.uc[nw++] = uc;
-                continue;
+                wl.hs[nw] = hosted ? ehs[q] : 0;
+                wl.uc[nw] = uc;
+                nw += !now;
             }
-            state_put(ch, k, nv, one_byte);
-            row[s]--;
-            row[nv]++;
-        }
+        } else
+            for (int q = 0; q < ne; q++) {
+                const uint32_t k = ek[q];
+                const int l = (int)el[q];
+                const unsigned s = es[q], hs = hosted ? ehs[q] : 0;
+                const double uc = ms_u01_52(rnd[2][l], rnd[3][l]);
+                unsigned nv;
+                const int fast = plain_chooser(t, s, hs);
+                if (K == 0)
+                    nv = 0;
+                else if (fast && G == 1)
+                    nv = (unsigned)t->fid[pick_in_group(t, 0,
+                                                        uc * t->gsum[0])] + 1;
+                else if (fast && uc < t->p0min)
+                    nv = (unsigned)t->fid[pick_in_group(
+                             t, 0, uc / t->p0min * t->gsum[0])] + 1;
+                else if (G == 1)
+                    nv = choose_general(t, 0.0, s, hs, uc, scratch);
+                else {
+                    wl.ent[nw] = ms_consumer_id(w, i0 + k);
+                    wl.k[nw] = k;
+                    wl.s[nw] = s;
+                    wl.hs[nw] = hs;
+                    wl.uc[nw++] = uc;
+                    continue;
+                }
+                state_put(ch, k, nv, one_byte);
+                row[s]--;
+                row[nv]++;
+            }
         /* The choosers waiting for phi go in groups of up to WAITS:
          * fuller vectors, fewer calls. */
         if (nw > wcap - LANES) {
