@@ -394,6 +394,36 @@ choose_waiting(const ms_world *w, const ms_ctab *t, waiting *wl, int nw,
                 ex[q * G1 + g - 1] = -ph[q] * (t->D[g] - t->D[0]);
         }
     ms_rng_expneg(ex, ex, nw * G1);
+    if (G1 == 1 && t->plain) {
+        /* Two groups, plain weights, uc >= p0min: choose_fast's
+         * arithmetic, lane by lane (vectorized), then the picks. */
+        const double g0 = t->gsum[0], g1 = t->gsum[1], p0min = t->p0min;
+        double yv[WAITS];
+        int gv[WAITS], bad = 0;
+        for (int q = 0; q < nw; q++) {
+            const double uc = wl->uc[q], e1 = g1 * ex[q], tot = g0 + e1;
+            const double P0 = g0 / tot;
+            const double y0 = (uc - p0min) / (P0 - p0min) * g0;
+            const double x = (uc - P0) / (1 - P0) * (tot - g0);
+            double y1 = (x - 0.0) / e1 * g1;
+            y1 = y1 >= 0 ? y1 : 0;
+            const int g = !(uc < P0);
+            yv[q] = g ? y1 : y0;
+            gv[q] = g;
+            bad |= !(tot >= DBL_MIN) || !(tot <= DBL_MAX);
+        }
+        if (!bad) {
+            for (int q = 0; q < nw; q++) {
+                const unsigned s = wl->s[q];
+                const unsigned nv =
+                    (unsigned)t->fid[pick_in_group(t, gv[q], yv[q])] + 1;
+                state_put(ch, wl->k[q], nv, one_byte);
+                row[s]--;
+                row[nv]++;
+            }
+            return;
+        }
+    }
     for (int q = 0; q < nw; q++) {
         const unsigned s = wl->s[q], hs = wl->hs[q];
         int k2 = t->plain || plain_chooser(t, s, hs)
