@@ -490,9 +490,11 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
         ms_rng_lanes4(w->key, ms_rng_event_w0(j, bid), (uint32_t)w->step,
                       MS_PH_EVENT, (uint32_t)c, bw3, nb, &rnd[0][0], LANES);
         ms_rng_log_u01(rnd[0], lg, nb);
+        for (int l = 0; l < nb; l++) /* the gaps, vectorized */
+            lg[l] = floor(lg[l] * inv);
         int nl = 0;
         for (; nl < nb; nl++) {
-            double g = floor(lg[nl] * inv);
+            const double g = lg[nl];
             if (!(g < (double)(n - pos)))
                 break;
             uint32_t k = pos + (uint32_t)g;
