@@ -487,8 +487,14 @@ ms_status ms_output_open(const char *path, const ms_world *w,
     ms_output *o;
     MS_CALL(output_alloc(w, &o));
     ms_status st = ms_h5_create_swmr(path, &o->h5);
-    if (st == MS_OK)
+    if (st == MS_OK) {
+        /* Records: step 0, every output.every steps, and the last. */
+        const int64_t steps = w->sc->run.steps, every = w->sc->output.every;
+        ms_h5_record_hint(o->h5, every > 0 ? steps / every + 1 +
+                                                 (steps % every != 0)
+                                           : 0);
         st = open_all(o, w, info);
+    }
     if (st == MS_OK)
         st = ms_h5_flush(o->h5);
     if (st == MS_OK)

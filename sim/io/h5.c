@@ -53,6 +53,8 @@ struct ms_h5 {
                                  failed read is bad input (MS_EINPUT) */
     ms_h5var *vars;
     dim *dims;
+    hsize_t record_hint;      /* records the file will hold, if known (0:
+                                 not known): caps the chunks of records */
 };
 
 /* ---- errors ---- */
@@ -236,6 +238,11 @@ ms_status ms_h5_reopen(ms_h5 *f)
 }
 
 const char *ms_h5_path(const ms_h5 *f) { return f->path; }
+
+void ms_h5_record_hint(ms_h5 *f, int64_t n)
+{
+    f->record_hint = n > 0 ? (hsize_t)n : 0;
+}
 
 ms_status ms_h5_flush(ms_h5 *f)
 {
@@ -561,6 +568,10 @@ static ms_status create_dataset(ms_h5 *f, const char *path, ms_h5type type,
             /* Aim at chunks of about 64 KiB spanning whole records. */
             hsize_t per = rest ? 65536 / rest : 1;
             chunk[0] = per < 1 ? 1 : per > 4096 ? 4096 : per;
+            /* No longer than the file will be: a short run writes (and
+             * compresses) no mostly empty chunks. */
+            if (f->record_hint > 0 && chunk[0] > f->record_hint)
+                chunk[0] = f->record_hint;
         }
         ok |= H5Pset_chunk(dcpl, ndims, chunk);
         if (type != MS_H5_STR)

@@ -160,6 +160,12 @@ ms_status ms_h5_dim_record(ms_h5 *f, const char *group, const char *dim,
                            const char *units, const char *long_name,
                            ms_h5var **out);
 
+/* The number of records the file will hold, when known (n <= 0: not
+ * known): record variables created after this get chunks no longer than
+ * that along their record dimension, so a short run compresses no mostly
+ * empty chunks. Longer files still work, in more chunks. */
+void ms_h5_record_hint(ms_h5 *f, int64_t n);
+
 /* A variable over dims[0..ndims-1]; dims[0] is the record dimension when
  * `record` is set; a growing dimension makes that axis extensible. Fill
  * value (also written as the CF `_FillValue` attribute): NaN for floats,
