@@ -272,9 +272,12 @@ double ms_block_bound(const ms_world *w, const ms_ctab *t, int64_t b)
     double P = t->rv_max;
     if (t->K > 0) {
         double h = (double)w->nu_max[b] * t->pdt + t->qterm + t->xfeat_max;
-        double pa = -expm1(-h);
-        if (pa > P)
-            P = pa;
+        /* 1 - exp(-h) <= h, also as rounded: when h <= P, P stays. */
+        if (h > P) {
+            double pa = -expm1(-h);
+            if (pa > P)
+                P = pa;
+        }
     }
     return P < 1 ? P : 1;
 }
@@ -478,7 +481,9 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
     const uint8_t *hch = hosted ? ms_choice_at(w, t->host, i0) : NULL;
     const int plain = t->plain, G = t->G, K = t->K;
     /* 1 / log(1 - P) < 0; with P = 1 every consumer is a candidate. */
-    const double inv = P < 1 ? 1.0 / log1p(-P) : 0.0;
+    const double inv = P == t->rv_max ? t->rv_inv
+                       : P < 1        ? 1.0 / log1p(-P)
+                                      : 0.0;
     uint32_t pos = 0, j = 0;
     int nb = LANES; /* draws in this batch: 8 when few candidates remain */
     int nw = 0;     /* choosers waiting for phi */
@@ -699,6 +704,7 @@ ms_status ms_consumers_move(ms_world *w)
             if (t->xfeat[s] > t->xfeat_max)
                 t->xfeat_max = t->xfeat[s];
         }
+        t->rv_inv = t->rv_max < 1 ? 1.0 / log1p(-t->rv_max) : 0.0;
     }
 #pragma omp parallel num_threads(w->n_threads)
     {

@@ -53,6 +53,8 @@ typedef struct ms_ctab {
                              when the firm no longer offers c here */
     int rv_uniform;       /* every offering firm's rv equals reeval */
     double rv_max;        /* max of rv over the firms (set each step) */
+    double rv_inv;        /* 1 / log(1 - rv_max), 0 when rv_max = 1 (set
+                             after rv_max: the gaps at that bound) */
     /* The choice by groups (set each step, ms_consumers_move): */
     double *gsum;         /* [F] sum of E over the slots of group g */
     double *gcum;         /* [F] cumulative E inside each group, gord order */
