@@ -338,7 +338,7 @@ static inline void apply(const ms_world *w, int c, const chooser *h,
  * candidate at most once per category and step and changes only its own
  * state, so the stages give what one pass would. */
 static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
-                       double *scratch)
+                       double *scratch, int tid)
 {
     const ms_block *bk = &w->blocks[b];
     uint32_t rnd[4][LANES], pr[4][LANES], kk[LANES];
@@ -386,7 +386,7 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                 __builtin_prefetch(ch + (size_t)k * w->cw, 1);
                 if (hch)
                     __builtin_prefetch(hch + (size_t)k * w->cw);
-                __builtin_prefetch(&w->nu[i0 + k - w->c_lo]);
+                ms_nu_prefetch(w, i0 + k);
             }
             /* Events. */
             int ne = 0;
@@ -405,8 +405,8 @@ static void move_block(const ms_world *w, int64_t b, int64_t *restrict dl,
                 if (s == 0) {
                     e = t->K > 0 && v < cb.sure;
                     if (!e && t->K > 0 && v < cb.h_hi)
-                        e = ms_hazard_event(v, (double)ms_nu(w, i) * t->pdt +
-                                                   t->qterm + t->xfeat[hs]);
+                        e = ms_nonadopter_event(w, tid, i, v, t->pdt,
+                                                t->qterm, t->xfeat[hs]);
                 } else {
                     e = v < t->rv[s];
                 }
@@ -507,7 +507,7 @@ ms_status ms_consumers_move(ms_world *w)
         memset(dl, 0, rows * sizeof *dl);
 #pragma omp for schedule(dynamic, 16)
         for (int64_t b = w->b_lo; b < w->b_hi; b++) /* this rank's blocks */
-            move_block(w, b, dl, w->tl_scratch[tid]);
+            move_block(w, b, dl, w->tl_scratch[tid], tid);
     }
     /* Integer sums: the same in any order, over threads and then over
      * the ranks of a distributed run (M * C * (F + 1) integers). */
