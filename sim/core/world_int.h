@@ -37,7 +37,6 @@
 #include <string.h>
 
 #define MS_NOPOT 0xFFFFu
-#define MS_CHOICE8_MAX 252    /* firm capacity that fits one-byte choices */
 #define MS_BLOCK 512          /* consumers per work unit (fixed: results do
                                  not depend on how units map to threads) */
 #define MS_MAX_PHASES 16
