@@ -241,7 +241,7 @@ int main(int argc, char **argv)
     int C = sc->n_categories;
     double engine = (double)(ms_alloc_peak_bytes() - live0);
     double consumer_state =
-        N * (double)sizeof *w->nu + (double)ms_choice_bytes(w);
+        N * (double)sizeof *w->nuq + (double)ms_choice_bytes(w);
     ms_world_destroy(&w);
     long rss1 = peak_rss_kb();
 

@@ -461,7 +461,6 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
     const uint64_t i0 = bk->start, bid = ms_block_id(w, b);
     const uint32_t n = bk->n, bw3 = (uint32_t)bid;
     const unsigned nopot = (unsigned)w->F + 1;
-    (void)tid;
     const double P = ms_block_bound(w, t, b);
     if (!(P > 0))
         return;
@@ -509,7 +508,7 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
             __builtin_prefetch(ch + (size_t)k * (one_byte ? 1 : 2), 1);
             if (hosted)
                 __builtin_prefetch(hch + (size_t)k * (one_byte ? 1 : 2));
-            __builtin_prefetch(&w->nu[i0 + k - w->c_lo]);
+            ms_nu_prefetch(w, i0 + k);
         }
         /* Events: an adopter when v < rv[s], a non-adopter when its
          * hazard test says so (settled by the block's bounds but for a
@@ -527,8 +526,8 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
             const double thr = select_double(s == 0, sure, t->rv[s]);
             int e = v < thr;
             if (__builtin_expect((s == 0) & !e & (v < h_hi), 0))
-                e = ms_hazard_event(v, (double)ms_nu(w, i0 + k) * t->pdt +
-                                           t->qterm + t->xfeat[hs]);
+                e = ms_nonadopter_event(w, tid, i0 + k, v, t->pdt, t->qterm,
+                                        t->xfeat[hs]);
             ek[ne] = k;
             el[ne] = (uint32_t)l;
             es[ne] = s;

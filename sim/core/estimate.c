@@ -3,9 +3,10 @@
  * --dry-run`): agents, memory per rank, and time per step for K ranks.
  *
  * Memory is counted from the layout: a rank holds its slice of the
- * consumers (innovativeness, a float, and one choice of cw bytes per
- * category: 4 + C cw bytes each), the block table of all consumers (every
- * rank keeps it: sizeof(ms_block) + 4 bytes per block of MS_BLOCK), and a
+ * consumers (innovativeness, a one-byte bucket code, and one choice of cw
+ * bytes per category: 1 + C cw bytes each), the block table of all
+ * consumers (every rank keeps it: sizeof(ms_block) and the block's
+ * smallest and largest nu, two floats, per block of MS_BLOCK), and a
  * part that does not grow with consumers (firms, aggregates, the choice
  * tables, the threads' count arrays), measured by building a sample world.
  *
@@ -60,8 +61,8 @@ ms_status ms_run_estimate_cost(const ms_scenario *sc, int ranks, int threads,
     if (ranks > 1)
         slice = fmin(N, slice + MS_BLOCK);
     e->consumers_per_rank = slice;
-    e->bytes_per_consumer = 4.0 + (double)C * cw;
-    e->bytes_per_block = (double)(sizeof(ms_block) + sizeof(float));
+    e->bytes_per_consumer = 1.0 + (double)C * cw;
+    e->bytes_per_block = (double)(sizeof(ms_block) + 2 * sizeof(float));
 
     /* The sample: the same scenario with fewer, larger agents. */
     ms_scenario tmp = *sc; /* shallow: shares the arrays, frees nothing */

@@ -13,6 +13,7 @@
 #include "marketsim/ms_alloc.h"
 #include "par/par.h"
 
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
 #include <errno.h>
 #include <math.h>
@@ -124,9 +125,12 @@ static ms_status alloc_state(ms_world *w)
     }
     ALLOC(w->tl_delta, w->n_threads);
     ALLOC(w->tl_scratch, w->n_threads);
+    ALLOC(w->tl_rng, w->n_threads);
     for (int t = 0; t < w->n_threads; t++) {
         ALLOC(w->tl_delta[t], M * C * (F + 1));
         ALLOC(w->tl_scratch[t], 2 * F + 2 + (size_t)MS_CAND_BATCH * F);
+        if (!(w->tl_rng[t] = ms_rng_gsl_alloc()))
+            return MS_ERROR(MS_ENOMEM, "out of memory allocating a generator");
     }
     return MS_OK;
 }
@@ -161,9 +165,12 @@ void ms_world_destroy(ms_world **wp)
             ms_free(w->tl_delta[t]);
         if (w->tl_scratch)
             ms_free(w->tl_scratch[t]);
+        if (w->tl_rng)
+            ms_rng_gsl_free(w->tl_rng[t]);
     }
     void *arrays[] = {
-        w->m_off, w->cat_order, w->nu, w->choice, w->blocks, w->nu_max, w->nu_min, w->K, w->adopters,
+        w->m_off, w->cat_order, w->nuq, w->choice, w->blocks, w->nu_max,
+        w->nu_min, w->K, w->adopters, w->tl_rng,
         w->users, w->fname, w->home, w->alive, w->owner, w->cash, w->mu,
         w->quality, w->present, w->loc, w->prominence, w->launched,
         w->revenue, w->rev_m, w->costs, w->spend, w->inflow, w->outflow,
@@ -182,32 +189,78 @@ void ms_world_destroy(ms_world **wp)
     *wp = NULL;
 }
 
-/* Traits: nu lognormal with mean 1 (phi, exponential with mean 1, is
- * derived when needed: ms_phi). */
-static ms_status draw_traits(ms_world *w)
+float ms_nu_draw(const ms_world *w, gsl_rng *r, uint64_t i)
 {
     const double s = w->sc->model.sigma_nu;
-    gsl_rng *rngs[256] = {0};
-    int nt = w->n_threads < 256 ? w->n_threads : 256;
-    ms_status st = MS_OK;
-    for (int t = 0; t < nt && st == MS_OK; t++)
-        if (!(rngs[t] = ms_rng_gsl_alloc()))
-            st = MS_ERROR(MS_ENOMEM, "out of memory allocating a generator");
-    if (st == MS_OK) {
-        const int64_t lo = (int64_t)w->c_lo, hi = (int64_t)w->c_hi;
-#pragma omp parallel for num_threads(nt) schedule(static)
-        for (int64_t i = lo; i < hi; i++) {
-            gsl_rng *r = rngs[omp_get_thread_num()];
-            ms_rng_gsl_reset(r, w->key, ms_consumer_id(w, (uint64_t)i),
-                             MS_RNG_SETUP_STEP,
-                             MS_PH_TRAIT, 0);
-            double z = gsl_ran_gaussian_ziggurat(r, 1.0);
-            w->nu[i - lo] = (float)exp(s * z - 0.5 * s * s);
-        }
+    ms_rng_gsl_reset(r, w->key, ms_consumer_id(w, i), MS_RNG_SETUP_STEP,
+                     MS_PH_TRAIT, 0);
+    double z = gsl_ran_gaussian_ziggurat(r, 1.0);
+    return (float)exp(s * z - 0.5 * s * s);
+}
+
+float ms_world_nu(const ms_world *w, uint64_t i)
+{
+    gsl_rng *r = ms_rng_gsl_alloc();
+    if (!r)
+        return NAN;
+    float nu = ms_nu_draw(w, r, i);
+    ms_rng_gsl_free(r);
+    return nu;
+}
+
+/* The bucket edges: edge[k] the float nearest the k/256 quantile of the
+ * lognormal, exp(s Phi^-1(k/256) - s^2/2), for k = 1..255, made
+ * nondecreasing (they are already, up to how Phi^-1 rounds), edge[0] = 0
+ * and edge[256] = +inf: every nu > 0 falls in one bucket. With sigma_nu =
+ * 0 the inner edges are all 1 and every consumer is in bucket 255. */
+static void nu_edges(ms_world *w)
+{
+    const double s = w->sc->model.sigma_nu;
+    w->nu_edge[0] = 0;
+    for (int k = 1; k < MS_NU_BUCKETS; k++) {
+        double q = gsl_cdf_ugaussian_Pinv((double)k / MS_NU_BUCKETS);
+        float e = (float)exp(s * q - 0.5 * s * s);
+        w->nu_edge[k] = e > w->nu_edge[k - 1] ? e : w->nu_edge[k - 1];
     }
-    for (int t = 0; t < nt; t++)
-        ms_rng_gsl_free(rngs[t]);
-    return st;
+    w->nu_edge[MS_NU_BUCKETS] = HUGE_VALF;
+}
+
+/* The bucket of nu: the largest k < 256 with edge[k] <= nu, so that
+ * edge[k] <= nu < edge[k + 1] whatever rounding did to the edges. */
+static unsigned nu_bucket(const ms_world *w, float nu)
+{
+    unsigned lo = 0, hi = MS_NU_BUCKETS - 1; /* edge[lo] <= nu */
+    while (lo < hi) {
+        unsigned mid = (lo + hi + 1) / 2;
+        if (w->nu_edge[mid] <= nu)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* Traits: nu lognormal with mean 1, drawn per consumer (ms_nu_draw) and
+ * kept as its bucket code; the blocks' smallest and largest nu from the
+ * exact floats (phi, exponential with mean 1, is derived when needed:
+ * ms_phi). By blocks, so the bounds need no second pass. */
+static void draw_traits(ms_world *w)
+{
+    nu_edges(w);
+#pragma omp parallel for num_threads(w->n_threads) schedule(static)
+    for (int64_t b = w->b_lo; b < w->b_hi; b++) {
+        gsl_rng *r = w->tl_rng[omp_get_thread_num()];
+        float mx = 0, mn = HUGE_VALF;
+        for (uint32_t k = 0; k < w->blocks[b].n; k++) {
+            const uint64_t i = w->blocks[b].start + k;
+            float v = ms_nu_draw(w, r, i);
+            w->nuq[i - w->c_lo] = (uint8_t)nu_bucket(w, v);
+            mx = v > mx ? v : mx;
+            mn = v < mn ? v : mn;
+        }
+        w->nu_max[b] = mx;
+        w->nu_min[b] = mn;
+    }
 }
 
 /* Exactly `k` of the consumers of market m whose choice in category c is
@@ -258,17 +311,7 @@ static ms_status init_consumers(ms_world *w)
 {
     const ms_scenario *sc = w->sc;
     const int M = w->M, C = w->C, F = w->F;
-    MS_CALL(draw_traits(w));
-    for (int64_t b = w->b_lo; b < w->b_hi; b++) {
-        float mx = 0, mn = HUGE_VALF;
-        for (uint32_t k = 0; k < w->blocks[b].n; k++) {
-            float v = ms_nu(w, w->blocks[b].start + k);
-            mx = v > mx ? v : mx;
-            mn = v < mn ? v : mn;
-        }
-        w->nu_max[b] = mx;
-        w->nu_min[b] = mn;
-    }
+    draw_traits(w);
     memset(w->choice, 0xFF, ms_choice_bytes(w)); /* MS_NOPOT in either width */
     /* Potential adopters: every consumer is still MS_NOPOT, so the pool is
      * the market and `seen` the consumers before this slice. */
@@ -480,7 +523,7 @@ static ms_status alloc_consumers(ms_world *w)
     w->c_lo = block_first(w, w->b_lo);
     w->c_hi = block_first(w, w->b_hi);
     size_t n = w->c_hi - w->c_lo;
-    ALLOC(w->nu, n);
+    ALLOC(w->nuq, n);
     ALLOC(w->choice, (size_t)w->C * n * (size_t)w->cw);
     return MS_OK;
 }

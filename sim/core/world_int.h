@@ -3,10 +3,15 @@
  *
  * State is structure of arrays. Consumers are grouped by market (market m
  * owns consumers m_off[m] .. m_off[m+1]-1) and hold only what cannot be
- * recomputed cheaply: innovativeness nu (a float) and one firm per
- * category (one byte while the firms fit, else two): 4 + C bytes each.
- * Foreignness aversion phi is a pure function of (seed, consumer) and is
- * derived when a consumer chooses (ms_phi).
+ * recomputed cheaply: one byte for innovativeness and one firm per
+ * category (one byte while the firms fit, else two): 1 + C bytes each.
+ * Both traits are pure functions of (seed, consumer). Foreignness aversion
+ * phi is derived when a consumer chooses (ms_phi). Innovativeness nu is
+ * stored as its bucket code: 256 buckets between float edges, the code k
+ * of consumer i such that nu_edge[k] <= nu_i < nu_edge[k+1]; the step
+ * decides almost every non-adopter from the bucket's edges and recomputes
+ * the exact float nu_i (ms_nu_draw) only in the rare case they leave open
+ * (ms_nonadopter_event).
  *
  * Index conventions (all row-major):
  *   mc = m * C + c                     market x category
@@ -32,11 +37,11 @@
 #include <string.h>
 
 #define MS_NOPOT 0xFFFFu
-#define MS_CHOICE8_MAX 252    /* firm capacity that fits one-byte choices */
 #define MS_BLOCK 512          /* consumers per work unit (fixed: results do
                                  not depend on how units map to threads) */
 #define MS_MAX_PHASES 16
 #define MS_CAND_BATCH 16      /* candidates per batch of the consumer step */
+#define MS_NU_BUCKETS 256     /* innovativeness buckets (one-byte codes) */
 
 /* What a consumer in market m needs to choose in category c this step,
  * built from the state at the start of the step (MODEL.md section 2). */
@@ -123,7 +128,11 @@ struct ms_world {
                                0 unless the test hook MARKETSIM_TEST_ID_OFFSET
                                sets it) */
     uint64_t *m_off;        /* [M+1] */
-    float *nu;              /* [c_hi-c_lo] innovativeness of the slice */
+    uint8_t *nuq;           /* [c_hi-c_lo] innovativeness bucket code k of
+                               the slice: nu_edge[k] <= nu < nu_edge[k+1] */
+    float nu_edge[MS_NU_BUCKETS + 1]; /* bucket edges, nondecreasing:
+                               edge[0] = 0, edge[256] = +inf, edge[k] the
+                               float nearest the k/256 quantile of nu */
     uint8_t *choice;        /* [C*(c_hi-c_lo)] category-major, cw bytes each */
     int cw;                 /* bytes per choice value: 1 or 2 */
     ms_block *blocks;       /* [n_blocks] every block (a rank runs its own) */
@@ -221,6 +230,7 @@ struct ms_world {
     int64_t **tl_delta;     /* [threads][M*C*(F+1)] user count changes */
     double **tl_scratch;    /* [threads][2F + 2 + MS_CAND_BATCH * F] choice
                                weights, then a batch's group weights */
+    gsl_rng **tl_rng;       /* [threads] generator for recomputing traits */
 
     /* phase timers */
     double phase_sec[MS_MAX_PHASES];
@@ -274,10 +284,28 @@ static inline void ms_world_local(const ms_world *w, int m, size_t *lo,
         *hi = *lo;
 }
 
-/* Innovativeness of consumer i (one this process holds). */
-static inline float ms_nu(const ms_world *w, uint64_t i)
+/* Innovativeness of consumer i (state index), exactly as setup draws it:
+ * lognormal with mean 1, from the Gaussian (ziggurat) of the GSL adapter
+ * reset at (its id, setup, MS_PH_TRAIT, draw 0). r is the caller's
+ * generator (reset here). The one definition of nu: setup assigns codes
+ * and block bounds from it and the step recomputes with it. */
+float ms_nu_draw(const ms_world *w, gsl_rng *r, uint64_t i);
+
+/* Innovativeness of consumer i (any consumer, held or not): exact and
+ * slow (allocates a generator; NaN when that fails). For tests and readers
+ * outside the step. */
+float ms_world_nu(const ms_world *w, uint64_t i);
+
+/* The bucket code of consumer i (one this process holds). */
+static inline unsigned ms_nu_code(const ms_world *w, uint64_t i)
 {
-    return w->nu[i - w->c_lo];
+    return w->nuq[i - w->c_lo];
+}
+
+/* Start loading the bucket code of consumer i (one this process holds). */
+static inline void ms_nu_prefetch(const ms_world *w, uint64_t i)
+{
+    __builtin_prefetch(&w->nuq[i - w->c_lo]);
 }
 
 /* The stored choice value of consumer i (one this process holds) in
@@ -354,6 +382,29 @@ static inline int ms_hazard_event(double u, double h)
     if (u < h - 0.5 * h * h)
         return 1;
     return u < -expm1(-h);
+}
+
+/* The adoption test of non-adopter i (one this process holds) from its
+ * uniform v: exactly ms_hazard_event(v, (double)nu_i * pdt + qterm + x),
+ * nu_i the float setup draws (pdt, qterm, x >= 0). With lo <= nu_i < hi
+ * the edges of its bucket, h_lo = lo pdt + qterm + x <= h_i <= h_hi (the
+ * same sums; rounding is monotone), so v >= h_hi is no event (the first
+ * test of ms_hazard_event) and v < h_lo - h_lo^2 / 2 <= 1 - exp(-h_i) an
+ * event, without nu_i; only otherwise is nu_i recomputed, with thread
+ * tid's generator. */
+static inline int ms_nonadopter_event(const ms_world *w, int tid, uint64_t i,
+                                      double v, double pdt, double qterm,
+                                      double x)
+{
+    const unsigned k = ms_nu_code(w, i);
+    const double h_hi = (double)w->nu_edge[k + 1] * pdt + qterm + x;
+    if (v >= h_hi)
+        return 0;
+    const double h_lo = (double)w->nu_edge[k] * pdt + qterm + x;
+    if (v < h_lo - 0.5 * h_lo * h_lo)
+        return 1;
+    const float nu = ms_nu_draw(w, w->tl_rng[tid], i);
+    return ms_hazard_event(v, (double)nu * pdt + qterm + x);
 }
 
 #endif

@@ -792,13 +792,20 @@ static void check_records(ctxt *c, const ms_ynode *root)
         if (s->markets[m].population > s->markets[big].population)
             big = m;
     }
-    /* Per process: a distributed run's ranks share the consumers. */
-    double bytes = agents * (8.0 + 2.0 * s->n_categories) / share_ranks;
+    /* Per process: a distributed run's ranks share the consumers. Each
+     * holds its innovativeness code (1 byte) and one choice per category
+     * (1 byte while the firms fit MS_CHOICE8_MAX, else 2); every 512 of
+     * them a block (24 bytes: core/world_int.h). A quarter more covers
+     * what the allocator and the resident set add to the arrays (measured
+     * peak RSS growth: 3.2 bytes per consumer for 3.05 at N = 1e7). */
+    double F = (double)s->n_firms + (double)s->model.max_entrants;
+    const double cw = F <= MS_CHOICE8_MAX ? 1.0 : 2.0;
+    double bytes = 1.25 * agents * (1.0 + cw * s->n_categories + 24.0 / 512) /
+                   share_ranks;
     double mem = ms_scenario_usable_memory();
     /* Firms' state: per firm, market and category (users, groups' users,
      * launches, the step's events: 127 bytes measured with 2000 firms x 64
      * markets x 16 categories), per firm (stakes, partners: about 2 kB). */
-    double F = (double)s->n_firms + (double)s->model.max_entrants;
     double firm_bytes = F * s->n_markets * s->n_categories * 128.0 +
                         F * 2048.0;
     if (agents <= MAX_AGENTS && mem > 0 && bytes + firm_bytes > 0.8 * mem &&
@@ -831,11 +838,13 @@ static void check_records(ctxt *c, const ms_ynode *root)
         }
         diag(r, at ? at : root,
              "%s: %g people in all at %g people per agent make %.0f "
-             "consumer agents, %.1f GB of state (and the firms %.1f GB "
-             "more); at most 2^48 agents and 80%% of the %.1f GB this "
-             "process may use fit; raise run.people_per_agent", key, people,
-             s->run.people_per_agent, agents, bytes / 1e9, firm_bytes / 1e9,
-             mem / 1e9);
+             "consumer agents, %.1f GB of state (%.2f bytes per agent, "
+             "margin included; the firms %.1f GB more); at most 2^48 agents "
+             "and 80%% of the %.1f GB this process may use fit; raise "
+             "run.people_per_agent", key, people, s->run.people_per_agent,
+             agents, bytes / 1e9,
+             agents > 0 ? bytes * share_ranks / agents : 0.0,
+             firm_bytes / 1e9, mem / 1e9);
     }
 }
 

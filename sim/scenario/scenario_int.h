@@ -17,6 +17,8 @@
 #define MS_MAX_MARKETS 64
 #define MS_MAX_CATEGORIES 16
 #define MS_MAX_FIRMS 65000      /* firm ids must fit the uint16 consumer state */
+#define MS_CHOICE8_MAX 252      /* firm capacity that fits one-byte choices
+                                   (core/world_int.h) */
 #define MS_N_STRATEGIES 4
 
 /* Strategies, in the order firms carry them out in a step. */

@@ -32,19 +32,19 @@ s4=$(awk '$1 == "agents" {print $7}' d4.txt)
 awk -v s1="$s1" -v s4="$s4" -v n="$n" 'BEGIN {exit !(s1 == n && s4 >= n / 4 && s4 <= n / 4 + 512)}' &&
   ok "largest slice: $s1 on 1 rank, $s4 on 4 (N/4 to N/4 + a block)" ||
   bad "largest slice: $s1 on 1 rank, $s4 on 4"
-grep -q "^memory/rank .* = 6 B per agent of the slice" d1.txt &&
-  ok "memory per rank: 6 B per agent with 2 categories" || { bad "memory per rank line"; cat d1.txt; }
+grep -q "^memory/rank .* = 3 B per agent of the slice" d1.txt &&
+  ok "memory per rank: 3 B per agent with 2 categories (1 + C)" || { bad "memory per rank line"; cat d1.txt; }
 grep -q "^time/step" d4.txt && grep -q "^how .*measured here: a sample of" d4.txt &&
   grep -q "M\*C\*(F+1)" d4.txt && ok "time per step, and how it was estimated" ||
   { bad "time per step, and how it was estimated"; cat d4.txt; }
-# 2e9 agents: too many for this process, fine for 512 ranks.
-$MS run "$SC" --dry-run --set run.people_per_agent=1 --threads 1 >big1.txt 2>big1.err
+# 8e9 agents: too many for this process (31 GB), fine for 512 ranks.
+$MS run "$SC" --dry-run --set run.people_per_agent=0.25 --threads 1 >big1.txt 2>big1.err
 rc=$?
 [ $rc -eq 2 ] && grep -q "raise run.people_per_agent" big1.err &&
-  ok "2e9 agents in one process: refused (exit 2)" || { bad "2e9 agents in one process: refused (got $rc)"; cat big1.err; }
-$MS run "$SC" --dry-run --ranks 512 --set run.people_per_agent=1 --threads 1 >big.txt 2>&1 &&
-  grep -q "^agents *2019000000 " big.txt && ok "2e9 agents on 512 ranks: sized" ||
-  { bad "2e9 agents on 512 ranks: sized"; cat big.txt; }
+  ok "8e9 agents in one process: refused (exit 2)" || { bad "8e9 agents in one process: refused (got $rc)"; cat big1.err; }
+$MS run "$SC" --dry-run --ranks 512 --set run.people_per_agent=0.25 --threads 1 >big.txt 2>&1 &&
+  grep -q "^agents *8076000000 " big.txt && ok "8e9 agents on 512 ranks: sized" ||
+  { bad "8e9 agents on 512 ranks: sized"; cat big.txt; }
 $MS run "$SC" --ranks 4 -q -o "$T/x.h5" 2>ranks.err
 rc=$?
 [ $rc -eq 2 ] && grep -q "with --dry-run" ranks.err && [ ! -e "$T/x.h5" ] &&

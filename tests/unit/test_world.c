@@ -154,12 +154,16 @@ static void test_setup_exact(void)
      * exponential with mean 1 (sd of the means ~0.5/sqrt(N), 1/sqrt(N)). */
     double snu = 0, sphi = 0;
     long bad_traits = 0;
+    gsl_rng *r = ms_rng_gsl_alloc();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     for (uint64_t i = 0; i < w->N; i++) {
         double phi = ms_phi(w, i);
-        snu += w->nu[i];
+        float nu = ms_nu_draw(w, r, i);
+        snu += nu;
         sphi += phi;
-        bad_traits += !(w->nu[i] > 0 && phi >= 0);
+        bad_traits += !(nu > 0 && phi >= 0);
     }
+    ms_rng_gsl_free(r);
     CU_ASSERT_EQUAL(bad_traits, 0);
     double sd_nu = sqrt(exp(0.25) - 1); /* sigma_nu = 0.5 */
     MS_ASSERT_NEAR(snu / w->N, 1, 5 * sd_nu / sqrt(w->N));
@@ -262,7 +266,10 @@ static int same_world(const ms_world *a, const ms_world *b)
     size_t mc = (size_t)a->M * a->C;
     return a->cw == b->cw &&
            !memcmp(a->choice, b->choice, ms_choice_bytes(a)) &&
-           !memcmp(a->nu, b->nu, sizeof(float) * a->N) &&
+           !memcmp(a->nuq, b->nuq, a->N) &&
+           !memcmp(a->nu_edge, b->nu_edge, sizeof a->nu_edge) &&
+           !memcmp(a->nu_min, b->nu_min, sizeof(float) * a->n_blocks) &&
+           !memcmp(a->nu_max, b->nu_max, sizeof(float) * a->n_blocks) &&
            !memcmp(a->users, b->users, sizeof(int64_t) * mc * a->F) &&
            !memcmp(a->adopters, b->adopters, sizeof(int64_t) * mc) &&
            !memcmp(a->cash, b->cash, sizeof(double) * a->F) &&

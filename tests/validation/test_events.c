@@ -61,8 +61,12 @@ static void test_adoption_by_decile(void)
     /* Decile edges of nu (and the top 0.1%). */
     double *sorted = malloc(sizeof *sorted * N);
     unsigned *before = malloc(sizeof *before * N);
+    float *nu = malloc(sizeof *nu * N);
+    gsl_rng *r = ms_rng_gsl_alloc();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     for (int i = 0; i < N; i++)
-        sorted[i] = w->nu[i];
+        sorted[i] = nu[i] = ms_nu_draw(w, r, (uint64_t)i);
+    ms_rng_gsl_free(r);
     gsl_sort(sorted, 1, N);
     double edge[10];
     for (int d = 1; d < 10; d++)
@@ -77,13 +81,13 @@ static void test_adoption_by_decile(void)
         for (int i = 0; i < N; i++) {
             if (before[i] != 0)
                 continue;
-            double pi = -expm1(-((double)w->nu[i] * p * dt + qterm));
+            double pi = -expm1(-((double)nu[i] * p * dt + qterm));
             int d = 0;
-            while (d < 9 && w->nu[i] >= edge[d + 1])
+            while (d < 9 && nu[i] >= edge[d + 1])
                 d++;
             int got = ms_choice_get(w, 0, (uint32_t)i) != 0;
             b[d].o += got; b[d].e += pi; b[d].v += pi * (1 - pi);
-            if (w->nu[i] >= top) {
+            if (nu[i] >= top) {
                 b[10].o += got; b[10].e += pi; b[10].v += pi * (1 - pi);
             }
         }
@@ -95,6 +99,7 @@ static void test_adoption_by_decile(void)
     CU_ASSERT_EQUAL(ms_world_check(w), MS_OK);
     free(sorted);
     free(before);
+    free(nu);
     vh_free(&w, &sc);
 }
 

@@ -71,11 +71,14 @@ static void test_traits(void)
     const size_t n = (size_t)w0->N;
     double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
     size_t same = 0;
+    gsl_rng *r = ms_rng_gsl_alloc();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     for (size_t i = 0; i < n; i++) {
-        a[i] = w0->nu[i];
-        b[i] = w1->nu[i];
+        a[i] = ms_nu_draw(w0, r, i);
+        b[i] = ms_nu_draw(w1, r, i);
         same += a[i] == b[i];
     }
+    ms_rng_gsl_free(r);
     CU_ASSERT(same < n / 100); /* other streams, not the same numbers */
     /* phi comes from the id's own stream. */
     CU_ASSERT_EQUAL(ms_phi(w1, 7),
