@@ -189,13 +189,21 @@ void ms_world_destroy(ms_world **wp)
     *wp = NULL;
 }
 
-float ms_nu_draw(const ms_world *w, gsl_rng *r, uint64_t i)
+/* nu of consumer i from the GSL adapter r, reset at its position; first
+ * (or NULL) the position's first Philox block when the caller has it. */
+static float nu_from(const ms_world *w, gsl_rng *r, uint64_t i,
+                     const uint32_t *first)
 {
     const double s = w->sc->model.sigma_nu;
-    ms_rng_gsl_reset(r, w->key, ms_consumer_id(w, i), MS_RNG_SETUP_STEP,
-                     MS_PH_TRAIT, 0);
+    ms_rng_gsl_reset_first(r, w->key, ms_consumer_id(w, i),
+                           MS_RNG_SETUP_STEP, MS_PH_TRAIT, 0, first);
     double z = gsl_ran_gaussian_ziggurat(r, 1.0);
     return (float)exp(s * z - 0.5 * s * s);
+}
+
+float ms_nu_draw(const ms_world *w, gsl_rng *r, uint64_t i)
+{
+    return nu_from(w, r, i, NULL);
 }
 
 float ms_world_nu(const ms_world *w, uint64_t i)
@@ -226,17 +234,14 @@ static void nu_edges(ms_world *w)
 }
 
 /* The bucket of nu: the largest k < 256 with edge[k] <= nu, so that
- * edge[k] <= nu < edge[k + 1] whatever rounding did to the edges. */
+ * edge[k] <= nu < edge[k + 1] whatever rounding did to the edges. A
+ * binary search without branches (edge[0] = 0 <= nu holds throughout;
+ * the edges never decrease). */
 static unsigned nu_bucket(const ms_world *w, float nu)
 {
-    unsigned lo = 0, hi = MS_NU_BUCKETS - 1; /* edge[lo] <= nu */
-    while (lo < hi) {
-        unsigned mid = (lo + hi + 1) / 2;
-        if (w->nu_edge[mid] <= nu)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
+    unsigned lo = 0;
+    for (unsigned step = MS_NU_BUCKETS / 2; step > 0; step /= 2)
+        lo += w->nu_edge[lo + step] <= nu ? step : 0;
     return lo;
 }
 
@@ -250,10 +255,24 @@ static void draw_traits(ms_world *w)
 #pragma omp parallel for num_threads(w->n_threads) schedule(static)
     for (int64_t b = w->b_lo; b < w->b_hi; b++) {
         gsl_rng *r = w->tl_rng[omp_get_thread_num()];
+        /* The first Philox block of every member's position, 64 at a
+         * time, vectorized: the adapter then rarely needs another. */
+        enum { CH = 64 };
+        uint64_t ids[CH];
+        uint32_t first[4 * CH];
         float mx = 0, mn = HUGE_VALF;
         for (uint32_t k = 0; k < w->blocks[b].n; k++) {
             const uint64_t i = w->blocks[b].start + k;
-            float v = ms_nu_draw(w, r, i);
+            const uint32_t l = k % CH;
+            if (l == 0) {
+                for (int j = 0; j < CH; j++)
+                    ids[j] = ms_consumer_id(w, i + (uint64_t)j);
+                ms_rng_gather(w->key, ids, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 0,
+                              CH, first, CH);
+            }
+            const uint32_t f4[4] = {first[l], first[CH + l], first[2 * CH + l],
+                                    first[3 * CH + l]};
+            float v = nu_from(w, r, i, f4);
             w->nuq[i - w->c_lo] = (uint8_t)nu_bucket(w, v);
             mx = v > mx ? v : mx;
             mn = v < mn ? v : mn;
@@ -288,6 +307,14 @@ static void select_exact(ms_world *w, int m, int c, int64_t k, int64_t pool,
     for (uint64_t i = lo; i < hi && need > 0; i++) {
         if (ms_choice_get(w, c, i) != from)
             continue;
+        if (pool - seen <= need) {
+            /* Every one left is picked (probability need / (pool - seen)
+             * = 1): no uniform needed. */
+            ms_choice_set(w, c, i, to);
+            need--;
+            seen++;
+            continue;
+        }
         if (i >= have) {
             for (int l = 0; l < CH; l++)
                 ids[l] = ms_consumer_id(w, i + (uint64_t)l);

@@ -135,5 +135,12 @@ gsl_rng *ms_rng_gsl_alloc(void);
 void ms_rng_gsl_free(gsl_rng *r);
 void ms_rng_gsl_reset(gsl_rng *r, ms_rng_key key, uint64_t entity,
                       uint32_t step, uint32_t phase, uint32_t draw);
+/* The same, handing over the position's first block (its four words, as
+ * ms_rng_block gives them for the counter {entity mod 2^32, step, phase
+ * << 24 | draw, ms_rng_w3(entity)}), computed with others beforehand:
+ * the adapter then gives exactly the numbers of ms_rng_gsl_reset. */
+void ms_rng_gsl_reset_first(gsl_rng *r, ms_rng_key key, uint64_t entity,
+                            uint32_t step, uint32_t phase, uint32_t draw,
+                            const uint32_t *first);
 
 #endif

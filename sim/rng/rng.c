@@ -13,9 +13,6 @@
 #include <string.h>
 
 #include <Random123/philox.h>
-#include <Random123/gsl_microrng.h>
-
-GSL_MICRORNG(ms_philox_micro, philox4x32);
 
 ms_rng_key ms_rng_key_from_seed(uint64_t seed)
 {
@@ -257,6 +254,48 @@ double ms_rng_uniform(ms_rng_key key, uint64_t entity, uint32_t step,
     return ms_u01_52(out[0], out[1]);
 }
 
+/* The gsl_rng adapter: the words of the Philox blocks at a position, in
+ * the order of Random123's GSL micro-RNG (word 3 of each block first; the
+ * block number ORed into counter word 3), so that a reset followed by n
+ * draws gives the n numbers that adapter gives. A reset may hand over the
+ * first block, computed by the caller with others (ms_rng_gather). */
+typedef struct {
+    uint32_t ctr[4];
+    ms_rng_key key;
+    uint32_t r[4];
+    uint32_t n;   /* blocks made */
+    int elem;     /* words of r not yet returned */
+} adapter_state;
+
+static unsigned long int adapter_get(void *vstate)
+{
+    adapter_state *st = vstate;
+    if (st->elem == 0) {
+        uint32_t c[4] = {st->ctr[0], st->ctr[1], st->ctr[2],
+                         st->ctr[3] | st->n};
+        st->n++;
+        ms_rng_block(st->key, c, st->r);
+        st->elem = 4;
+    }
+    return st->r[--st->elem];
+}
+
+static double adapter_get_double(void *vstate)
+{
+    return (double)adapter_get(vstate) / 4294967296.;
+}
+
+static void adapter_set(void *vstate, unsigned long int s)
+{
+    adapter_state *st = vstate;
+    (void)s; /* positions come from ms_rng_gsl_reset */
+    memset(st, 0, sizeof *st);
+}
+
+static const gsl_rng_type adapter_type = {
+    "ms_philox4x32", 0xffffffffUL, 0, sizeof(adapter_state), &adapter_set,
+    &adapter_get, &adapter_get_double};
+
 gsl_rng *ms_rng_gsl_alloc(void)
 {
     /* gsl_rng_alloc uses malloc directly; count it as one engine block by
@@ -265,7 +304,7 @@ gsl_rng *ms_rng_gsl_alloc(void)
     if (!probe)
         return NULL;
     ms_free(probe);
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_ms_philox_micro);
+    gsl_rng *r = gsl_rng_alloc(&adapter_type);
     return r;
 }
 
@@ -275,14 +314,29 @@ void ms_rng_gsl_free(gsl_rng *r)
         gsl_rng_free(r);
 }
 
-void ms_rng_gsl_reset(gsl_rng *r, ms_rng_key key, uint64_t entity,
-                      uint32_t step, uint32_t phase, uint32_t draw)
+void ms_rng_gsl_reset_first(gsl_rng *r, ms_rng_key key, uint64_t entity,
+                            uint32_t step, uint32_t phase, uint32_t draw,
+                            const uint32_t *first)
 {
     /* The adapter ORs its block number into word 3: the low 16 bits are
      * free (ms_rng_w3), so up to 2^16 blocks per position. */
-    philox4x32_ctr_t c = {{(uint32_t)entity, step,
-                           (phase << 24) | (draw & 0xFFFFFFu),
-                           ms_rng_w3(entity)}};
-    philox4x32_key_t k = {{key.k[0], key.k[1]}};
-    ms_philox_micro_reset(r, c, k);
+    adapter_state *st = r->state;
+    st->ctr[0] = (uint32_t)entity;
+    st->ctr[1] = step;
+    st->ctr[2] = (phase << 24) | (draw & 0xFFFFFFu);
+    st->ctr[3] = ms_rng_w3(entity);
+    st->key = key;
+    st->n = 0;
+    st->elem = 0;
+    if (first) {
+        memcpy(st->r, first, sizeof st->r);
+        st->n = 1;
+        st->elem = 4;
+    }
+}
+
+void ms_rng_gsl_reset(gsl_rng *r, ms_rng_key key, uint64_t entity,
+                      uint32_t step, uint32_t phase, uint32_t draw)
+{
+    ms_rng_gsl_reset_first(r, key, entity, step, phase, draw, NULL);
 }
