@@ -537,11 +537,10 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
         /* Choices without phi: one foreignness coefficient, or settled in
          * the nearest group (uc < p0min); the others wait for phi. */
         if (plain && K > 0) {
-            /* Without branches: every chooser is written (those that wait
-             * keep their value for now) and is put on the waiting list
-             * (those that do not wait are overwritten). With one group
-             * p0min = gsum[0] / gsum[0] = 1, so uc / p0min * gsum[0] =
-             * uc * gsum[0] and nobody waits. */
+            /* Every chooser is put on the waiting list, and taken off
+             * again (overwritten) when its choice needs no phi. With one
+             * group p0min = gsum[0] / gsum[0] = 1, so uc / p0min *
+             * gsum[0] = uc * gsum[0] and nobody waits. */
             const double p0min = t->p0min, g0 = t->gsum[0];
             for (int q = 0; q < ne; q++) {
                 const uint32_t k = ek[q];
@@ -549,11 +548,14 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
                 const unsigned s = es[q];
                 const double uc = ms_u01_52(rnd[2][l], rnd[3][l]);
                 const int now = uc < p0min;
-                const unsigned nv =
-                    (unsigned)t->fid[pick_in_group(t, 0, uc / p0min * g0)] + 1;
-                state_put(ch, k, now ? nv : s, one_byte);
-                row[s] -= now;
-                row[nv] += now;
+                if (now) {
+                    const unsigned nv =
+                        (unsigned)t->fid[pick_in_group(t, 0, uc / p0min * g0)] +
+                        1;
+                    state_put(ch, k, nv, one_byte);
+                    row[s]--;
+                    row[nv]++;
+                }
                 wl.ent[nw] = ms_consumer_id(w, i0 + k);
                 wl.k[nw] = k;
                 wl.s[nw] = s;
