@@ -222,37 +222,40 @@ static void nu_edges(ms_world *w)
 }
 
 /* The bucket of nu: the largest k < 256 with edge[k] <= nu, so that
- * edge[k] <= nu < edge[k + 1] whatever rounding did to the edges. */
+ * edge[k] <= nu < edge[k + 1] whatever rounding did to the edges. A
+ * binary search without branches (edge[k] <= nu throughout; the steps add
+ * up to 255): the branches of a plain one, taken at random, cost more
+ * than drawing nu. */
 static unsigned nu_bucket(const ms_world *w, float nu)
 {
-    unsigned lo = 0, hi = MS_NU_BUCKETS - 1; /* edge[lo] <= nu */
-    while (lo < hi) {
-        unsigned mid = (lo + hi + 1) / 2;
-        if (w->nu_edge[mid] <= nu)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    return lo;
+    unsigned k = 0;
+    for (unsigned s = MS_NU_BUCKETS / 2; s > 0; s /= 2)
+        k += (unsigned)(w->nu_edge[k + s] <= nu) * s;
+    return k;
 }
 
 /* Traits: nu lognormal with mean 1, drawn per consumer (ms_nu_draw) and
  * kept as its bucket code; the blocks' smallest and largest nu from the
  * exact floats (phi, exponential with mean 1, is derived when needed:
- * ms_phi). By blocks, so the bounds need no second pass. */
+ * ms_phi). By blocks: a block's floats are drawn, then coded, so the
+ * searches of different consumers overlap. */
 static void draw_traits(ms_world *w)
 {
     nu_edges(w);
 #pragma omp parallel for num_threads(w->n_threads) schedule(static)
     for (int64_t b = w->b_lo; b < w->b_hi; b++) {
         gsl_rng *r = w->tl_rng[omp_get_thread_num()];
+        const uint64_t i0 = w->blocks[b].start;
+        const uint32_t n = w->blocks[b].n;
+        float v[MS_BLOCK];
+        for (uint32_t k = 0; k < n; k++)
+            v[k] = ms_nu_draw(w, r, i0 + k);
+        uint8_t *q = w->nuq + (i0 - w->c_lo);
         float mx = 0, mn = HUGE_VALF;
-        for (uint32_t k = 0; k < w->blocks[b].n; k++) {
-            const uint64_t i = w->blocks[b].start + k;
-            float v = ms_nu_draw(w, r, i);
-            w->nuq[i - w->c_lo] = (uint8_t)nu_bucket(w, v);
-            mx = v > mx ? v : mx;
-            mn = v < mn ? v : mn;
+        for (uint32_t k = 0; k < n; k++) {
+            q[k] = (uint8_t)nu_bucket(w, v[k]);
+            mx = v[k] > mx ? v[k] : mx;
+            mn = v[k] < mn ? v[k] : mn;
         }
         w->nu_max[b] = mx;
         w->nu_min[b] = mn;
