@@ -235,47 +235,56 @@ static void nu_edges(ms_world *w)
 
 /* The bucket of nu: the largest k < 256 with edge[k] <= nu, so that
  * edge[k] <= nu < edge[k + 1] whatever rounding did to the edges. A
- * binary search without branches (edge[0] = 0 <= nu holds throughout;
- * the edges never decrease). */
+ * binary search without branches (edge[k] <= nu throughout; the steps add
+ * up to 255): the branches of a plain one, taken at random, cost more
+ * than drawing nu. */
 static unsigned nu_bucket(const ms_world *w, float nu)
 {
-    unsigned lo = 0;
-    for (unsigned step = MS_NU_BUCKETS / 2; step > 0; step /= 2)
-        lo += w->nu_edge[lo + step] <= nu ? step : 0;
-    return lo;
+    unsigned k = 0;
+    for (unsigned s = MS_NU_BUCKETS / 2; s > 0; s /= 2)
+        k += (unsigned)(w->nu_edge[k + s] <= nu) * s;
+    return k;
 }
 
 /* Traits: nu lognormal with mean 1, drawn per consumer (ms_nu_draw) and
  * kept as its bucket code; the blocks' smallest and largest nu from the
  * exact floats (phi, exponential with mean 1, is derived when needed:
- * ms_phi). By blocks, so the bounds need no second pass. */
+ * ms_phi). By blocks: a block's floats are drawn, then coded, so the
+ * searches of different consumers overlap. */
 static void draw_traits(ms_world *w)
 {
     nu_edges(w);
 #pragma omp parallel for num_threads(w->n_threads) schedule(static)
     for (int64_t b = w->b_lo; b < w->b_hi; b++) {
         gsl_rng *r = w->tl_rng[omp_get_thread_num()];
-        /* The first Philox block of every member's position, 64 at a
-         * time, vectorized: the adapter then rarely needs another. */
+        /* The block's floats first, then their codes, so the searches
+         * of different consumers overlap. The first Philox block of
+         * every member's position is drawn 64 at a time, vectorized: the
+         * adapter then rarely needs another. */
         enum { CH = 64 };
         uint64_t ids[CH];
         uint32_t first[4 * CH];
-        float mx = 0, mn = HUGE_VALF;
-        for (uint32_t k = 0; k < w->blocks[b].n; k++) {
-            const uint64_t i = w->blocks[b].start + k;
+        const uint64_t i0 = w->blocks[b].start;
+        const uint32_t n = w->blocks[b].n;
+        float v[MS_BLOCK];
+        for (uint32_t k = 0; k < n; k++) {
             const uint32_t l = k % CH;
             if (l == 0) {
                 for (int j = 0; j < CH; j++)
-                    ids[j] = ms_consumer_id(w, i + (uint64_t)j);
+                    ids[j] = ms_consumer_id(w, i0 + k + (uint64_t)j);
                 ms_rng_gather(w->key, ids, MS_RNG_SETUP_STEP, MS_PH_TRAIT, 0,
                               CH, first, CH);
             }
             const uint32_t f4[4] = {first[l], first[CH + l], first[2 * CH + l],
                                     first[3 * CH + l]};
-            float v = nu_from(w, r, i, f4);
-            w->nuq[i - w->c_lo] = (uint8_t)nu_bucket(w, v);
-            mx = v > mx ? v : mx;
-            mn = v < mn ? v : mn;
+            v[k] = nu_from(w, r, i0 + k, f4);
+        }
+        uint8_t *q = w->nuq + (i0 - w->c_lo);
+        float mx = 0, mn = HUGE_VALF;
+        for (uint32_t k = 0; k < n; k++) {
+            q[k] = (uint8_t)nu_bucket(w, v[k]);
+            mx = v[k] > mx ? v[k] : mx;
+            mn = v[k] < mn ? v[k] : mn;
         }
         w->nu_max[b] = mx;
         w->nu_min[b] = mn;
