@@ -289,6 +289,9 @@ static void draw_traits(ms_world *w)
         w->nu_max[b] = mx;
         w->nu_min[b] = mn;
     }
+    w->nu_top = 0;
+    for (int64_t b = w->b_lo; b < w->b_hi; b++)
+        w->nu_top = w->nu_max[b] > w->nu_top ? w->nu_max[b] : w->nu_top;
 }
 
 /* Exactly `k` of the consumers of market m whose choice in category c is

@@ -130,6 +130,7 @@ struct ms_world {
     uint64_t *m_off;        /* [M+1] */
     uint8_t *nuq;           /* [c_hi-c_lo] innovativeness bucket code k of
                                the slice: nu_edge[k] <= nu < nu_edge[k+1] */
+    float nu_top;           /* the largest nu of the slice */
     float nu_edge[MS_NU_BUCKETS + 1]; /* bucket edges, nondecreasing:
                                edge[0] = 0, edge[256] = +inf, edge[k] the
                                float nearest the k/256 quantile of nu */
@@ -403,7 +404,11 @@ static inline int ms_nonadopter_event(const ms_world *w, int tid, uint64_t i,
     const double h_lo = (double)w->nu_edge[k] * pdt + qterm + x;
     if (v < h_lo - 0.5 * h_lo * h_lo)
         return 1;
-    const float nu = ms_nu_draw(w, w->tl_rng[tid], i);
+    /* A bucket that starts at the largest nu of the slice holds only that
+     * value (every consumer's, when sigma_nu = 0): no need to draw it. */
+    const float nu = w->nu_edge[k] == w->nu_top
+                         ? w->nu_top
+                         : ms_nu_draw(w, w->tl_rng[tid], i);
     return ms_hazard_event(v, (double)nu * pdt + qterm + x);
 }
 
