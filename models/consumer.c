@@ -511,9 +511,12 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
             ms_nu_prefetch(w, i0 + k);
         }
         /* Events: an adopter when v < rv[s], a non-adopter when its
-         * hazard test says so (settled by the block's bounds but for a
-         * few), nobody outside the ceiling (rv[F + 1] = -1). */
-        int ne = 0;
+         * hazard test says so, nobody outside the ceiling (rv[F + 1] =
+         * -1). The block's bounds settle most non-adopters; the others
+         * (open) are listed, their nu codes fetched, and decided after
+         * the batch (the order of a batch's events changes nothing). */
+        int ne = 0, no = 0;
+        uint32_t open[LANES];
         for (int l = 0; l < nl; l++) {
             const uint32_t k = kk[l];
             const unsigned s = state_at(ch, k, one_byte, nopot);
@@ -524,15 +527,31 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
             }
             const double v = ms_u01(rnd[1][l]) * P;
             const double thr = select_double(s == 0, sure, t->rv[s]);
-            int e = v < thr;
-            if (__builtin_expect((s == 0) & !e & (v < h_hi), 0))
-                e = ms_nonadopter_event(w, tid, i0 + k, v, t->pdt, t->qterm,
-                                        t->xfeat[hs]);
+            const int e = v < thr;
+            const int op = (s == 0) & !e & (v < h_hi);
             ek[ne] = k;
             el[ne] = (uint32_t)l;
             es[ne] = s;
             ehs[ne] = hs;
             ne += e;
+            open[no] = (uint32_t)l;
+            no += op;
+        }
+        for (int o = 0; o < no; o++) {
+            const int l = (int)open[o];
+            const uint32_t k = kk[l];
+            unsigned hs = 0;
+            if (hosted) {
+                hs = state_at(hch, k, one_byte, nopot);
+                hs = hs == nopot ? 0 : hs;
+            }
+            const double v = ms_u01(rnd[1][l]) * P;
+            ek[ne] = k;
+            el[ne] = (uint32_t)l;
+            es[ne] = 0;
+            ehs[ne] = hs;
+            ne += ms_nonadopter_event(w, tid, i0 + k, v, t->pdt, t->qterm,
+                                      t->xfeat[hs]);
         }
         /* Choices without phi: one foreignness coefficient, or settled in
          * the nearest group (uc < p0min); the others wait for phi. */
