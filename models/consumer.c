@@ -288,7 +288,7 @@ enum { LANES = MS_CAND_BATCH };
  * arrays: 0, f + 1, or F + 1 for MS_NOPOT (rv[F + 1] = -1: never an
  * event). */
 static inline __attribute__((always_inline)) unsigned
-state_at(const uint8_t *ch, uint32_t k, int one_byte, unsigned nopot)
+state_at(const uint8_t *ch, size_t k, int one_byte, unsigned nopot)
 {
     if (one_byte) {
         unsigned v = ch[k];
@@ -300,7 +300,7 @@ state_at(const uint8_t *ch, uint32_t k, int one_byte, unsigned nopot)
 }
 
 static inline __attribute__((always_inline)) void
-state_put(uint8_t *ch, uint32_t k, unsigned v, int one_byte)
+state_put(uint8_t *ch, size_t k, unsigned v, int one_byte)
 {
     if (one_byte) {
         ch[k] = (uint8_t)v;
@@ -347,26 +347,19 @@ static inline int plain_chooser(const ms_ctab *t, unsigned s, unsigned hs)
            (hostslot < 0 || t->host_bonus == 1.0);
 }
 
-enum { WAITS = 64 }; /* choosers waiting for phi, at most */
+enum { WAITS = MS_PHI_WAITS };
 
-/* Choosers whose choice needs their phi (the firms differ in foreignness
- * and uc >= p0min, or their weights are not plain), with what they chose
- * from: their offset in the block, choice value, host choice value and
- * choice uniform, and their random-stream id. */
-typedef struct {
-    uint64_t ent[WAITS];
-    uint32_t k[WAITS];
-    unsigned s[WAITS], hs[WAITS];
-    double uc[WAITS];
-} waiting;
-
-/* The choices of nw waiting choosers: their phi uniforms (ms_phi) drawn
+/* The choices of the waiting choosers of table t (ch: the choice values
+ * of its category, from this process's first consumer; row: its count
+ * changes), then the list is empty: their phi uniforms (ms_phi) drawn
  * together, vectorized, then -log, the group weights and the choice. */
 static inline __attribute__((always_inline)) void
-choose_waiting(const ms_world *w, const ms_ctab *t, waiting *wl, int nw,
+choose_waiting(const ms_world *w, const ms_ctab *t, ms_waiting *wl,
                uint8_t *ch, int64_t *restrict row, double *scratch,
                const int one_byte)
 {
+    const int nw = wl->n;
+    wl->n = 0;
     uint32_t pr[4][WAITS];
     double ph[WAITS];
     double *ex = scratch + 2 * w->F + 2; /* [LANES * F] group weights */
@@ -420,7 +413,7 @@ choose_waiting(const ms_world *w, const ms_ctab *t, waiting *wl, int nw,
                 const unsigned s = wl->s[q];
                 const unsigned nv =
                     (unsigned)t->fid[pick_in_group(t, gv[q], yv[q])] + 1;
-                state_put(ch, wl->k[q], nv, one_byte);
+                state_put(ch, wl->off[q], nv, one_byte);
                 row[s]--;
                 row[nv]++;
             }
@@ -436,7 +429,7 @@ choose_waiting(const ms_world *w, const ms_ctab *t, waiting *wl, int nw,
         unsigned nv = k2 >= 0 ? (unsigned)t->fid[k2] + 1
                               : choose_general(t, ph[q], s, hs,
                                                wl->uc[q], scratch);
-        state_put(ch, wl->k[q], nv, one_byte);
+        state_put(ch, wl->off[q], nv, one_byte);
         row[s]--;
         row[nv]++;
     }
@@ -457,7 +450,7 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
     /* Events of a batch (structure of arrays), and those waiting for phi. */
     uint32_t ek[LANES], el[LANES];
     unsigned es[LANES], ehs[LANES];
-    waiting wl;
+    ms_waiting *wl = &w->tl_wait[tid][(size_t)bk->m * w->C + c];
     const uint64_t i0 = bk->start, bid = ms_block_id(w, b);
     const uint32_t n = bk->n, bw3 = (uint32_t)bid;
     const unsigned nopot = (unsigned)w->F + 1;
@@ -485,7 +478,8 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
                                       : 0.0;
     uint32_t pos = 0, j = 0;
     int nb = LANES; /* draws in this batch: 8 when few candidates remain */
-    int nw = 0;     /* choosers waiting for phi */
+    uint8_t *chb = ms_choice_at(w, c, w->c_lo); /* for the waiting list */
+    const size_t off0 = i0 - w->c_lo;
     /* At most WAITS of them, and their group weights must fit the
      * scratch's LANES * F (G - 1 each). */
     int wcap = G > 1 ? LANES * w->F / (G - 1) : WAITS;
@@ -575,12 +569,13 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
                     row[s]--;
                     row[nv]++;
                 }
-                wl.ent[nw] = ms_consumer_id(w, i0 + k);
-                wl.k[nw] = k;
-                wl.s[nw] = s;
-                wl.hs[nw] = hosted ? ehs[q] : 0;
-                wl.uc[nw] = uc;
-                nw += !now;
+                const int nw = wl->n;
+                wl->ent[nw] = ms_consumer_id(w, i0 + k);
+                wl->off[nw] = off0 + k;
+                wl->s[nw] = s;
+                wl->hs[nw] = hosted ? ehs[q] : 0;
+                wl->uc[nw] = uc;
+                wl->n = nw + !now;
             }
         } else
             for (int q = 0; q < ne; q++) {
@@ -601,30 +596,28 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
                 else if (G == 1)
                     nv = choose_general(t, 0.0, s, hs, uc, scratch);
                 else {
-                    wl.ent[nw] = ms_consumer_id(w, i0 + k);
-                    wl.k[nw] = k;
-                    wl.s[nw] = s;
-                    wl.hs[nw] = hs;
-                    wl.uc[nw++] = uc;
+                    const int nw = wl->n++;
+                    wl->ent[nw] = ms_consumer_id(w, i0 + k);
+                    wl->off[nw] = off0 + k;
+                    wl->s[nw] = s;
+                    wl->hs[nw] = hs;
+                    wl->uc[nw] = uc;
                     continue;
                 }
                 state_put(ch, k, nv, one_byte);
                 row[s]--;
                 row[nv]++;
             }
-        /* The choosers waiting for phi go in groups of up to WAITS:
-         * fuller vectors, fewer calls. */
-        if (nw > wcap - LANES) {
-            choose_waiting(w, t, &wl, nw, ch, row, scratch, one_byte);
-            nw = 0;
-        }
+        /* The choosers waiting for phi go in groups of up to WAITS,
+         * gathered over this thread's blocks: fuller vectors, fewer
+         * calls (the rest after the last block). */
+        if (wl->n > wcap - LANES)
+            choose_waiting(w, t, wl, chb, row, scratch, one_byte);
         if (nl < nb || pos >= n)
             break;
         j += (uint32_t)nb;
         nb = (double)(n - pos) * P < 6 ? 8 : LANES;
     }
-    if (nw > 0)
-        choose_waiting(w, t, &wl, nw, ch, row, scratch, one_byte);
 }
 
 /* One block of consumers of market m. Categories are visited hosted ones
@@ -731,9 +724,24 @@ ms_status ms_consumers_move(ms_world *w)
         int tid = omp_get_thread_num();
         int64_t *dl = w->tl_delta[tid];
         memset(dl, 0, rows * sizeof *dl);
-#pragma omp for schedule(dynamic, 16)
+#pragma omp for schedule(dynamic, 16) nowait
         for (int64_t b = w->b_lo; b < w->b_hi; b++) /* this rank's blocks */
             move_block(w, b, dl, w->tl_scratch[tid], tid);
+        /* The choosers still waiting for phi: only this thread's
+         * consumers and counts. */
+        for (size_t mc = 0; mc < (size_t)M * C; mc++) {
+            ms_waiting *wl = &w->tl_wait[tid][mc];
+            if (wl->n == 0)
+                continue;
+            uint8_t *chb = ms_choice_at(w, (int)(mc % (size_t)C), w->c_lo);
+            int64_t *row = dl + mc * (size_t)(F + 1);
+            if (w->cw == 1)
+                choose_waiting(w, &w->ctab[mc], wl, chb, row,
+                               w->tl_scratch[tid], 1);
+            else
+                choose_waiting(w, &w->ctab[mc], wl, chb, row,
+                               w->tl_scratch[tid], 0);
+        }
     }
     /* Integer sums: the same in any order, over threads and then over
      * the ranks of a distributed run (M * C * (F + 1) integers). */

@@ -125,10 +125,12 @@ static ms_status alloc_state(ms_world *w)
     }
     ALLOC(w->tl_delta, w->n_threads);
     ALLOC(w->tl_scratch, w->n_threads);
+    ALLOC(w->tl_wait, w->n_threads);
     ALLOC(w->tl_rng, w->n_threads);
     for (int t = 0; t < w->n_threads; t++) {
         ALLOC(w->tl_delta[t], M * C * (F + 1));
         ALLOC(w->tl_scratch[t], 2 * F + 2 + (size_t)MS_CAND_BATCH * F);
+        ALLOC(w->tl_wait[t], M * C);
         if (!(w->tl_rng[t] = ms_rng_gsl_alloc()))
             return MS_ERROR(MS_ENOMEM, "out of memory allocating a generator");
     }
@@ -165,6 +167,8 @@ void ms_world_destroy(ms_world **wp)
             ms_free(w->tl_delta[t]);
         if (w->tl_scratch)
             ms_free(w->tl_scratch[t]);
+        if (w->tl_wait)
+            ms_free(w->tl_wait[t]);
         if (w->tl_rng)
             ms_rng_gsl_free(w->tl_rng[t]);
     }
@@ -176,7 +180,8 @@ void ms_world_destroy(ms_world **wp)
         w->revenue, w->rev_m, w->costs, w->spend, w->inflow, w->outflow,
         w->cash0, w->flow_sum, w->flow_abs, w->value, w->pa, w->pb, w->hhi,
         w->foreign_share, w->group_revenue, w->abroad_share, w->dpairs,
-        w->net, w->ctab, w->tl_delta, w->tl_scratch, w->profit, w->vtmp,
+        w->net, w->ctab, w->tl_delta, w->tl_scratch, w->tl_wait,
+        w->profit, w->vtmp,
         w->weights, w->beta, w->bold, w->learn, w->re_q, w->re_used,
         w->v_prev, w->growth, w->neg_steps, w->loss_steps, w->birth,
         w->divpaid, w->entry_fund, w->acq_fund,

@@ -86,6 +86,21 @@ typedef struct ms_ctab {
                              value held in the host category */
 } ms_ctab;
 
+/* Choosers of one (market, category) whose choice waits for their phi
+ * (the firms differ in foreignness and the choice uniform does not settle
+ * it without phi, or their weights are not plain), kept per thread across
+ * blocks and chosen MS_PHI_WAITS at a time (models/consumer.c): their
+ * random-stream ids, offsets in this process's state, choice values, host
+ * choice values and choice uniforms. */
+#define MS_PHI_WAITS 64
+typedef struct ms_waiting {
+    int n;
+    uint64_t ent[MS_PHI_WAITS];
+    size_t off[MS_PHI_WAITS];
+    unsigned s[MS_PHI_WAITS], hs[MS_PHI_WAITS];
+    double uc[MS_PHI_WAITS];
+} ms_waiting;
+
 typedef struct ms_block {
     uint64_t start;       /* consumers start .. start+n-1 (state index) */
     uint32_t n;
@@ -231,6 +246,7 @@ struct ms_world {
     int64_t **tl_delta;     /* [threads][M*C*(F+1)] user count changes */
     double **tl_scratch;    /* [threads][2F + 2 + MS_CAND_BATCH * F] choice
                                weights, then a batch's group weights */
+    ms_waiting **tl_wait;   /* [threads][M*C] choosers waiting for phi */
     gsl_rng **tl_rng;       /* [threads] generator for recomputing traits */
 
     /* phase timers */
