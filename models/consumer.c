@@ -203,6 +203,20 @@ int ms_choose_slot(const ms_ctab *t, double phi, int cur, int hostslot,
 static inline int pick_in_group(const ms_ctab *t, int g, double y)
 {
     const int j0 = t->gstart[g], end = t->gstart[g + 1] - 1;
+    if (end - j0 > 8) {
+        /* A large group: the same count by a binary search without
+         * branches (gcum never decreases; y is never NaN here, but that
+         * case counts every entry, as !(y < gcum) does). */
+        const double *a = t->gcum + j0, *p = a;
+        size_t len = (size_t)(end - j0);
+        while (len > 1) {
+            const size_t half = len / 2;
+            p = p[half] <= y ? p + half : p;
+            len -= half;
+        }
+        const int cnt = y != y ? end - j0 : (int)(p - a) + (p[0] <= y);
+        return t->gord[j0 + cnt];
+    }
 #if defined(__AVX2__)
     const __m256d yy = _mm256_set1_pd(y);
     int cnt = 0;
