@@ -8,7 +8,8 @@
 #                example scenarios and the Python package into dir
 #                (default ~/.local; no root needed; docs/CLUSTER.md)
 #   make test-asan  the tests again, built with ASan and UBSan in build-asan/
-#   make bench   benchmarks: bench/consumers.yaml, bench/strategies.yaml
+#   make bench   benchmarks: bench/consumers.yaml, bench/strategies.yaml,
+#                bench/consumers3.yaml (3 categories: bytes per consumer)
 #   make docs    regenerate docs/PARAMETERS.md from the parameter table
 #   make scenarios-report  docs/SCENARIOS.md from 20 runs of each seed scenario
 #   make firm-dynamics  docs/FIRM-DYNAMICS.md: firm demography and growth of a
@@ -77,6 +78,8 @@ bench: build
 	    --marketsim $(BUILD)/marketsim $(if $(PEER),--peer "$(PEER)")
 	@echo
 	@$(BUILD)/bench/msbench bench/strategies.yaml
+	@echo
+	@$(BUILD)/bench/msbench bench/consumers3.yaml --reps 1
 
 docs: build
 	@$(BUILD)/marketsim params --markdown > docs/PARAMETERS.md

@@ -521,8 +521,9 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
         /* Events: an adopter when v < rv[s], a non-adopter when its
          * hazard test says so, nobody outside the ceiling (rv[F + 1] =
          * -1). The block's bounds settle most non-adopters; the others
-         * (open) are listed, their nu codes fetched, and decided after
-         * the batch (the order of a batch's events changes nothing). */
+         * (open) are listed and decided by their nu codes after the
+         * batch, without a branch here (the order of a batch's events
+         * changes nothing). */
         int ne = 0, no = 0;
         uint32_t open[LANES];
         for (int l = 0; l < nl; l++) {
