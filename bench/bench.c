@@ -20,6 +20,9 @@
  *           COMMAND (run by /bin/sh), and the median ratio of their wall
  *           times. For example the numpy implementation of the benchmark's
  *           model: --peer '/usr/bin/python3 numpy_consumers.py 1e6 120 1'.
+ *           When COMMAND prints "consumer-category-steps/s: X" (its own
+ *           stepping loop, as that peer does), the step loop's throughputs
+ *           of this run are also given as multiples of X.
  * The machine may be shared: ratios measured in one run are what to read.
  */
 #include "core/world_int.h"
@@ -164,10 +167,39 @@ static double wall_of(const char *cmd)
     return t;
 }
 
-/* Whole processes, one thread each, alternated: marketsim and a peer. */
+/* Wall time of a command whose output is read: *rate gets the number
+ * after "consumer-category-steps/s:" in it (the throughput of the peer's
+ * own stepping loop, as the numpy peer prints it), or NaN. */
+static double wall_of_rate(const char *cmd, double *rate)
+{
+    double t0 = omp_get_wtime();
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        fprintf(stderr, "msbench: cannot run `%s`\n", cmd);
+        exit(1);
+    }
+    char line[1024];
+    *rate = NAN;
+    while (fgets(line, sizeof line, p)) {
+        const char *at = strstr(line, "consumer-category-steps/s:");
+        if (at)
+            *rate = strtod(at + strlen("consumer-category-steps/s:"), NULL);
+    }
+    int rc = pclose(p);
+    double t = omp_get_wtime() - t0;
+    if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
+        fprintf(stderr, "msbench: `%s` failed (status %d)\n", cmd, rc);
+        exit(1);
+    }
+    return t;
+}
+
+/* Whole processes, one thread each, alternated: marketsim and a peer.
+ * loop1 and loop2: this run's step-loop throughputs with 1 and 2 threads,
+ * set against the peer's own loop when it prints one. */
 static void versus_peer(const char *msbin, const char *path,
                         const char **sets, int n_sets, const char *peer,
-                        int reps)
+                        int reps, double loop1, double loop2)
 {
     char cmd[8192];
     int o = snprintf(cmd, sizeof cmd, "rm -f /tmp/msbench_peer_$$.h5; '%s' "
@@ -178,22 +210,31 @@ static void versus_peer(const char *msbin, const char *path,
                       sets[i]);
     snprintf(cmd + o, sizeof cmd - (size_t)o,
              " >/dev/null && rm -f /tmp/msbench_peer_$$.h5");
-    char pcmd[4096];
-    snprintf(pcmd, sizeof pcmd, "%s >/dev/null", peer);
-    double tm[64], tp[64], ratio[64];
+    double tm[64], tp[64], ratio[64], rate[64];
+    int nrate = 0;
     for (int r = 0; r < reps; r++) {
+        double pr;
         tm[r] = wall_of(cmd);
-        tp[r] = wall_of(pcmd);
+        tp[r] = wall_of_rate(peer, &pr);
         ratio[r] = tp[r] / tm[r];
+        if (pr > 0)
+            rate[nrate++] = pr;
     }
     qsort(tm, (size_t)reps, sizeof *tm, cmp);
     qsort(tp, (size_t)reps, sizeof *tp, cmp);
     qsort(ratio, (size_t)reps, sizeof *ratio, cmp);
+    qsort(rate, (size_t)nrate, sizeof *rate, cmp);
     printf("whole process, 1 thread, %d alternating pairs\n", reps);
     printf("  marketsim %.3f s, peer %.3f s (medians); the peer takes %.2fx "
            "as long (median of the pairs' ratios; range %.2f-%.2f)\n",
            tm[reps / 2], tp[reps / 2], ratio[reps / 2], ratio[0],
            ratio[reps - 1]);
+    if (nrate > 0) {
+        const double pl = rate[nrate / 2];
+        printf("stepping loops: the peer's %.3g consumer-category-steps/s "
+               "(median of %d); marketsim's is %.2fx that with 2 threads, "
+               "%.2fx with 1\n", pl, nrate, loop2 / pl, loop1 / pl);
+    }
     printf("  peer: %s\n", peer);
 }
 
@@ -281,7 +322,8 @@ int main(int argc, char **argv)
     if (scale)
         scaling(path, sets, n_sets, sc, big);
     if (peer)
-        versus_peer(msbin, path, sets, n_sets, peer, reps);
+        versus_peer(msbin, path, sets, n_sets, peer, reps, work / m1,
+                    work / m2);
     ms_scenario_destroy(&sc);
     return 0;
 }
