@@ -577,9 +577,8 @@ move_cat(const ms_world *w, int64_t b, int c, const ms_ctab *t,
                 const double uc = ms_u01_52(rnd[2][l], rnd[3][l]);
                 const int now = uc < p0min;
                 if (now) {
-                    const unsigned nv =
-                        (unsigned)t->fid[pick_in_group(t, 0, uc / p0min * g0)] +
-                        1;
+                    const int k2 = pick_in_group(t, 0, uc / p0min * g0);
+                    const unsigned nv = (unsigned)t->fid[k2] + 1;
                     state_put(ch, k, nv, one_byte);
                     row[s]--;
                     row[nv]++;

@@ -67,7 +67,8 @@ typedef struct ms_ctab {
     int *gstart;          /* [F+1] group g is gord[gstart[g] .. gstart[g+1]) */
     double *gpad;         /* [4F] gcum of each group but its last entry,
                              padded with +inf to a multiple of 4 */
-    int *gpstart;         /* [F+1] group g is gpad[gpstart[g] .. gpstart[g+1]) */
+    int *gpstart;         /* [F+1] group g is gpad[gpstart[g] ..
+                             gpstart[g+1]) */
     double p0min;         /* gsum[0] / sum of gsum: least chance of group 0 */
     double xfeat_max;     /* max of xfeat (set each step) */
     int plain;            /* no chooser's weights differ from E: stay = 1,
