@@ -74,7 +74,10 @@ done = np.flatnonzero(s == 1)
 assert 0 < len(done) < len(s), f"{len(done)} of {len(s)} done"
 a = f["market/adopters"][()]
 assert np.isfinite(a[done]).all()
-assert np.isnan(a[s == 0]).all()
+# A pending run holds no data, but for the one being written when the kill
+# came (one worker): its data go first and its status last.
+written = [r for r in np.flatnonzero(s == 0) if not np.isnan(a[r]).all()]
+assert len(written) <= 1, written
 print(f"     {len(done)} of {len(s)} runs were done when killed")
 PYEOF
 $MS info "$T/killed.h5" | grep -q "pending" && ok "info reads the killed file" || bad "info reads the killed file"
