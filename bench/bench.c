@@ -155,21 +155,10 @@ static void scaling(const char *path, const char **sets, int n_sets,
     }
 }
 
-static double wall_of(const char *cmd)
-{
-    double t0 = omp_get_wtime();
-    int rc = system(cmd);
-    double t = omp_get_wtime() - t0;
-    if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
-        fprintf(stderr, "msbench: `%s` failed (status %d)\n", cmd, rc);
-        exit(1);
-    }
-    return t;
-}
-
-/* Wall time of a command whose output is read: *rate gets the number
- * after "consumer-category-steps/s:" in it (the throughput of the peer's
- * own stepping loop, as the numpy peer prints it), or NaN. */
+/* Wall time of a command (run by /bin/sh; a failure ends msbench),
+ * whose output is read: *rate gets the number after
+ * "consumer-category-steps/s:" in it (the throughput of the peer's own
+ * stepping loop, as the numpy peer prints it), or NaN. */
 static double wall_of_rate(const char *cmd, double *rate)
 {
     double t0 = omp_get_wtime();
@@ -214,7 +203,7 @@ static void versus_peer(const char *msbin, const char *path,
     int nrate = 0;
     for (int r = 0; r < reps; r++) {
         double pr;
-        tm[r] = wall_of(cmd);
+        tm[r] = wall_of_rate(cmd, &pr);
         tp[r] = wall_of_rate(peer, &pr);
         ratio[r] = tp[r] / tm[r];
         if (pr > 0)
