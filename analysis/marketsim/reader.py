@@ -192,14 +192,20 @@ def _read_group(path, group):
         g = f[group]
         sizes = {n: d.shape[0] for n, d in g.items()
                  if isinstance(d, h5py.Dataset) and h5py.h5ds.is_scale(d.id)}
-        # The time coordinate is written after the data of a record: read
-        # the records it has.
+        # A growing dimension's datasets are extended one after another (the
+        # time coordinate after the data of a record, the columns of the
+        # events table one by one): read what all of them have.
+        dsets = {name: d for name, d in g.items() if isinstance(d, h5py.Dataset)}
+        dims_of = {name: ([(dd[0].name.rsplit("/", 1)[-1] if len(dd) else f"phony_dim_{i}")
+                           for i, dd in enumerate(d.dims)] if name not in sizes else [name])
+                   for name, d in dsets.items()}
+        for name, d in dsets.items():
+            for dn, n in zip(dims_of[name], d.shape):
+                if dn in sizes:
+                    sizes[dn] = min(sizes[dn], n)
         variables = {}
-        for name, d in g.items():
-            if not isinstance(d, h5py.Dataset):
-                continue
-            dims = [(dd[0].name.rsplit("/", 1)[-1] if len(dd) else f"phony_dim_{i}")
-                    for i, dd in enumerate(d.dims)] if name not in sizes else [name]
+        for name, d in dsets.items():
+            dims = dims_of[name]
             cut = tuple(slice(0, sizes.get(dn, n)) for dn, n in zip(dims, d.shape))
             attrs = {k: _plain(v) for k, v in d.attrs.items()
                      if k not in ("DIMENSION_LIST", "REFERENCE_LIST", "CLASS", "NAME")}

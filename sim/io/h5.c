@@ -1016,8 +1016,23 @@ static ms_status events_scratch(ms_h5var *v, size_t cap)
     return MS_OK;
 }
 
+static ms_status events_create(ms_h5 *f, const char *group, size_t cap,
+                               const char *long_name, ms_h5var **out);
+
 ms_status ms_h5_events(ms_h5 *f, const char *group, size_t cap,
                        const char *long_name, ms_h5var **out)
+{
+    /* The table grows by events, not by records: its chunks keep their
+     * usual length whatever the file's record hint. */
+    const hsize_t hint = f->record_hint;
+    f->record_hint = 0;
+    ms_status st = events_create(f, group, cap, long_name, out);
+    f->record_hint = hint;
+    return st;
+}
+
+static ms_status events_create(ms_h5 *f, const char *group, size_t cap,
+                               const char *long_name, ms_h5var **out)
 {
     ms_h5var *ix;
     MS_CALL(dim_record(f, group, "event", MS_H5_I64, NULL, "event", &ix));

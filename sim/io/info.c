@@ -23,10 +23,14 @@
 
 /* The last record (index dims[0] - 1 of the first dimension) of an
  * optional float dataset whose other dimensions are rest[0..rank-2];
- * absent gives *out NULL and MS_OK. *T gets the record count. */
+ * absent gives *out NULL and MS_OK. *T gets the record count. With
+ * firms set, the second dimension is the firms': in a file being written
+ * it may already hold a firm whose name is not yet there, and the record
+ * is read whole; its first rest[0] firms (firm is the record's leading
+ * dimension) are the named ones. */
 static ms_status read_last(hid_t file, const char *fname, const char *path,
-                           int rank, const int64_t *rest, double **out,
-                           int64_t *T)
+                           int rank, const int64_t *rest, int firms,
+                           double **out, int64_t *T)
 {
     *out = NULL;
     *T = 0;
@@ -35,6 +39,8 @@ static ms_status read_last(hid_t file, const char *fname, const char *path,
     ms_h5r_want w = {path, MS_H5R_NUMBER, 0, rank, {1}, {MS_H5R_ANY}};
     for (int i = 1; i < rank; i++)
         w.lo[i] = w.hi[i] = rest[i - 1];
+    if (firms && rank > 1)
+        w.hi[1] = MS_H5R_ANY;
     int64_t dims[MS_H5R_MAX_RANK];
     MS_CALL(ms_h5r_check((int64_t)file, fname, &w, dims));
     void *buf;
@@ -399,9 +405,9 @@ static ms_status headline(hid_t file, const char *fname, FILE *out)
         st = read_names(file, fname, "/firm/firm", &fnm, &F);
     int64_t mc[2] = {M, C}, fmc[3] = {F, M, C}, f1[1] = {F};
     if (st == MS_OK)
-        st = read_last(file, fname, "/market/adopters", 3, mc, &ad, &Ta);
+        st = read_last(file, fname, "/market/adopters", 3, mc, 0, &ad, &Ta);
     if (st == MS_OK)
-        st = read_last(file, fname, "/market/time", 1, NULL, &time, &Tt);
+        st = read_last(file, fname, "/market/time", 1, NULL, 0, &time, &Tt);
     if (st == MS_OK && ms_h5r_is_dataset((int64_t)file, "/market/potential")) {
         ms_h5r_want w = {"/market/potential", MS_H5R_NUMBER, 0, 2, {M, C},
                          {M, C}};
@@ -411,11 +417,11 @@ static ms_status headline(hid_t file, const char *fname, FILE *out)
         pot = buf;
     }
     if (st == MS_OK)
-        st = read_last(file, fname, "/firm/users", 4, fmc, &us, &Tu);
+        st = read_last(file, fname, "/firm/users", 4, fmc, 1, &us, &Tu);
     if (st == MS_OK)
-        st = read_last(file, fname, "/firm/revenue", 2, f1, &rev, &Tr);
+        st = read_last(file, fname, "/firm/revenue", 2, f1, 1, &rev, &Tr);
     if (st == MS_OK)
-        st = read_last(file, fname, "/firm/cash", 2, f1, &cash, &Tc);
+        st = read_last(file, fname, "/firm/cash", 2, f1, 1, &cash, &Tc);
     if (st != MS_OK)
         goto done;
     if (M > 0 && C > 0 && ad && time) {
@@ -550,7 +556,7 @@ ms_status ms_info_print(const char *path, FILE *out, int brief)
              * says how far it got. */
             double *sv = NULL;
             int64_t ns;
-            st = read_last(file, path, "/market/step", 1, NULL, &sv, &ns);
+            st = read_last(file, path, "/market/step", 1, NULL, 0, &sv, &ns);
             if (st == MS_OK && sv)
                 snprintf(v, sizeof v, "%.0f (at the last record written; "
                          "the run is in progress)", sv[0]);
