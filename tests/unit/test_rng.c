@@ -4,8 +4,13 @@
 #include "rng/ms_rng.h"
 #include "unit/unit.h"
 
+#include <Random123/philox.h>
+#include <Random123/gsl_microrng.h>
 #include <gsl/gsl_rng.h>
 #include <stdlib.h>
+
+/* Random123's own GSL adapter, the reference for ours. */
+GSL_MICRORNG(ref_micro, philox4x32);
 #include <string.h>
 
 /* Random123's known-answer vectors for Philox4x32-10. */
@@ -137,6 +142,40 @@ static void test_gsl_adapter(void)
         CU_ASSERT_EQUAL(a[i], gsl_rng_uniform(r));
     ms_rng_gsl_reset(r, key, 2, 2, MS_PH_TEST, 3);
     CU_ASSERT(a[0] != gsl_rng_uniform(r));
+    ms_rng_gsl_free(r);
+}
+
+/* The adapter gives exactly the numbers of Random123's GSL micro-RNG at
+ * the same counter, over several blocks (word 3 carrying the block
+ * number), for entities below and above 2^32, and also when the first
+ * block is handed over (ms_rng_gsl_reset_first, as setup does). */
+static void test_gsl_adapter_is_microrng(void)
+{
+    gsl_rng *r = ms_rng_gsl_alloc(), *m = gsl_rng_alloc(gsl_rng_ref_micro);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    ms_rng_key key = ms_rng_key_from_seed(0xabcdef12345ull);
+    const uint64_t ents[] = {0, 7, (UINT64_C(1) << 32) + 9,
+                             (UINT64_C(1) << 47) + 3};
+    int diff = 0;
+    for (int e = 0; e < 4; e++)
+        for (int handed = 0; handed < 2; handed++) {
+            const uint64_t ent = ents[e];
+            const uint32_t step = 11, phase = MS_PH_TRAIT, draw = 5;
+            uint32_t ctr[4] = {(uint32_t)ent, step, phase << 24 | draw,
+                               ms_rng_w3(ent)};
+            uint32_t first[4];
+            ms_rng_block(key, ctr, first);
+            ms_rng_gsl_reset_first(r, key, ent, step, phase, draw,
+                                   handed ? first : NULL);
+            philox4x32_ctr_t c = {{ctr[0], ctr[1], ctr[2], ctr[3]}};
+            philox4x32_key_t k = {{key.k[0], key.k[1]}};
+            ref_micro_reset(m, c, k);
+            for (int i = 0; i < 4 * 40; i++) /* 40 blocks */
+                diff += gsl_rng_get(r) != gsl_rng_get(m);
+        }
+    CU_ASSERT_EQUAL(diff, 0);
+    gsl_rng_free(m);
     ms_rng_gsl_free(r);
 }
 
@@ -292,6 +331,7 @@ static const ms_unit_test tests[] = {
     {"uniforms", test_uniforms},
     {"positions independent", test_positions_independent},
     {"gsl adapter", test_gsl_adapter},
+    {"gsl adapter = Random123's micro-RNG", test_gsl_adapter_is_microrng},
     {"64-bit entities", test_entities_64},
     {"gap log", test_log_u01},
     {"log and exp of the choice", test_log_exp},
